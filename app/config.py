@@ -1,0 +1,43 @@
+"""Settings from the environment (and an optional `.env`); names are part of the public contract."""
+
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///var/quiz.db"
+    export_token: str | None = None
+    min_group_size: int = Field(default=5, ge=1)
+    # Comma-separated list of origins allowed to call the API from a browser.
+    allowed_origins: str = ""
+    rate_limit_per_minute: int = Field(default=30, ge=0)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Public base URL used in `result_url`; empty means "the URL the request came in on".
+    public_base_url: str = ""
+    # Apply migrations on start-up (make run and every app process do; tests may turn it off).
+    migrate_on_startup: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql")):
+            raise ValueError("DATABASE_URL must start with sqlite:// or postgresql+psycopg://")
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            # psycopg 3 is the driver we ship; accept the plain scheme people copy from providers.
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @property
+    def origins(self) -> list[str]:
+        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,87 @@
+"""Table models (what is stored) and the public models the API returns for them.
+
+A stored response keeps the result exactly as it was computed, so later changes to the quiz,
+the content or the scoring never rewrite an answer someone already received. One row per
+condition in `response_stages` (with the filter columns copied in) lets SQL aggregate stages
+without reading any JSON.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import JSON, Column, DateTime, Index, SmallInteger
+from sqlmodel import Field, SQLModel
+
+from scoring import Result
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ResponseRecord(SQLModel, table=True):
+    __tablename__ = "responses"
+
+    # 128 random bits, base64url without padding (secrets.token_urlsafe(16)).
+    id: str = Field(primary_key=True, max_length=32)
+    created_at: datetime = Field(
+        default_factory=utcnow,
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True),
+    )
+    quiz_version: str = Field(max_length=100)
+    scoring_version: str = Field(max_length=20)
+    state: str | None = Field(default=None, max_length=8, index=True)
+    role: str | None = Field(default=None, max_length=40)
+    partner: str | None = Field(default=None, max_length=64, index=True)
+    answers: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    result: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class ResponseStage(SQLModel, table=True):
+    __tablename__ = "response_stages"
+    __table_args__ = (
+        Index("ix_response_stages_created_condition", "created_at", "condition"),
+        Index("ix_response_stages_condition_stage", "condition", "stage"),
+    )
+
+    response_id: str = Field(foreign_key="responses.id", primary_key=True, max_length=32)
+    condition: str = Field(primary_key=True, max_length=80)
+    # NULL when the respondent was not sure or did not answer; `confidence` says which.
+    stage: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
+    confidence: str = Field(max_length=12)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    state: str | None = Field(default=None, max_length=8)
+    partner: str | None = Field(default=None, max_length=64)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_keys"
+
+    # sha256 of (partner, Idempotency-Key): the raw key is never stored.
+    key_hash: str = Field(primary_key=True, max_length=64)
+    request_hash: str = Field(max_length=64)
+    response_id: str = Field(foreign_key="responses.id", max_length=32)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class ContextPublic(BaseModel):
+    state: str | None = None
+    role: str | None = None
+
+
+class ResponseCreated(BaseModel):
+    id: str
+    result_url: str
+    result: Result
+
+
+class ResponsePublic(BaseModel):
+    id: str
+    created_at: datetime
+    quiz_version: str
+    context: ContextPublic
+    partner: str | None = None
+    result: Result

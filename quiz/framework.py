@@ -1,0 +1,236 @@
+"""The framework's content as validated pydantic models, loaded from `data/`.
+
+Content is data: a mistake in a content file (a missing field, a duplicate slug, an unknown
+strategy, a stage out of range) stops loading with a `ContentError` that names the file and
+the field, so a broken deployment fails at start-up instead of on a visitor's request.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+StageLevel = Literal[0, 1, 2, 3]
+# "source": paraphrased from the framework's own page or the seed documents.
+# "derived": written by us in the framework's pattern because the source text was unavailable.
+Provenance = Literal["source", "derived"]
+M = TypeVar("M", bound=BaseModel)
+
+
+class ContentError(ValueError):
+    """A content file is malformed; the message names the file and the field."""
+
+
+class _Content(BaseModel):
+    # Unknown keys are mistakes too (a typo such as `goall` must not pass silently).
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StageScaleEntry(_Content):
+    level: StageLevel
+    name: Text
+    description: Text
+    provenance: Literal["source", "derived", "inferred"]
+
+
+class Strategy(_Content):
+    slug: Slug
+    name: Text
+    order: int = Field(ge=1)
+
+
+class RelatedCondition(_Content):
+    slug: Slug
+    basis: Text
+
+
+class Commitment(_Content):
+    slug: Slug
+    name: Text
+    summary: Text
+    source_url: Text
+    related_conditions: list[RelatedCondition] = []
+
+
+class PriorityEntry(_Content):
+    slug: Slug
+    rationale: Text
+
+
+class ConditionStage(_Content):
+    level: Literal[1, 2, 3]
+    # Filled from the framework's stage scale when the condition is loaded.
+    name: str = ""
+    goal: Text
+    actions: list[Text] = Field(min_length=1)
+    strategic_question: Text
+    provenance: Provenance
+    # Within a stage taken from the source, the parts we had to write ourselves.
+    derived_fields: list[Literal["goal", "actions", "strategic_question"]] = []
+
+
+class EarlyAdopter(_Content):
+    state: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    state_name: Text
+    year: int | None = Field(default=None, ge=1990, le=2100)
+    summary: Text
+    provenance: Provenance
+
+
+class Condition(_Content):
+    slug: Slug
+    name: Text
+    strategy: Slug
+    strategy_provenance: Literal["source", "inferred"]
+    strategy_note: str | None = None
+    summary: Text
+    summary_provenance: Provenance = "source"
+    source_url: Text
+    source_note: str | None = None
+    stages: list[ConditionStage] = Field(min_length=3, max_length=3)
+    early_adopter: EarlyAdopter | None
+    early_adopter_note: str | None = None
+
+    def stage(self, level: int) -> ConditionStage | None:
+        return next((s for s in self.stages if s.level == level), None)
+
+
+class Framework(_Content):
+    edition: Text
+    title: Text
+    subtitle: Text
+    publisher: Text
+    source_url: Text
+    summary: Text
+    declared_condition_count: int
+    notes: list[Text]
+    stages: list[StageScaleEntry]
+    strategies: list[Strategy]
+    commitments: list[Commitment]
+    foundational_order: list[PriorityEntry]
+    conditions: list[Condition] = []
+
+    def condition(self, slug: str) -> Condition | None:
+        return next((c for c in self.conditions if c.slug == slug), None)
+
+    def stage_name(self, level: int | None) -> str:
+        if level is None:
+            return "Unknown"
+        return next(s.name for s in self.stages if s.level == level)
+
+    def strategy(self, slug: str) -> Strategy:
+        return next(s for s in self.strategies if s.slug == slug)
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except FileNotFoundError as exc:
+        raise ContentError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ContentError(f"{path}: not valid YAML: {exc}") from exc
+
+
+def parse_content(model: type[M], data: Any, path: Path) -> M:
+    """Validate `data` as `model`, turning pydantic's errors into one message naming the file."""
+    if not isinstance(data, dict):
+        raise ContentError(f"{path}: expected a mapping at the top level")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"field '{_where(err['loc'])}': {err['msg']}" for err in exc.errors(include_url=False)
+        )
+        raise ContentError(f"{path}: {problems}") from exc
+
+
+def load_framework(data_dir: Path = DATA_DIR) -> Framework:
+    """Load `framework.yaml` and every `conditions/*.yaml`, and check them against each other."""
+    framework_path = data_dir / "framework.yaml"
+    raw = read_yaml(framework_path)
+    if isinstance(raw, dict) and "conditions" in raw:
+        raise ContentError(
+            f"{framework_path}: field 'conditions': conditions belong in {data_dir / 'conditions'}"
+        )
+    framework = parse_content(Framework, raw, framework_path)
+    _check_unique(framework_path, "stages", [s.level for s in framework.stages])
+    if sorted(s.level for s in framework.stages) != [0, 1, 2, 3]:
+        raise ContentError(f"{framework_path}: field 'stages': must list levels 0, 1, 2 and 3")
+    _check_unique(framework_path, "strategies", [s.slug for s in framework.strategies])
+    _check_unique(framework_path, "commitments", [c.slug for c in framework.commitments])
+
+    strategy_slugs = {s.slug for s in framework.strategies}
+    stage_names = {s.level: s.name for s in framework.stages}
+    conditions: list[Condition] = []
+    seen: dict[str, Path] = {}
+    condition_files = sorted((data_dir / "conditions").glob("*.yaml"))
+    if not condition_files:
+        raise ContentError(f"{data_dir / 'conditions'}: no condition files found")
+    for path in condition_files:
+        condition = parse_content(Condition, read_yaml(path), path)
+        if condition.slug in seen:
+            raise ContentError(
+                f"{path}: field 'slug': duplicate slug '{condition.slug}' (also in {seen[condition.slug]})"
+            )
+        seen[condition.slug] = path
+        if condition.strategy not in strategy_slugs:
+            raise ContentError(
+                f"{path}: field 'strategy': unknown strategy '{condition.strategy}' "
+                f"(known: {', '.join(sorted(strategy_slugs))})"
+            )
+        levels = [s.level for s in condition.stages]
+        if sorted(levels) != [1, 2, 3]:
+            raise ContentError(
+                f"{path}: field 'stages': needs exactly one stage each for levels 1, 2 and 3, got {levels}"
+            )
+        stages = [
+            s.model_copy(update={"name": stage_names[s.level]})
+            for s in sorted(condition.stages, key=lambda s: s.level)
+        ]
+        conditions.append(condition.model_copy(update={"stages": stages}))
+
+    known = set(seen)
+    order = [p.slug for p in framework.foundational_order]
+    _check_unique(framework_path, "foundational_order", order)
+    if set(order) != known:
+        missing, unknown = sorted(known - set(order)), sorted(set(order) - known)
+        raise ContentError(
+            f"{framework_path}: field 'foundational_order': must list every condition once "
+            f"(missing: {missing or 'none'}; unknown: {unknown or 'none'})"
+        )
+    for i, commitment in enumerate(framework.commitments):
+        for j, related in enumerate(commitment.related_conditions):
+            if related.slug not in known:
+                raise ContentError(
+                    f"{framework_path}: field 'commitments.{i}.related_conditions.{j}.slug': "
+                    f"unknown condition '{related.slug}'"
+                )
+    if len(conditions) > framework.declared_condition_count:
+        raise ContentError(
+            f"{framework_path}: field 'declared_condition_count': {len(conditions)} condition files "
+            f"but the framework declares {framework.declared_condition_count}"
+        )
+    # Present conditions in the framework's foundational order, which follows the strategies.
+    rank = {slug: i for i, slug in enumerate(order)}
+    conditions.sort(key=lambda c: rank[c.slug])
+    return framework.model_copy(update={"conditions": conditions})
+
+
+def _check_unique(path: Path, field: str, values: list[Any]) -> None:
+    seen: set[Any] = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            raise ContentError(f"{path}: field '{field}.{i}': duplicate value '{value}'")
+        seen.add(value)

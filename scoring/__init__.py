@@ -1,0 +1,35 @@
+"""Scoring: answers -> stage per condition -> ranked, explained result. Pure Python."""
+
+from scoring.engine import (
+    DEFAULT_TOP,
+    build_result,
+    estimate_stages,
+    rank_conditions,
+    validate_submission,
+)
+from scoring.models import (
+    SCORING_VERSION,
+    Answer,
+    Problem,
+    Result,
+    StageEstimate,
+    Submission,
+    SubmissionContext,
+    SubmissionInvalid,
+)
+
+__all__ = [
+    "DEFAULT_TOP",
+    "SCORING_VERSION",
+    "Answer",
+    "Problem",
+    "Result",
+    "StageEstimate",
+    "Submission",
+    "SubmissionContext",
+    "SubmissionInvalid",
+    "build_result",
+    "estimate_stages",
+    "rank_conditions",
+    "validate_submission",
+]

@@ -1,0 +1,214 @@
+"""Stored responses on SQLite and PostgreSQL, through a real uvicorn server."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from app.models import IdempotencyRecord, ResponseRecord, ResponseStage
+from quiz import Quiz
+from tests.support import LiveServer
+
+
+def body(quiz: Quiz, **extra) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    return {
+        "quiz_version": quiz.version,
+        "answers": [
+            {"question_id": "vision-statewide", "option_id": "exploring"},
+            {"question_id": "funding", "option_id": "not-sure"},
+            {"question_id": "measurement", "option_id": "statewide"},
+        ],
+        "context": {"state": "OH", "role": "state-board"},
+        **extra,
+    }
+
+
+def count(url: str, model) -> int:  # type: ignore[no-untyped-def]
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(model)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_store_and_read_back(server: LiveServer, quiz: Quiz) -> None:
+    with server.client() as c:
+        r = c.post("/api/v1/responses", json=body(quiz, partner="acme-edu"))
+        assert r.status_code == 201, r.text
+        created = r.json()
+        assert len(created["id"]) == 22
+        assert created["result_url"] == f"{server.base_url}/results/{created['id']}"
+        assert (
+            created["result"]["recommendations"][0]["slug"] == "collaborative-leadership"
+            or created["result"]["recommendations"][0]["current_stage"] is not None
+        )
+        got = c.get(f"/api/v1/responses/{created['id']}")
+        assert got.status_code == 200
+        stored = got.json()
+        assert stored["id"] == created["id"]
+        assert stored["quiz_version"] == quiz.version
+        assert stored["context"] == {"state": "OH", "role": "state-board"}
+        assert stored["result"] == created["result"]
+        assert stored["created_at"]
+        assert (
+            len(
+                c.get(f"/api/v1/responses/{created['id']}?top=11").json()["result"][
+                    "recommendations"
+                ]
+            )
+            == 11
+        )
+    url = server.app.state.settings.database_url
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(ResponseStage.condition, ResponseStage.stage, ResponseStage.confidence).where(
+                ResponseStage.response_id == created["id"]
+            )
+        ).all()
+        partner = conn.execute(
+            select(ResponseRecord.partner).where(ResponseRecord.id == created["id"])
+        ).scalar_one()
+    engine.dispose()
+    stages = {row[0]: (row[1], row[2]) for row in rows}
+    assert len(stages) == 11
+    assert stages["vision-for-student-success"] == (1, "answered")
+    assert stages["responsive-funding-systems"] == (None, "unsure")
+    assert stages["measuring-success"] == (3, "answered")
+    assert stages["balanced-assessments"] == (None, "unanswered")
+    assert partner == "acme-edu"
+
+
+@pytest.mark.parametrize("bad_id", ["nope", "A" * 22, "../../etc/passwd", "x" * 300, "%00"])
+def test_unknown_or_malformed_ids_are_404(server: LiveServer, bad_id: str) -> None:
+    with server.client() as c:
+        r = c.get(f"/api/v1/responses/{bad_id}")
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "not_found"
+
+
+def test_stored_result_is_served_as_stored(server: LiveServer, quiz: Quiz) -> None:
+    """Later changes to content or scoring must not rewrite a stored result, so reads must
+    never recompute it: edit the stored copy and the API must return the edit."""
+    with server.client() as c:
+        created = c.post("/api/v1/responses", json=body(quiz)).json()
+        engine = create_engine(server.app.state.settings.database_url)
+        with engine.begin() as conn:
+            record = conn.execute(
+                select(ResponseRecord.result).where(ResponseRecord.id == created["id"])
+            ).scalar_one()
+            record["scoring_version"] = "0.9-historic"
+            conn.execute(
+                ResponseRecord.__table__.update()
+                .where(ResponseRecord.id == created["id"])
+                .values(result=record)
+            )
+        engine.dispose()
+        assert (
+            c.get(f"/api/v1/responses/{created['id']}").json()["result"]["scoring_version"]
+            == "0.9-historic"
+        )
+
+
+def test_idempotent_retry_returns_first_answer(server: LiveServer, quiz: Quiz) -> None:
+    url = server.app.state.settings.database_url
+    with server.client() as c:
+        first = c.post("/api/v1/responses", json=body(quiz), headers={"Idempotency-Key": "retry-1"})
+        again = c.post("/api/v1/responses", json=body(quiz), headers={"Idempotency-Key": "retry-1"})
+        assert first.status_code == again.status_code == 201
+        assert again.json()["id"] == first.json()["id"]
+        assert again.headers.get("idempotent-replayed") == "true"
+        assert count(url, ResponseRecord) == 1
+        other = c.post(
+            "/api/v1/responses",
+            json=body(quiz, context={"state": "TX"}),
+            headers={"Idempotency-Key": "retry-1"},
+        )
+        assert other.status_code == 409
+        assert other.json()["error"]["code"] == "idempotency_key_reused"
+        assert count(url, ResponseRecord) == 1
+        fresh = c.post("/api/v1/responses", json=body(quiz), headers={"Idempotency-Key": "retry-2"})
+        assert fresh.status_code == 201 and fresh.json()["id"] != first.json()["id"]
+        assert count(url, ResponseRecord) == 2
+        assert count(url, IdempotencyRecord) == 2
+
+
+def test_invalid_submission_stores_nothing(server: LiveServer, quiz: Quiz) -> None:
+    url = server.app.state.settings.database_url
+    with server.client() as c:
+        ok = c.post("/api/v1/responses", json=body(quiz))
+        assert ok.status_code == 201
+        for bad in (
+            {"quiz_version": "old"},
+            {
+                "quiz_version": quiz.version,
+                "answers": [{"question_id": "funding", "option_id": "??"}],
+            },
+            {"quiz_version": quiz.version, "name": "Jane Doe"},
+        ):
+            r = c.post("/api/v1/responses", json=bad)
+            assert r.status_code == 422
+        r = c.post("/api/v1/responses", json={**body(quiz), "pad": "x" * 70_000})
+        assert r.status_code == 413
+        r = c.post("/api/v1/responses", json=body(quiz), headers={"Idempotency-Key": "k" * 300})
+        assert r.status_code == 422
+        # what was stored before is still there
+        assert c.get(f"/api/v1/responses/{ok.json()['id']}").status_code == 200
+    assert count(url, ResponseRecord) == 1
+
+
+def test_200_concurrent_submissions(server: LiveServer, quiz: Quiz) -> None:
+    url = server.app.state.settings.database_url
+    states = ["OH", "KY", "CA", "NY", None]
+
+    def submit(i: int) -> tuple[int, str]:
+        with httpx.Client(base_url=server.base_url, timeout=60) as c:
+            payload = body(quiz, context={"state": states[i % 5]})
+            r = c.post("/api/v1/responses", json=payload)
+            return r.status_code, r.json().get("id", r.text)
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        results = list(pool.map(submit, range(200)))
+    assert [status for status, _ in results] == [201] * 200, [r for r in results if r[0] != 201][:3]
+    ids = {rid for _, rid in results}
+    assert len(ids) == 200
+    assert count(url, ResponseRecord) == 200
+    assert count(url, ResponseStage) == 200 * 11
+    with httpx.Client(base_url=server.base_url, timeout=60) as c:
+        for rid in ids:
+            assert c.get(f"/api/v1/responses/{rid}").status_code == 200
+
+
+def test_concurrent_retries_with_one_key_store_one_row(server: LiveServer, quiz: Quiz) -> None:
+    url = server.app.state.settings.database_url
+    barrier = threading.Barrier(20)
+
+    def submit(_: int) -> tuple[int, str]:
+        with httpx.Client(base_url=server.base_url, timeout=60) as c:
+            barrier.wait()
+            r = c.post(
+                "/api/v1/responses", json=body(quiz), headers={"Idempotency-Key": "same-key"}
+            )
+            return r.status_code, r.json().get("id", r.text)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(submit, range(20)))
+    assert [status for status, _ in results] == [201] * 20, results
+    assert len({rid for _, rid in results}) == 1
+    assert count(url, ResponseRecord) == 1
+    assert count(url, IdempotencyRecord) == 1
+
+
+def test_sqlite_uses_wal(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from app.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'wal.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar_one() >= 5000
+    engine.dispose()

@@ -1,0 +1,193 @@
+"""The framework content loads, is complete, and a broken file stops start-up by name."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from quiz import DATA_DIR, ContentError, Framework, load_framework
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_framework_loads_every_condition_with_three_stages(framework: Framework) -> None:
+    assert len(framework.conditions) == 11
+    assert framework.declared_condition_count == 12
+    for condition in framework.conditions:
+        assert [s.level for s in condition.stages] == [1, 2, 3]
+        assert [s.name for s in condition.stages] == [
+            "Exploration",
+            "Replication",
+            "Statewide Transformation",
+        ]
+        for stage in condition.stages:
+            assert stage.goal and stage.strategic_question and stage.actions
+        assert condition.source_url.startswith("https://knowledgeworks.org/")
+
+
+def test_strategies_stages_and_commitments(framework: Framework) -> None:
+    assert [s.name for s in framework.strategies] == [
+        "Building Capacity",
+        "Empowering Student Learning",
+        "Cultivating System Change",
+        "Ensuring Quality",
+    ]
+    assert [(s.level, s.name) for s in framework.stages] == [
+        (0, "Not yet started"),
+        (1, "Exploration"),
+        (2, "Replication"),
+        (3, "Statewide Transformation"),
+    ]
+    assert [c.name for c in framework.commitments] == [
+        "Alignment",
+        "Equity",
+        "Transformative School Models",
+        "Shared Ownership",
+    ]
+    assert {c.strategy for c in framework.conditions} == {s.slug for s in framework.strategies}
+
+
+def test_confirmed_names_are_exact(framework: Framework) -> None:
+    assert {c.name for c in framework.conditions} == {
+        "Vision for Student Success",
+        "Collaborative Leadership",
+        "Comprehensive Supports for Educators and Leaders",
+        "Quality Framework for Student Success",
+        "Student Learning Pathways",
+        "Equitable Conditions for Learning",
+        "Culture of Innovation",
+        "Responsive Funding Systems",
+        "Continuous School Improvement",
+        "Balanced Assessments",
+        "Measuring Success",
+    }
+
+
+def test_provenance_is_honest(framework: Framework) -> None:
+    vision = framework.condition("vision-for-student-success")
+    assert vision is not None and vision.early_adopter is not None
+    assert (vision.early_adopter.state, vision.early_adopter.year) == ("SC", 2013)
+    assert all(s.provenance == "source" and not s.derived_fields for s in vision.stages)
+    leadership = framework.condition("collaborative-leadership")
+    assert leadership is not None and leadership.early_adopter is not None
+    assert (leadership.early_adopter.state, leadership.early_adopter.year) == ("ND", 2017)
+    supports = framework.condition("comprehensive-supports-for-educators-and-leaders")
+    assert supports is not None and supports.early_adopter is not None
+    assert supports.early_adopter.state == "NH"
+    assert all(s.provenance == "derived" for s in supports.stages)
+    # Stage 3 text is only in the sources for the two complete pages.
+    for condition in framework.conditions:
+        if condition.slug not in ("vision-for-student-success", "collaborative-leadership"):
+            assert condition.stages[2].provenance == "derived", condition.slug
+        if condition.early_adopter is None:
+            assert condition.early_adopter_note
+        assert condition.strategy_provenance == "inferred"
+    # The missing twelfth condition is stated, not invented.
+    assert any("twelfth" in note for note in framework.notes)
+
+
+def test_foundational_order_starts_with_the_vision(framework: Framework) -> None:
+    order = [p.slug for p in framework.foundational_order]
+    assert order[0] == "vision-for-student-success"
+    assert sorted(order) == sorted(c.slug for c in framework.conditions)
+    assert [c.slug for c in framework.conditions] == order
+
+
+# --- broken content --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def data_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "data"
+    shutil.copytree(DATA_DIR, target)
+    return target
+
+
+def edit_yaml(path: Path, change) -> None:  # type: ignore[no-untyped-def]
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_missing_field_names_file_and_field(data_copy: Path) -> None:
+    path = data_copy / "conditions" / "balanced-assessments.yaml"
+    edit_yaml(path, lambda d: d["stages"][1].pop("goal"))
+    with pytest.raises(ContentError) as err:
+        load_framework(data_copy)
+    assert "balanced-assessments.yaml" in str(err.value)
+    assert "stages.1.goal" in str(err.value)
+
+
+def test_duplicate_slug_is_rejected(data_copy: Path) -> None:
+    path = data_copy / "conditions" / "measuring-success.yaml"
+    edit_yaml(path, lambda d: d.update(slug="balanced-assessments"))
+    with pytest.raises(ContentError, match=r"field 'slug': duplicate slug 'balanced-assessments'"):
+        load_framework(data_copy)
+
+
+def test_unknown_strategy_is_rejected(data_copy: Path) -> None:
+    path = data_copy / "conditions" / "culture-of-innovation.yaml"
+    edit_yaml(path, lambda d: d.update(strategy="moving-fast"))
+    with pytest.raises(
+        ContentError,
+        match=r"culture-of-innovation.yaml: field 'strategy': unknown strategy 'moving-fast'",
+    ):
+        load_framework(data_copy)
+
+
+def test_stage_out_of_range_is_rejected(data_copy: Path) -> None:
+    path = data_copy / "conditions" / "funding.yaml"
+    shutil.move(data_copy / "conditions" / "responsive-funding-systems.yaml", path)
+    edit_yaml(path, lambda d: d["stages"][2].update(level=4))
+    with pytest.raises(ContentError) as err:
+        load_framework(data_copy)
+    assert "funding.yaml" in str(err.value) and "stages.2.level" in str(err.value)
+
+
+def test_repeated_stage_level_is_rejected(data_copy: Path) -> None:
+    path = data_copy / "conditions" / "pathways.yaml"
+    shutil.move(data_copy / "conditions" / "student-learning-pathways.yaml", path)
+    edit_yaml(path, lambda d: d["stages"][2].update(level=2))
+    with pytest.raises(ContentError, match=r"pathways.yaml: field 'stages'"):
+        load_framework(data_copy)
+
+
+def test_misspelt_field_is_rejected(data_copy: Path) -> None:
+    path = data_copy / "framework.yaml"
+    edit_yaml(path, lambda d: d["strategies"][0].update(nmae="typo"))
+    with pytest.raises(ContentError, match=r"framework.yaml: field 'strategies.0.nmae'"):
+        load_framework(data_copy)
+
+
+def test_foundational_order_must_cover_every_condition(data_copy: Path) -> None:
+    edit_yaml(data_copy / "framework.yaml", lambda d: d["foundational_order"].pop())
+    with pytest.raises(ContentError, match=r"foundational_order.*missing: \['measuring-success'\]"):
+        load_framework(data_copy)
+
+
+def test_invalid_yaml_names_the_file(data_copy: Path) -> None:
+    (data_copy / "conditions" / "broken.yaml").write_text("slug: [unclosed\n")
+    with pytest.raises(ContentError, match=r"broken.yaml: not valid YAML"):
+        load_framework(data_copy)
+
+
+def test_broken_content_stops_app_start_up(data_copy: Path) -> None:
+    edit_yaml(data_copy / "conditions" / "measuring-success.yaml", lambda d: d.pop("summary"))
+    env = {**os.environ, "QUIZ_DATA_DIR": str(data_copy)}
+    proc = subprocess.run(
+        [sys.executable, "-c", "import app.main"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "measuring-success.yaml" in proc.stderr
+    assert "field 'summary'" in proc.stderr

@@ -1,0 +1,113 @@
+"""The quiz is short, covers every condition and is validated when it loads."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from quiz import ContentError, Framework, Quiz, load_quiz
+from quiz.questions import MAX_QUESTIONS, QUIZ_PATH
+
+
+def test_quiz_covers_every_condition(quiz: Quiz, framework: Framework) -> None:
+    covered = {q.condition for q in quiz.questions}
+    assert covered == {c.slug for c in framework.conditions}
+    assert len(quiz.questions) <= MAX_QUESTIONS
+    assert quiz.estimated_minutes <= 6
+
+
+def test_every_question_has_not_sure_and_valid_stages(quiz: Quiz) -> None:
+    ids = [q.id for q in quiz.questions]
+    assert len(ids) == len(set(ids))
+    for question in quiz.questions:
+        stages = [o.stage for o in question.options]
+        assert None in stages
+        assert {s for s in stages if s is not None} <= {0, 1, 2, 3}
+        assert question.help and question.prompt.endswith("?")
+
+
+def test_context_questions(quiz: Quiz) -> None:
+    state = quiz.context_question("state")
+    role = quiz.context_question("role")
+    assert state is not None and role is not None
+    codes = {o.id for o in state.options}
+    assert len(codes) == 56  # 50 states, DC and five territories
+    assert {"DC", "PR", "GU", "VI", "AS", "MP", "CA", "WY"} <= codes
+    assert {o.id for o in role.options} == {
+        "legislator",
+        "state-board",
+        "state-agency",
+        "governor-office",
+        "district-leader",
+        "educator",
+        "partner",
+        "other",
+    }
+    assert not state.required and not role.required
+
+
+@pytest.fixture
+def quiz_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "quiz.yaml"
+    shutil.copy(QUIZ_PATH, target)
+    return target
+
+
+def edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_uncovered_condition_is_rejected(quiz_copy: Path, framework: Framework) -> None:
+    edit(
+        quiz_copy,
+        lambda d: d.update(
+            questions=[q for q in d["questions"] if q["condition"] != "measuring-success"]
+        ),
+    )
+    with pytest.raises(
+        ContentError, match=r"quiz.yaml: field 'questions': no question covers measuring-success"
+    ):
+        load_quiz(framework, quiz_copy)
+
+
+def test_duplicate_question_id_is_rejected(quiz_copy: Path, framework: Framework) -> None:
+    edit(quiz_copy, lambda d: d["questions"][1].update(id=d["questions"][0]["id"]))
+    with pytest.raises(ContentError, match=r"field 'questions.1.id': duplicate question id"):
+        load_quiz(framework, quiz_copy)
+
+
+def test_unknown_condition_and_bad_stage_are_rejected(
+    quiz_copy: Path, framework: Framework
+) -> None:
+    edit(quiz_copy, lambda d: d["questions"][0].update(condition="flying-cars"))
+    with pytest.raises(
+        ContentError, match=r"questions.0.condition': unknown condition 'flying-cars'"
+    ):
+        load_quiz(framework, quiz_copy)
+    shutil.copy(QUIZ_PATH, quiz_copy)
+    edit(quiz_copy, lambda d: d["questions"][2]["options"][0].update(stage=7))
+    with pytest.raises(ContentError, match=r"questions.2.options.0.stage"):
+        load_quiz(framework, quiz_copy)
+
+
+def test_question_without_not_sure_is_rejected(quiz_copy: Path, framework: Framework) -> None:
+    edit(quiz_copy, lambda d: d["questions"][3]["options"].pop())
+    with pytest.raises(
+        ContentError, match=r"questions.3.options': needs an \"I'm not sure\" option"
+    ):
+        load_quiz(framework, quiz_copy)
+
+
+def test_too_many_questions_is_rejected(quiz_copy: Path, framework: Framework) -> None:
+    def pad(d):  # type: ignore[no-untyped-def]
+        extra = [dict(d["questions"][0], id=f"extra-{i}") for i in range(MAX_QUESTIONS)]
+        d["questions"].extend(extra)
+
+    edit(quiz_copy, pad)
+    with pytest.raises(ContentError, match=r"field 'questions'"):
+        load_quiz(framework, quiz_copy)
