@@ -60,3 +60,6 @@ def sqlite_server(tmp_path_factory) -> Iterator[LiveServer]:  # type: ignore[no-
 def client(sqlite_server: LiveServer):  # type: ignore[no-untyped-def]
     with sqlite_server.client() as c:
         yield c
+
+
+logging.getLogger("httpx").setLevel(logging.WARNING)
