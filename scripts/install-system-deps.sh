@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs from Debian's packages, only when it is missing:
-# a PostgreSQL server (the storage tests start a throwaway cluster). Idempotent.
+# Installs what the test suite needs and is missing, idempotently:
+#   - Debian packages: a PostgreSQL server (storage tests start a throwaway cluster) and
+#     Chromium (browser tests drive /usr/bin/chromium; no browser is ever downloaded);
+#     Node.js and npm when they are absent;
+#   - the axe-core npm package (injected into pages by the accessibility tests).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 
-if [ ${#need[@]} -eq 0 ]; then
-  exit 0
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian packages: ${need[*]} ..."
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "missing system packages: ${need[*]} (install them as root; tests that need them are skipped locally and fail with CI=true)" >&2
+  fi
 fi
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
-  echo "missing system packages: ${need[*]} (install them as root; tests needing them will be skipped, or fail with CI=true)" >&2
-  exit 0
+
+if [ ! -f node_modules/axe-core/axe.min.js ] && command -v npm >/dev/null 2>&1; then
+  echo "installing axe-core from npm ..."
+  npm ci --no-audit --no-fund --silent
 fi
-echo "installing ${need[*]} ..."
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

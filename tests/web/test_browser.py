@@ -1,0 +1,237 @@
+"""The pages in a real browser: Debian's Chromium driven by Playwright.
+
+Covers completing the quiz by mouse and by keyboard, the share link in a fresh context, the
+incomplete form, JavaScript turned off, axe-core on every page, a 375-px phone screen, page
+weight and third-party requests. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from quiz import Quiz
+from tests.support import LiveServer, live_server, missing
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Without these, Chromium tries to reach Google's services, which this network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        missing(f"Chromium at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("the playwright package")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+    with live_server(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'quiz.db'}") as srv:
+        yield srv
+
+
+@pytest.fixture
+def page(browser, site):  # type: ignore[no-untyped-def]
+    context = browser.new_context(base_url=site.base_url)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def answer_all_by_mouse(page, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]
+    """Click one option per question, following the step-by-step enhancement when it is on."""
+    for i, q in enumerate(quiz.questions):
+        option = q.options[i % len(q.options)]
+        target = page.locator(f"#{q.id}-{option.id}")
+        while not target.is_visible():
+            page.get_by_role("button", name="Next").locator("visible=true").first.click()
+        page.locator(f"label[for='{q.id}-{option.id}']").click()
+        assert target.is_checked()
+    while not page.locator("#quiz-submit").is_visible():
+        page.get_by_role("button", name="Next").locator("visible=true").first.click()
+
+
+def test_complete_quiz_by_mouse(page, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/")
+    page.screenshot(path=ARTIFACTS / "landing.png", full_page=True)
+    page.get_by_role("link", name="Start the quiz").click()
+    assert page.locator("#progress").inner_text().startswith("Step 1 of 5")
+    answer_all_by_mouse(page, quiz)
+    assert "12 of 12 questions answered" in page.locator("#progress").inner_text()
+    page.select_option("#ctx-state", "OH")
+    page.select_option("#ctx-role", "state-agency")
+    page.click("#quiz-submit")
+    page.wait_for_url("**/results/*")
+    assert page.get_by_role("heading", name="Where your state should begin").is_visible()
+    assert "For Ohio" in page.locator(".lead").inner_text()
+    assert page.locator(".recommendation").count() == 3
+    assert page.locator(".bar-row").count() == 11
+    page.screenshot(path=ARTIFACTS / "result.png", full_page=True)
+
+
+def test_complete_quiz_by_keyboard_alone(page, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/quiz")
+    chosen: set[str] = set()
+    for _ in range(400):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => { const e = document.activeElement; return {tag: e.tagName, type: e.type || '', name: e.name || '', id: e.id, text: e.textContent.trim()}; }"
+        )
+        if focused["type"] == "radio" and focused["name"] not in chosen:
+            page.keyboard.press("ArrowDown")  # moves to and checks the next option in the group
+            chosen.add(focused["name"])
+        elif focused["tag"] == "BUTTON" and focused["text"] == "Next":
+            page.keyboard.press("Enter")
+        elif focused["id"] == "quiz-submit":
+            assert chosen == {q.id for q in quiz.questions}
+            page.keyboard.press("Enter")
+            break
+    else:
+        pytest.fail("never reached the submit button by keyboard")
+    page.wait_for_url("**/results/*")
+    assert page.locator(".recommendation").count() == 3
+    # the skip link is the first stop and is visible on focus
+    page.keyboard.press("Tab")
+    page.goto("/quiz")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+
+
+def test_share_link_opens_in_fresh_context(browser, site, page, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/quiz")
+    answer_all_by_mouse(page, quiz)
+    page.click("#quiz-submit")
+    page.wait_for_url("**/results/*")
+    share_url = page.input_value("#share-url")
+    assert share_url == page.url
+    copy = page.locator("#copy-link")
+    assert copy.is_visible()
+    first_recs = page.locator(".recommendation h3").all_inner_texts()
+    fresh = browser.new_context()
+    other = fresh.new_page()
+    other.goto(share_url)
+    assert other.locator(".recommendation h3").all_inner_texts() == first_recs
+    fresh.close()
+
+
+def test_incomplete_form_shows_errors(page, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/quiz")
+    first = quiz.questions[0]
+    page.locator(f"label[for='{first.id}-{first.options[2].id}']").click()
+    with page.expect_navigation():
+        page.evaluate("document.getElementById('quiz-form').submit()")
+    summary = page.locator("#error-summary")
+    assert summary.is_visible()
+    assert f"Please check {len(quiz.questions) - 1} answers" in summary.inner_text()
+    assert page.locator(f"#{first.id}-{first.options[2].id}").is_checked()
+    assert page.locator(".error-message").count() == len(quiz.questions) - 1
+    # all steps stay visible when there are errors, and the summary links reach the questions
+    assert page.locator(f"#{quiz.questions[-1].id}-error").is_visible()
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    page.screenshot(path=ARTIFACTS / "quiz-errors.png", full_page=True)
+
+
+def test_works_with_javascript_disabled(browser, site, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(base_url=site.base_url, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/quiz")
+    assert page.locator("#progress").is_hidden()
+    assert all(page.locator(".step").nth(i).is_visible() for i in range(page.locator(".step").count()))
+    for q in quiz.questions:
+        page.locator(f"label[for='{q.id}-{q.options[-1].id}']").click()  # "I'm not sure" everywhere
+    page.click("#quiz-submit")
+    page.wait_for_url("**/results/*")
+    assert page.locator(".recommendation").count() == 3
+    assert "confirm where your state stands" in page.locator(".recommendation").first.inner_text()
+    assert page.locator("#copy-link").is_hidden()  # needs JavaScript; the link itself is shown
+    assert page.input_value("#share-url").endswith(page.url.rsplit("/", 1)[1])
+    page.screenshot(path=ARTIFACTS / "result-nojs.png", full_page=True)
+    context.close()
+
+
+def _result_url(site: LiveServer, quiz: Quiz) -> str:
+    with site.client() as c:
+        data = {q.id: q.options[i % 4].id for i, q in enumerate(quiz.questions)}
+        r = c.post("/quiz", data={"quiz_version": quiz.version, **data, "state": "VT"})
+        return r.headers["location"]
+
+
+PAGES = ["/", "/quiz", "quiz-errors", "result", "/results/does-not-exist", "/quiz?embed=1"]
+
+
+def _open(page, site: LiveServer, quiz: Quiz, which: str, before_final=lambda: None) -> None:  # type: ignore[no-untyped-def]
+    """Open one of PAGES; `before_final` runs just before the navigation that shows it."""
+    if which == "quiz-errors":
+        page.goto("/quiz")
+        before_final()
+        with page.expect_navigation():
+            page.evaluate("document.getElementById('quiz-form').submit()")
+    elif which == "result":
+        url = _result_url(site, quiz)
+        before_final()
+        page.goto(url)
+    else:
+        before_final()
+        page.goto(which)
+
+
+@pytest.mark.parametrize("which", PAGES)
+def test_axe_reports_no_violations(browser, site, quiz: Quiz, which: str) -> None:  # type: ignore[no-untyped-def]
+    if not AXE.exists():
+        missing("axe-core (npm install)")
+    # bypass_csp lets the test inject axe; the pages themselves allow no inline script
+    context = browser.new_context(base_url=site.base_url, bypass_csp=True)
+    page = context.new_page()
+    _open(page, site, quiz, which)
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate(
+        "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})"
+    )
+    violations = [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in results["violations"]
+    ]
+    assert violations == [], json.dumps(violations, indent=1)
+    context.close()
+
+
+@pytest.mark.parametrize("which", PAGES)
+def test_phone_width_weight_and_no_third_parties(browser, site, quiz: Quiz, which: str) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(base_url=site.base_url, viewport={"width": 375, "height": 740})
+    page = context.new_page()
+    sizes: dict[str, int] = {}
+    page.on("response", lambda r: sizes.__setitem__(r.url, len(r.body())))
+    _open(page, site, quiz, which, before_final=sizes.clear)
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert all(u.startswith(site.base_url) for u in sizes), sizes.keys()
+    assert sum(sizes.values()) < 100_000, sizes
+    name = which.strip("/").replace("/", "-").replace("?", "-").replace("=", "") or "landing"
+    page.screenshot(path=ARTIFACTS / f"phone-{name}.png", full_page=True)
+    context.close()
