@@ -8,6 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from fastapi import Request
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -131,6 +132,12 @@ def store_response(
         return replay
     session.refresh(record)
     return Stored(record=record, replayed=False)
+
+
+def result_url(request: Request, public_base_url: str, response_id: str) -> str:
+    """The shareable page of a response, on PUBLIC_BASE_URL or the host the request came to."""
+    base = public_base_url.rstrip("/") or str(request.base_url).rstrip("/")
+    return f"{base}/results/{response_id}"
 
 
 def read_response(*, session: Session, response_id: str) -> ResponseRecord:

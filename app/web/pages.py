@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
-from app.api.routes.scoring import result_url
 from app.errors import AppError
-from app.responses import read_response, store_response
+from app.responses import read_response, result_url, store_response
 from quiz import Framework, Quiz
 from scoring import Result, Submission, SubmissionInvalid, build_result
 
@@ -97,6 +97,8 @@ def _quiz_page(
             "sections": quiz_sections(state.framework, state.quiz),
             "answers": answers,
             "errors": errors,
+            # A fresh token per form: a double-clicked or resent POST stores one response.
+            "form_token": answers.get("form_token") or secrets.token_urlsafe(16),
         },
         status_code,
     )
@@ -138,10 +140,19 @@ def _store_from_form(engine: Any, quiz: Quiz, framework: Framework, form: dict[s
         context={"state": form.get("state") or None, "role": form.get("role") or None},  # type: ignore[arg-type]
     )
     result = build_result(submission, quiz=quiz, framework=framework, top=len(framework.conditions))
+    token = form.get("form_token") or None
     with Session(engine) as session:
-        stored = store_response(
-            session=session, submission=submission, result=result, idempotency_key=None
-        )
+        try:
+            stored = store_response(
+                session=session, submission=submission, result=result, idempotency_key=token
+            )
+        except AppError as exc:
+            if exc.code != "idempotency_key_reused":
+                raise
+            # The visitor went back and changed answers: a new response, not a retry.
+            stored = store_response(
+                session=session, submission=submission, result=result, idempotency_key=None
+            )
         return stored.record.id
 
 

@@ -162,7 +162,9 @@ def test_works_with_javascript_disabled(browser, site, quiz: Quiz) -> None:  # t
     page = context.new_page()
     page.goto("/quiz")
     assert page.locator("#progress").is_hidden()
-    assert all(page.locator(".step").nth(i).is_visible() for i in range(page.locator(".step").count()))
+    assert all(
+        page.locator(".step").nth(i).is_visible() for i in range(page.locator(".step").count())
+    )
     for q in quiz.questions:
         page.locator(f"label[for='{q.id}-{q.options[-1].id}']").click()  # "I'm not sure" everywhere
     page.click("#quiz-submit")

@@ -122,3 +122,19 @@ def test_embed_layout_has_no_site_chrome(client: httpx.Client, quiz: Quiz) -> No
     assert 'action="/quiz?embed=1"' in html
     r = client.post("/quiz?embed=1", data=full_form(quiz))
     assert r.status_code == 303 and r.headers["location"].endswith("?embed=1")
+
+
+def test_resent_form_stores_one_response(client: httpx.Client, quiz: Quiz) -> None:
+    html = client.get("/quiz").text
+    token = re.search(r'name="form_token" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    data = full_form(quiz, form_token=token)
+    first = client.post("/quiz", data=data)
+    again = client.post("/quiz", data=data)
+    assert first.status_code == again.status_code == 303
+    assert first.headers["location"] == again.headers["location"]
+    changed = client.post("/quiz", data={**data, "funding": "statewide"})
+    assert changed.status_code == 303 and changed.headers["location"] != first.headers["location"]
+    assert client.get(changed.headers["location"]).status_code == 200
+    assert token != re.search(r'name="form_token" value="([^"]+)"', client.get("/quiz").text).group(
+        1
+    )  # type: ignore[union-attr]

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from app.deps import FrameworkDep, QuizDep, SessionDep, SettingsDep
 from app.errors import AppError
 from app.models import ContextPublic, ResponseCreated, ResponsePublic
-from app.responses import read_response, store_response
+from app.responses import read_response, result_url, store_response
 from quiz import Framework, Quiz
 from scoring import DEFAULT_TOP, Result, Submission, SubmissionInvalid, build_result
 
@@ -39,11 +39,6 @@ def score(submission: Submission, *, quiz: Quiz, framework: Framework, top: int)
 
 def with_top(result: Result, top: int) -> Result:
     return result.model_copy(update={"recommendations": result.recommendations[:top]})
-
-
-def result_url(request: Request, settings_base: str, response_id: str) -> str:
-    base = settings_base.rstrip("/") or str(request.base_url).rstrip("/")
-    return f"{base}/results/{response_id}"
 
 
 @router.post("/score", response_model=Result, responses=ERRORS)
