@@ -14,7 +14,6 @@ The rules, in plain words (docs/scoring.md has the long form):
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 from quiz import Framework, Quiz
@@ -301,7 +300,9 @@ def build_result(
     keys = {e.slug: rank_key(e, idx.order) for e in estimates}
     ranked = sorted(estimates, key=lambda e: keys[e.slug])
     rank_of = {e.slug: i + 1 for i, e in enumerate(ranked)}
-    group_sizes = Counter(k[:2] for k in keys.values())
+    group_sizes: dict[tuple[int, int], int] = {}
+    for k in keys.values():
+        group_sizes[k[:2]] = group_sizes.get(k[:2], 0) + 1
     known = [e.stage for e in estimates if e.stage is not None]
     earliest = min(known) if known else None
     top = max(1, min(top, len(ranked)))
