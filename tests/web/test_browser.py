@@ -93,6 +93,12 @@ def test_complete_quiz_by_mouse(page, quiz: Quiz) -> None:  # type: ignore[no-un
     assert page.locator(".recommendation").count() == 3
     assert page.locator(".bar-row").count() == 11
     page.screenshot(path=ARTIFACTS / "result.png", full_page=True)
+    # the print stylesheet turns the page into a clean report: no site chrome, no share box
+    page.emulate_media(media="print")
+    assert page.locator("header.site").is_hidden() and page.locator(".share").is_hidden()
+    assert page.locator(".recommendation").first.is_visible()
+    page.pdf(path=ARTIFACTS / "result.pdf")
+    assert (ARTIFACTS / "result.pdf").stat().st_size > 10_000
 
 
 def test_complete_quiz_by_keyboard_alone(page, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]
