@@ -85,6 +85,9 @@ class ConditionStatus(BaseModel):
 
 
 class NextStage(BaseModel):
+    # Built once per stage and shared by every result (see scoring.engine._index).
+    model_config = ConfigDict(frozen=True)
+
     level: int
     name: str
     goal: str
@@ -95,6 +98,8 @@ class NextStage(BaseModel):
 
 
 class EarlyAdopterOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     state: str
     state_name: str
     summary: str
