@@ -98,9 +98,6 @@ class Condition(_Content):
     early_adopter: EarlyAdopter | None
     early_adopter_note: str | None = None
 
-    def stage(self, level: int) -> ConditionStage | None:
-        return next((s for s in self.stages if s.level == level), None)
-
 
 class Framework(_Content):
     edition: Text
@@ -119,14 +116,6 @@ class Framework(_Content):
 
     def condition(self, slug: str) -> Condition | None:
         return next((c for c in self.conditions if c.slug == slug), None)
-
-    def stage_name(self, level: int | None) -> str:
-        if level is None:
-            return "Unknown"
-        return next(s.name for s in self.stages if s.level == level)
-
-    def strategy(self, slug: str) -> Strategy:
-        return next(s for s in self.strategies if s.slug == slug)
 
 
 def _where(loc: tuple[int | str, ...]) -> str:

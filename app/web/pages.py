@@ -79,11 +79,7 @@ def quiz_sections(framework: Framework, quiz: Quiz) -> list[StrategySection]:
 @router.get("/", response_class=HTMLResponse)
 def read_home(request: Request) -> Response:
     """What the quiz is for, the framework in a few lines, and a start button."""
-    return render(
-        request,
-        "home.html",
-        {"sections": quiz_sections(request.app.state.framework, request.app.state.quiz)},
-    )
+    return render(request, "home.html", {})
 
 
 def _quiz_page(
