@@ -3,20 +3,27 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The fast subset: no uvicorn server, no PostgreSQL, no browser.
+FAST := not live and not postgres and not browser
 
-.PHONY: run test bench lint format migrate system-deps clean
+.PHONY: run test check bench lint types format migrate system-deps lock fresh-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+# Installs come from the lock files (exact versions, hashes checked); the project itself is
+# installed on top without touching its dependencies.
+$(VENV)/.installed-run: requirements.lock pyproject.toml | $(BIN)/python
+	$(PIP) install --require-hashes -r requirements.lock
+	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+$(VENV)/.installed-test: requirements-test.lock pyproject.toml | $(BIN)/python
+	$(PIP) install --require-hashes -r requirements-test.lock
+	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
@@ -32,16 +39,37 @@ system-deps:
 test: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m pytest
 
+# Lint, types and the in-process tests: the quick loop while working (well under 20 s).
+check: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -m "$(FAST)"
+
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/score.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Refresh the lock files after changing dependencies in pyproject.toml (needs PyPI).
+lock: $(VENV)/.installed-test
+	PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+	PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links --extra test -c requirements.lock \
+	  -o requirements-test.lock pyproject.toml
+
+# `make test` in a bare Debian 12 (debootstrap minbase + python3 python3-venv make git), as
+# root: proves the project installs everything the suite needs by itself.
+fresh-test:
+	bash scripts/fresh-test.sh
+
 clean:
-	rm -rf $(VENV) var test-artifacts node_modules .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var test-artifacts node_modules .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -1,9 +1,12 @@
 """Settings from the environment (and an optional `.env`); names are part of the public contract."""
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from quiz import DATA_DIR
 
 
 class Settings(BaseSettings):
@@ -20,8 +23,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Public base URL used in `result_url`; empty means "the URL the request came in on".
     public_base_url: str = ""
-    # Apply migrations on start-up (make run and every app process do; tests may turn it off).
-    migrate_on_startup: bool = True
+    # Another copy of the framework content (a folder like `data/`).
+    quiz_data_dir: Path = DATA_DIR
 
     @field_validator("database_url")
     @classmethod

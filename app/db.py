@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import fcntl
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session, create_engine
+from sqlmodel import create_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -43,7 +46,7 @@ def make_engine(url: str) -> Engine:
         )
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -95,10 +98,27 @@ def migrate(engine: Engine, url: str) -> None:
         command.upgrade(config, "head")
 
 
+class SchemaNotReady(RuntimeError):
+    """The database is not at the newest migration; the message says what to run."""
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse to serve on a schema that `python -m app.cli migrate` has not brought up to date."""
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current != head:
+        where = engine.url.render_as_string(hide_password=True)
+        raise SchemaNotReady(
+            f"the database at {where} is at migration {current or 'none'}, the app needs {head}: "
+            "run `python -m app.cli migrate` (make run does) before starting the app"
+        )
+
+
 def ping(engine: Engine) -> bool:
     try:
-        with Session(engine) as session:
-            session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
         return True
     except Exception:  # any driver error means "not healthy"
         return False

@@ -1,33 +1,52 @@
-"""Dependencies shared by the routers: the database session, the content and the settings."""
+"""Dependencies shared by the API and the pages: the database session, content and settings.
+
+Everything here comes from `app.state`, set once by `create_app`; routes never reach into
+`app.state` themselves.
+"""
 
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.config import Settings
 from quiz import Framework, Quiz
+from scoring import Scorer
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine) as session:
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    with Session(engine) as session:
         yield session
 
 
-def get_framework_dep(request: Request) -> Framework:
-    return request.app.state.framework
+def get_scorer(request: Request) -> Scorer:
+    scorer: Scorer = request.app.state.scorer
+    return scorer
 
 
-def get_quiz_dep(request: Request) -> Quiz:
-    return request.app.state.quiz
+def get_framework(scorer: Annotated[Scorer, Depends(get_scorer)]) -> Framework:
+    return scorer.framework
 
 
-def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings
+def get_quiz(scorer: Annotated[Scorer, Depends(get_scorer)]) -> Quiz:
+    return scorer.quiz
 
 
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
-FrameworkDep = Annotated[Framework, Depends(get_framework_dep)]
-QuizDep = Annotated[Quiz, Depends(get_quiz_dep)]
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ScorerDep = Annotated[Scorer, Depends(get_scorer)]
+FrameworkDep = Annotated[Framework, Depends(get_framework)]
+QuizDep = Annotated[Quiz, Depends(get_quiz)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -1,7 +1,7 @@
 """One error shape for the whole API: {"error": {"code", "message", "details"}}.
 
 Pages (anything outside /api and /healthz) get a friendly HTML page instead, rendered by
-`app.web.pages.render_error`.
+`app.web.templating.render_error`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.web.templating import render_error
+from scoring import SubmissionInvalid
 
 log = logging.getLogger("app")
 
@@ -32,27 +35,49 @@ STATUS_CODES = {
 }
 
 
-class AppError(Exception):
-    """A failure we expect and can explain, with its HTTP status."""
+Detail = dict[str, Any]
 
-    def __init__(
-        self, status_code: int, code: str, message: str, details: list[dict[str, Any]] | None = None
-    ):
+
+class AppError(Exception):
+    """A failure we expect and can explain. Each subclass carries its HTTP status and code."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, details: list[Detail] | None = None):
         super().__init__(message)
-        self.status_code = status_code
-        self.code = code
         self.message = message
         self.details = details or []
 
 
+class InvalidRequest(AppError):
+    status_code, code = 422, "invalid_request"
+
+
+class InvalidSubmission(AppError):
+    status_code, code = 422, "invalid_submission"
+
+    @classmethod
+    def from_problems(cls, exc: SubmissionInvalid) -> InvalidSubmission:
+        return cls(
+            "The submission does not match the quiz; see details.",
+            [p.model_dump() for p in exc.problems],
+        )
+
+
+class InvalidIdempotencyKey(AppError):
+    status_code, code = 422, "invalid_idempotency_key"
+
+
+class IdempotencyKeyReused(AppError):
+    status_code, code = 409, "idempotency_key_reused"
+
+
 class NotFound(AppError):
-    def __init__(self, message: str):
-        super().__init__(404, "not_found", message)
+    status_code, code = 404, "not_found"
 
 
-def error_body(
-    code: str, message: str, details: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
+def error_body(code: str, message: str, details: list[Detail] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or []}}
 
 
@@ -60,7 +85,7 @@ def json_error(
     status_code: int,
     code: str,
     message: str,
-    details: list[dict[str, Any]] | None = None,
+    details: list[Detail] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(
@@ -70,7 +95,7 @@ def json_error(
 
 def wants_html(request: Request) -> bool:
     path = request.url.path
-    return not (path.startswith("/api") or path in ("/healthz", "/openapi.json", "/embed.js"))
+    return not (path.startswith("/api") or path in ("/healthz", "/openapi.json"))
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -80,7 +105,7 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in parts) or "body"
 
 
-def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def validation_details(errors: list[Detail]) -> list[Detail]:
     details = []
     for err in errors:
         message = err.get("msg", "invalid value")
@@ -102,18 +127,21 @@ def install_error_handlers(app: FastAPI) -> None:
         status_code: int,
         code: str,
         message: str,
-        details: list[dict[str, Any]] | None = None,
+        details: list[Detail] | None = None,
         headers: dict[str, str] | None = None,
     ) -> Response:
         if wants_html(request):
-            from app.web.pages import render_error  # pages import errors, not the reverse
-
             return render_error(request, status_code, message)
         return json_error(status_code, code, message, details, headers)
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
         return render(request, exc.status_code, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(SubmissionInvalid)
+    async def _submission_invalid(request: Request, exc: SubmissionInvalid) -> Response:
+        error = InvalidSubmission.from_problems(exc)
+        return render(request, error.status_code, error.code, error.message, error.details)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -1,4 +1,4 @@
-"""Create the FastAPI app: content, database, routers, error handlers. Nothing else."""
+"""Create the FastAPI app: content, scoring tables, database, routers, error handlers."""
 
 from __future__ import annotations
 
@@ -10,29 +10,31 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.api.routes import content, health, scoring
+from app.api.router import api_router, root_router
 from app.config import Settings, get_settings
-from app.db import make_engine, migrate
+from app.db import check_schema, make_engine
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
 from app.security import SecurityHeaders
 from app.web import pages
-from quiz import get_framework, get_quiz
+from quiz import load_content
+from scoring import Scorer
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    # Content is validated here, before the server accepts a request: a broken file stops start-up.
-    framework = get_framework()
-    quiz = get_quiz()
+    # Content is validated here, before the server accepts a request: a broken file stops
+    # start-up. The scoring tables are built once and shared by every request.
+    scorer = Scorer(*load_content(settings.quiz_data_dir))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
-        if settings.migrate_on_startup:
-            migrate(engine, settings.database_url)
+        # Migrations run once, before the app starts (`python -m app.cli migrate`); a worker
+        # only checks that it was done, so many workers never race to change the schema.
+        check_schema(engine)
         app.state.engine = engine
         try:
             yield
@@ -41,17 +43,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Where should your state begin?",
-        version=quiz.version,
+        version=scorer.quiz.version,
         summary="A quiz on KnowledgeWorks' State Policy Framework for Personalized Learning.",
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.framework = framework
-    app.state.quiz = quiz
+    app.state.scorer = scorer
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(content.router)
-    app.include_router(scoring.router)
+    app.include_router(root_router)
+    app.include_router(api_router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SecurityHeaders)

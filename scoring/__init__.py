@@ -1,12 +1,6 @@
 """Scoring: answers -> stage per condition -> ranked, explained result. Pure Python."""
 
-from scoring.engine import (
-    DEFAULT_TOP,
-    build_result,
-    estimate_stages,
-    rank_conditions,
-    validate_submission,
-)
+from scoring.engine import DEFAULT_TOP, Scorer
 from scoring.models import (
     SCORING_VERSION,
     Answer,
@@ -24,12 +18,9 @@ __all__ = [
     "Answer",
     "Problem",
     "Result",
+    "Scorer",
     "StageEstimate",
     "Submission",
     "SubmissionContext",
     "SubmissionInvalid",
-    "build_result",
-    "estimate_stages",
-    "rank_conditions",
-    "validate_submission",
 ]

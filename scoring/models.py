@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from quiz.framework import ConditionStage, EarlyAdopter
+
 SCORING_VERSION = "1.0"
 
 Confidence = Literal["answered", "unsure", "unanswered"]
@@ -84,29 +86,6 @@ class ConditionStatus(BaseModel):
     rank: int
 
 
-class NextStage(BaseModel):
-    # Built once per stage and shared by every result (see scoring.engine._index).
-    model_config = ConfigDict(frozen=True)
-
-    level: int
-    name: str
-    goal: str
-    actions: list[str]
-    strategic_question: str
-    provenance: str
-    derived_fields: list[str] = []
-
-
-class EarlyAdopterOut(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    state: str
-    state_name: str
-    summary: str
-    year: int | None
-    provenance: str
-
-
 class Recommendation(BaseModel):
     rank: int
     slug: str
@@ -116,9 +95,10 @@ class Recommendation(BaseModel):
     current_stage_name: str
     confidence: Confidence
     focus: Focus
-    next_stage: NextStage | None
+    # The content models themselves: a stored result keeps them as they were when scored.
+    next_stage: ConditionStage | None
     reasons: list[str]
-    early_adopter: EarlyAdopterOut | None
+    early_adopter: EarlyAdopter | None
     early_adopter_note: str | None = None
     source_url: str
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and is missing, idempotently:
-#   - Debian packages: a PostgreSQL server (storage tests start a throwaway cluster) and
-#     Chromium (browser tests drive /usr/bin/chromium; no browser is ever downloaded);
-#     Node.js and npm when they are absent;
+#   - Debian packages: a PostgreSQL server (storage tests start a throwaway cluster),
+#     Chromium (browser tests drive /usr/bin/chromium; no browser is ever downloaded),
+#     libatomic1 (Playwright's bundled Node driver links against it), Node.js and npm;
 #   - the axe-core npm package (injected into pages by the accessibility tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,7 @@ need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+ldconfig -p 2>/dev/null | grep -q 'libatomic\.so\.1' || need+=(libatomic1)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then

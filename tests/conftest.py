@@ -5,22 +5,45 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 
-from quiz import Framework, Quiz, get_framework, get_quiz
-from tests.support import LiveServer, PostgresCluster, live_server, missing
+from app.config import Settings
+from app.main import create_app
+from quiz import Framework, Quiz, load_content
+from scoring import Scorer
+from tests.support import (
+    InProcessServer,
+    LiveServer,
+    PostgresCluster,
+    live_server,
+    migrated,
+    missing,
+)
 
 logging.getLogger("alembic").setLevel(logging.WARNING)
+logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("httpx2").setLevel(logging.WARNING)
 _db_counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def framework() -> Framework:
-    return get_framework()
+def content() -> tuple[Framework, Quiz]:
+    return load_content()
 
 
 @pytest.fixture(scope="session")
-def quiz() -> Quiz:
-    return get_quiz()
+def framework(content: tuple[Framework, Quiz]) -> Framework:
+    return content[0]
+
+
+@pytest.fixture(scope="session")
+def quiz(content: tuple[Framework, Quiz]) -> Quiz:
+    return content[1]
+
+
+@pytest.fixture(scope="session")
+def scorer(framework: Framework, quiz: Quiz) -> Scorer:
+    return Scorer(framework, quiz)
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +55,7 @@ def pg_cluster() -> Iterator[PostgresCluster]:
     cluster.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
     """A fresh, empty database of each kind."""
     if request.param == "sqlite":
@@ -42,24 +65,39 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: igno
 
 
 @pytest.fixture
-def server(database_url: str) -> Iterator[LiveServer]:
-    """The real app served by uvicorn on a free port, on each kind of database."""
+def live(database_url: str) -> Iterator[LiveServer]:
+    """The real app served by uvicorn on a free port, on each kind of database: for what needs
+    a real server (concurrent requests, races)."""
     with live_server(database_url) as srv:
         yield srv
 
 
-@pytest.fixture(scope="module")
-def sqlite_server(tmp_path_factory) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
-    """One SQLite-backed server shared by the read-only tests of a module."""
-    path = tmp_path_factory.mktemp("db") / "quiz.db"
-    with live_server(f"sqlite:///{path}") as srv:
+@pytest.fixture
+def server(database_url: str) -> Iterator[LiveServer | InProcessServer]:
+    """The app on each kind of database: in-process on SQLite (fast), served by uvicorn on
+    PostgreSQL (the way several app processes share one database)."""
+    if database_url.startswith("sqlite"):
+        yield InProcessServer(Settings(database_url=migrated(database_url)))
+        return
+    with live_server(database_url) as srv:
         yield srv
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`live`: needs a uvicorn server; `make check` leaves these (and postgres, browser) out."""
+    for item in items:
+        if "live" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.live)
+
+
+@pytest.fixture(scope="module")
+def app_client(tmp_path_factory) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    """The app in-process on a fresh SQLite file, shared by the tests of a module."""
+    url = migrated(f"sqlite:///{tmp_path_factory.mktemp('db') / 'quiz.db'}")
+    with TestClient(create_app(Settings(database_url=url)), follow_redirects=False) as test_client:
+        yield test_client
+
+
 @pytest.fixture
-def client(sqlite_server: LiveServer):  # type: ignore[no-untyped-def]
-    with sqlite_server.client() as c:
-        yield c
-
-
-logging.getLogger("httpx").setLevel(logging.WARNING)
+def client(app_client: TestClient) -> TestClient:
+    return app_client

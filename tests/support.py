@@ -18,8 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 
 from app.config import Settings
+from app.db import make_engine, migrate
 from app.main import create_app
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -66,9 +68,32 @@ class LiveServer:
         return httpx.Client(base_url=self.base_url, timeout=30)
 
 
+def migrated(database_url: str) -> str:
+    """Bring a database to the newest schema, as `make run` does before serving."""
+    engine = make_engine(database_url)
+    try:
+        migrate(engine, database_url)
+    finally:
+        engine.dispose()
+    return database_url
+
+
+class InProcessServer:
+    """The app without a network: the same interface as `LiveServer`, driven by TestClient."""
+
+    base_url = "http://testserver"
+
+    def __init__(self, settings: Settings):
+        self.app = create_app(settings)
+
+    def client(self) -> TestClient:
+        return TestClient(self.app, follow_redirects=False)
+
+
 @contextmanager
 def live_server(database_url: str, **overrides: object) -> Iterator[LiveServer]:
-    server = LiveServer(Settings(database_url=database_url, **overrides)).start()  # type: ignore[arg-type]
+    settings = Settings(database_url=migrated(database_url), **overrides)  # type: ignore[arg-type]
+    server = LiveServer(settings).start()
     try:
         yield server
     finally:

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from app.models import IdempotencyRecord, ResponseRecord, ResponseStage
 from quiz import Quiz
-from tests.support import LiveServer
+from tests.support import InProcessServer, LiveServer
 
 
 def body(quiz: Quiz, **extra) -> dict:  # type: ignore[no-untyped-def, type-arg]
@@ -36,7 +36,7 @@ def count(url: str, model) -> int:  # type: ignore[no-untyped-def]
         engine.dispose()
 
 
-def test_store_and_read_back(server: LiveServer, quiz: Quiz) -> None:
+def test_store_and_read_back(server: LiveServer | InProcessServer, quiz: Quiz) -> None:
     with server.client() as c:
         r = c.post("/api/v1/responses", json=body(quiz, partner="acme-edu"))
         assert r.status_code == 201, r.text
@@ -85,14 +85,18 @@ def test_store_and_read_back(server: LiveServer, quiz: Quiz) -> None:
 
 
 @pytest.mark.parametrize("bad_id", ["nope", "A" * 22, "../../etc/passwd", "x" * 300, "%00"])
-def test_unknown_or_malformed_ids_are_404(server: LiveServer, bad_id: str) -> None:
+def test_unknown_or_malformed_ids_are_404(
+    server: LiveServer | InProcessServer, bad_id: str
+) -> None:
     with server.client() as c:
         r = c.get(f"/api/v1/responses/{bad_id}")
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "not_found"
 
 
-def test_stored_result_is_served_as_stored(server: LiveServer, quiz: Quiz) -> None:
+def test_stored_result_is_served_as_stored(
+    server: LiveServer | InProcessServer, quiz: Quiz
+) -> None:
     """Later changes to content or scoring must not rewrite a stored result, so reads must
     never recompute it: edit the stored copy and the API must return the edit."""
     with server.client() as c:
@@ -115,7 +119,9 @@ def test_stored_result_is_served_as_stored(server: LiveServer, quiz: Quiz) -> No
         )
 
 
-def test_idempotent_retry_returns_first_answer(server: LiveServer, quiz: Quiz) -> None:
+def test_idempotent_retry_returns_first_answer(
+    server: LiveServer | InProcessServer, quiz: Quiz
+) -> None:
     url = server.app.state.settings.database_url
     with server.client() as c:
         first = c.post("/api/v1/responses", json=body(quiz), headers={"Idempotency-Key": "retry-1"})
@@ -138,7 +144,9 @@ def test_idempotent_retry_returns_first_answer(server: LiveServer, quiz: Quiz) -
         assert count(url, IdempotencyRecord) == 2
 
 
-def test_invalid_submission_stores_nothing(server: LiveServer, quiz: Quiz) -> None:
+def test_invalid_submission_stores_nothing(
+    server: LiveServer | InProcessServer, quiz: Quiz
+) -> None:
     url = server.app.state.settings.database_url
     with server.client() as c:
         ok = c.post("/api/v1/responses", json=body(quiz))
@@ -162,12 +170,12 @@ def test_invalid_submission_stores_nothing(server: LiveServer, quiz: Quiz) -> No
     assert count(url, ResponseRecord) == 1
 
 
-def test_200_concurrent_submissions(server: LiveServer, quiz: Quiz) -> None:
-    url = server.app.state.settings.database_url
+def test_200_concurrent_submissions(live: LiveServer, quiz: Quiz) -> None:
+    url = live.app.state.settings.database_url
     states = ["OH", "KY", "CA", "NY", None]
 
     def submit(i: int) -> tuple[int, str]:
-        with httpx.Client(base_url=server.base_url, timeout=60) as c:
+        with httpx.Client(base_url=live.base_url, timeout=60) as c:
             payload = body(quiz, context={"state": states[i % 5]})
             r = c.post("/api/v1/responses", json=payload)
             return r.status_code, r.json().get("id", r.text)
@@ -179,17 +187,17 @@ def test_200_concurrent_submissions(server: LiveServer, quiz: Quiz) -> None:
     assert len(ids) == 200
     assert count(url, ResponseRecord) == 200
     assert count(url, ResponseStage) == 200 * 11
-    with httpx.Client(base_url=server.base_url, timeout=60) as c:
+    with httpx.Client(base_url=live.base_url, timeout=60) as c:
         for rid in ids:
             assert c.get(f"/api/v1/responses/{rid}").status_code == 200
 
 
-def test_concurrent_retries_with_one_key_store_one_row(server: LiveServer, quiz: Quiz) -> None:
-    url = server.app.state.settings.database_url
+def test_concurrent_retries_with_one_key_store_one_row(live: LiveServer, quiz: Quiz) -> None:
+    url = live.app.state.settings.database_url
     barrier = threading.Barrier(20)
 
     def submit(_: int) -> tuple[int, str]:
-        with httpx.Client(base_url=server.base_url, timeout=60) as c:
+        with httpx.Client(base_url=live.base_url, timeout=60) as c:
             barrier.wait()
             r = c.post(
                 "/api/v1/responses", json=body(quiz), headers={"Idempotency-Key": "same-key"}

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quiz import Framework, Quiz, get_framework, get_quiz
-from scoring import Submission, SubmissionInvalid, build_result, estimate_stages, rank_conditions
+from quiz import Framework, Quiz, load_content
+from scoring import Scorer, Submission, SubmissionInvalid
 
-FRAMEWORK = get_framework()
-QUIZ = get_quiz()
+FRAMEWORK, QUIZ = load_content()
+SCORER = Scorer(FRAMEWORK, QUIZ)
 
 
 def option_for(question_id: str, stage: int | None) -> str:
@@ -28,7 +28,7 @@ def submit(answers: dict[str, int | None], **extra) -> Submission:  # type: igno
 
 
 def stage_of(submission: Submission, slug: str):  # type: ignore[no-untyped-def]
-    estimates = {e.slug: e for e in estimate_stages(submission, quiz=QUIZ, framework=FRAMEWORK)}
+    estimates = {e.slug: e for e in SCORER.estimate(submission)}
     return estimates[slug].stage, estimates[slug].confidence
 
 
@@ -58,7 +58,7 @@ def test_single_question_condition_takes_the_answer(stage: int | None) -> None:
 
 
 def test_empty_submission_ranks_by_foundational_order() -> None:
-    result = build_result(submit({}), quiz=QUIZ, framework=FRAMEWORK, top=100)
+    result = SCORER.score(submit({}), top=100)
     assert [r.slug for r in result.recommendations] == [
         p.slug for p in FRAMEWORK.foundational_order
     ]
@@ -72,7 +72,7 @@ def test_lower_stage_ranks_first_and_reasons_cite_the_answer() -> None:
     answers = {q.id: 2 for q in QUIZ.questions}
     answers["assessment"] = 0
     answers["vision-local"] = 1
-    result = build_result(submit(answers), quiz=QUIZ, framework=FRAMEWORK)
+    result = SCORER.score(submit(answers))
     assert [r.slug for r in result.recommendations][:2] == [
         "balanced-assessments",
         "vision-for-student-success",
@@ -93,7 +93,7 @@ def test_lower_stage_ranks_first_and_reasons_cite_the_answer() -> None:
 
 def test_statewide_transformation_has_no_next_stage() -> None:
     answers = {q.id: 3 for q in QUIZ.questions}
-    result = build_result(submit(answers), quiz=QUIZ, framework=FRAMEWORK, top=100)
+    result = SCORER.score(submit(answers), top=100)
     assert all(r.next_stage is None and r.focus == "sustain" for r in result.recommendations)
     assert all(any("sustain" in reason for reason in r.reasons) for r in result.recommendations)
 
@@ -102,7 +102,7 @@ def test_unknown_ranks_after_known_gaps_and_before_stage_three() -> None:
     answers = {q.id: 3 for q in QUIZ.questions}
     answers["funding"] = None
     answers["measurement"] = 2
-    result = build_result(submit(answers), quiz=QUIZ, framework=FRAMEWORK, top=100)
+    result = SCORER.score(submit(answers), top=100)
     order = [r.slug for r in result.recommendations]
     assert order[:2] == ["measuring-success", "responsive-funding-systems"]
     funding = result.recommendations[1]
@@ -111,10 +111,8 @@ def test_unknown_ranks_after_known_gaps_and_before_stage_three() -> None:
 
 
 def test_result_shape_and_commitments() -> None:
-    result = build_result(
-        submit({"vision-statewide": 0}, context={"state": "OH", "role": "educator"}),
-        quiz=QUIZ,
-        framework=FRAMEWORK,
+    result = SCORER.score(
+        submit({"vision-statewide": 0}, context={"state": "OH", "role": "educator"})
     )
     assert result.quiz_version == QUIZ.version and result.scoring_version
     assert len(result.conditions) == len(FRAMEWORK.conditions)
@@ -169,7 +167,7 @@ def test_result_shape_and_commitments() -> None:
 def test_invalid_submissions_name_the_field(submission: dict, field: str, code: str) -> None:  # type: ignore[type-arg]
     body = {"quiz_version": QUIZ.version, **submission}
     with pytest.raises(SubmissionInvalid) as err:
-        build_result(Submission.model_validate(body), quiz=QUIZ, framework=FRAMEWORK)
+        SCORER.score(Submission.model_validate(body))
     assert [(p.field, p.code) for p in err.value.problems] == [(field, code)]
 
 
@@ -182,8 +180,8 @@ answer_sets = st.fixed_dictionaries({q.id: stage_choice for q in QUIZ.questions}
 
 
 def ranking(answers: dict[str, int | None]) -> list[str]:
-    estimates = estimate_stages(submit(answers), quiz=QUIZ, framework=FRAMEWORK)
-    return [e.slug for e in rank_conditions(estimates, framework=FRAMEWORK, quiz=QUIZ)]
+    estimates = SCORER.estimate(submit(answers))
+    return [e.slug for e in SCORER.rank(estimates)]
 
 
 @settings(max_examples=150, deadline=None)
@@ -192,11 +190,9 @@ def test_deterministic_and_independent_of_answer_order(answers: dict[str, int | 
     sub = submit(answers)
     shuffled = list(sub.answers)
     rnd.shuffle(shuffled)
-    a = build_result(sub, quiz=QUIZ, framework=FRAMEWORK, top=100)
-    b = build_result(
-        sub.model_copy(update={"answers": shuffled}), quiz=QUIZ, framework=FRAMEWORK, top=100
-    )
-    c = build_result(sub, quiz=QUIZ, framework=FRAMEWORK, top=100)
+    a = SCORER.score(sub, top=100)
+    b = SCORER.score(sub.model_copy(update={"answers": shuffled}), top=100)
+    c = SCORER.score(sub, top=100)
     assert [(r.slug, r.current_stage) for r in a.recommendations] == [
         (r.slug, r.current_stage) for r in b.recommendations
     ]
@@ -206,7 +202,7 @@ def test_deterministic_and_independent_of_answer_order(answers: dict[str, int | 
 @settings(max_examples=150, deadline=None)
 @given(answer_sets)
 def test_every_condition_appears_exactly_once(answers: dict[str, int | None]) -> None:
-    result = build_result(submit(answers), quiz=QUIZ, framework=FRAMEWORK, top=100)
+    result = SCORER.score(submit(answers), top=100)
     slugs = sorted(c.slug for c in FRAMEWORK.conditions)
     assert sorted(r.slug for r in result.recommendations) == slugs
     assert sorted(c.slug for c in result.conditions) == slugs
@@ -216,8 +212,8 @@ def test_every_condition_appears_exactly_once(answers: dict[str, int | None]) ->
 @settings(max_examples=150, deadline=None)
 @given(answer_sets)
 def test_lower_known_stage_always_ranks_first(answers: dict[str, int | None]) -> None:
-    estimates = estimate_stages(submit(answers), quiz=QUIZ, framework=FRAMEWORK)
-    ranked = rank_conditions(estimates, framework=FRAMEWORK, quiz=QUIZ)
+    estimates = SCORER.estimate(submit(answers))
+    ranked = SCORER.rank(estimates)
     position = {e.slug: i for i, e in enumerate(ranked)}
     for a in ranked:
         for b in ranked:
@@ -245,7 +241,7 @@ def test_raising_a_condition_never_moves_it_up(
 @settings(max_examples=100, deadline=None)
 @given(answer_sets)
 def test_consistent_answers_give_that_stage(answers: dict[str, int | None]) -> None:
-    for estimate in estimate_stages(submit(answers), quiz=QUIZ, framework=FRAMEWORK):
+    for estimate in SCORER.estimate(submit(answers)):
         given_stages = [answers[q.id] for q in QUIZ.questions_for(estimate.slug) if q.id in answers]
         known = [s for s in given_stages if s is not None]
         if known and len(set(known)) == 1:
@@ -253,13 +249,13 @@ def test_consistent_answers_give_that_stage(answers: dict[str, int | None]) -> N
 
 
 def test_fixtures_match_module_content(framework: Framework, quiz: Quiz) -> None:
-    assert framework is FRAMEWORK and quiz is QUIZ
+    assert framework == FRAMEWORK and quiz == QUIZ
 
 
 def test_worked_example_in_docs_scoring_md() -> None:
     answers = {q.id: 2 for q in QUIZ.questions}
     answers.update({"vision-local": 1, "assessment": 0, "funding": None})
-    result = build_result(submit(answers), quiz=QUIZ, framework=FRAMEWORK, top=100)
+    result = SCORER.score(submit(answers), top=100)
     order = [r.slug for r in result.recommendations]
     assert order[:3] == [
         "balanced-assessments",

@@ -6,7 +6,7 @@ from app.deps import FrameworkDep, QuizDep
 from app.errors import NotFound
 from quiz import Condition, Framework, Quiz
 
-router = APIRouter(prefix="/api/v1", tags=["content"])
+router = APIRouter(tags=["content"])
 
 
 @router.get("/framework", response_model=Framework)

@@ -1,0 +1,13 @@
+"""The JSON API: every resource router under one `/api/v1` prefix, and health at the root."""
+
+from fastapi import APIRouter
+
+from app.api.routes import content, health, responses, score
+
+api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(content.router)
+api_router.include_router(score.router)
+api_router.include_router(responses.router)
+
+root_router = APIRouter()
+root_router.include_router(health.router)

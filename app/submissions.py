@@ -1,0 +1,180 @@
+"""The one path from a submission to a stored, scored response, and reading one back.
+
+Both the JSON API (`POST /api/v1/responses`) and the HTML form call `submit`. Commits happen
+here and only here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from app.errors import IdempotencyKeyReused, InvalidIdempotencyKey, NotFound
+from app.models import IdempotencyRecord, ResponseRecord, ResponseStage, utcnow
+from scoring import Result, Scorer, Submission
+
+RESPONSE_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
+MAX_IDEMPOTENCY_KEY = 255
+# What to do when an idempotency key comes back with a different body: an API client made a
+# mistake ("conflict", 409); a visitor went back and changed answers ("new" response).
+OnKeyReuse = Literal["conflict", "new"]
+
+
+@dataclass(frozen=True)
+class Submitted:
+    id: str
+    # Every recommendation, as stored; callers cut it to the `top` they were asked for.
+    result: Result
+    replayed: bool
+
+
+def new_response_id() -> str:
+    return secrets.token_urlsafe(16)  # 128 random bits
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _request_hash(submission: Submission) -> str:
+    body = submission.model_dump(mode="json")
+    return _sha256(json.dumps(body, sort_keys=True, separators=(",", ":")))
+
+
+def _key_hash(key: str, partner: str | None) -> str:
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise InvalidIdempotencyKey(
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters.",
+            [{"field": "Idempotency-Key", "code": "invalid", "message": "invalid header value"}],
+        )
+    return _sha256(f"{partner or ''}\x00{key}")
+
+
+@dataclass(frozen=True)
+class _Key:
+    key_hash: str
+    request_hash: str
+
+
+def submit(
+    *,
+    session: Session,
+    scorer: Scorer,
+    submission: Submission,
+    idempotency_key: str | None = None,
+    on_key_reuse: OnKeyReuse = "conflict",
+) -> Submitted:
+    """Score a submission and store it with its full result. With an idempotency key, a retry
+    (same key, same body) returns the first stored response and stores nothing new, even when
+    the retries race each other. Raises `SubmissionInvalid` before anything is stored."""
+    key = None
+    if idempotency_key is not None:
+        key = _Key(_key_hash(idempotency_key, submission.partner), _request_hash(submission))
+        try:
+            replay = _replay(session, key)
+        except IdempotencyKeyReused:
+            if on_key_reuse == "conflict":
+                raise
+            key = None  # a visitor changed their answers: a new response, without the key
+        else:
+            if replay is not None:
+                return replay
+    # Stored with every recommendation, so a later reader can ask for any `top`.
+    result = scorer.score(submission, top=len(scorer.framework.conditions))
+    response_id = new_response_id()
+    _add_rows(session, response_id, submission, result, key)
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another request with the same key committed first: answer with its response.
+        session.rollback()
+        replay = _replay(session, key) if key else None
+        if replay is None:
+            raise
+        return replay
+    return Submitted(id=response_id, result=result, replayed=False)
+
+
+def _replay(session: Session, key: _Key) -> Submitted | None:
+    """The response first stored under this key, or None for a new key."""
+    existing = session.get(IdempotencyRecord, key.key_hash)
+    if existing is None:
+        return None
+    if existing.request_hash != key.request_hash:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used with a different request body. "
+            "Use a new key for a new submission.",
+            [
+                {
+                    "field": "Idempotency-Key",
+                    "code": "reused",
+                    "message": "key already used with another body",
+                }
+            ],
+        )
+    record = read_response(session=session, response_id=existing.response_id)
+    return Submitted(id=record.id, result=Result.model_validate(record.result), replayed=True)
+
+
+def _add_rows(
+    session: Session, response_id: str, submission: Submission, result: Result, key: _Key | None
+) -> None:
+    now = utcnow()
+    state, role = submission.context.state, submission.context.role
+    session.add(
+        ResponseRecord(
+            id=response_id,
+            created_at=now,
+            quiz_version=result.quiz_version,
+            scoring_version=result.scoring_version,
+            state=state,
+            role=role,
+            partner=submission.partner,
+            answers=[a.model_dump() for a in submission.answers],
+            result=result.model_dump(mode="json"),
+        )
+    )
+    session.flush()  # the response row must exist before the rows that reference it
+    session.add_all(
+        ResponseStage(
+            response_id=response_id,
+            condition=c.slug,
+            stage=c.stage,
+            confidence=c.confidence,
+            created_at=now,
+            state=state,
+            partner=submission.partner,
+        )
+        for c in result.conditions
+    )
+    if key is not None:
+        session.add(
+            IdempotencyRecord(
+                key_hash=key.key_hash,
+                request_hash=key.request_hash,
+                response_id=response_id,
+                created_at=now,
+            )
+        )
+
+
+def read_response(*, session: Session, response_id: str) -> ResponseRecord:
+    if not RESPONSE_ID.match(response_id):
+        raise NotFound("No response with that id.")
+    record = session.get(ResponseRecord, response_id)
+    if record is None:
+        raise NotFound("No response with that id.")
+    return record
+
+
+def result_url(base_url: str, public_base_url: str, response_id: str) -> str:
+    """The shareable page of a response, on PUBLIC_BASE_URL or the host the request came to."""
+    base = public_base_url.rstrip("/") or base_url.rstrip("/")
+    return f"{base}/results/{response_id}"

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs `make test` (CI=true) in a bare Debian 12 container: debootstrap's `minbase` plus only
+# python3, python3-venv, make and git. Proves that the project's own scripts install everything
+# the suite needs on a machine that has nothing else. Needs root and Debian packages.
+#
+# No image registry is reachable here, so the base image is built with debootstrap and
+# `docker import` (cached as $IMAGE; `docker rmi $IMAGE` to rebuild). The container gets a
+# clean clone of the committed HEAD: uncommitted changes are not tested.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+IMAGE=${FRESH_IMAGE:-where-to-begin-fresh:bookworm}
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+need=()
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v dockerd >/dev/null || need+=(docker.io)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# Debian's docker.io, started by hand where no init system runs it.
+if ! docker info >/dev/null 2>&1; then
+  nohup dockerd >/var/log/dockerd-fresh-test.log 2>&1 &
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/dockerd-fresh-test.log" >&2; exit 1; }
+fi
+
+if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
+  rootfs=$(mktemp -d /var/tmp/fresh-rootfs.XXXXXX)
+  echo "building $IMAGE with debootstrap (minbase) ..."
+  debootstrap --variant=minbase --include=python3,python3-venv,make,git,ca-certificates \
+    bookworm "$rootfs" "$MIRROR" >/dev/null
+  tar -C "$rootfs" -c . | docker import - "$IMAGE" >/dev/null
+  rm -rf "$rootfs"
+fi
+
+work=$(mktemp -d /var/tmp/fresh-test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+git clone --quiet . "$work/main"
+[ -d ../shared ] && cp -r ../shared "$work/shared"
+
+# The host's CA bundle, in case this network reaches the package registries through a proxy
+# with its own certificate authority; a machine on the open internet does not need it.
+ca=()
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  ca=(-v /etc/ssl/certs/ca-certificates.crt:/host-ca.crt:ro -e PIP_CERT=/host-ca.crt
+      -e NODE_EXTRA_CA_CERTS=/host-ca.crt)
+fi
+
+echo "running make test in a fresh $IMAGE container ..."
+docker run --rm --network host "${ca[@]}" -e CI=true -v "$work:/work" -w /work/main "$IMAGE" \
+  bash -c 'git config --global --add safe.directory /work/main && make test'
