@@ -19,7 +19,9 @@ TopQuery = Annotated[
         description="How many recommendations to detail (more than the number of conditions means all).",
     ),
 ]
-INVALID: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid submission; details name each field"}}
+INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"description": "Invalid submission; details name each field"}
+}
 
 
 @router.post("/score", response_model=Result, responses=INVALID)
