@@ -1,7 +1,9 @@
-"""Scoring throughput: microseconds per submission on one core (run by `make bench`).
+"""Scoring speed, side by side with a bare baseline in the same run (run by `make bench`).
 
 Scores a fixed set of pseudo-random submissions (seeded, so runs compare) through
-`build_result`, the same function the API calls, and prints the median of several rounds.
+`Scorer.score`, the same call the API makes, and reports it as a ratio to a bare baseline: the
+same stage estimate and ranking done with plain dicts and tuples, no explanations and no result
+model. The ratio is what to watch; absolute figures vary with the machine.
 """
 
 from __future__ import annotations
@@ -10,19 +12,19 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from quiz import get_framework, get_quiz  # noqa: E402
-from scoring import Submission, build_result  # noqa: E402
+from quiz import Quiz, load_content  # noqa: E402
+from scoring import Scorer, Submission  # noqa: E402
 
 ROUNDS = 7
 SUBMISSIONS = 2_000
 
 
-def make_submissions(n: int) -> list[Submission]:
-    quiz = get_quiz()
+def make_submissions(quiz: Quiz, n: int) -> list[Submission]:
     rnd = random.Random(20261123)
     subs = []
     for _ in range(n):
@@ -36,25 +38,52 @@ def make_submissions(n: int) -> list[Submission]:
     return subs
 
 
-def main() -> None:
-    framework, quiz = get_framework(), get_quiz()
-    subs = make_submissions(SUBMISSIONS)
+def bare_baseline(scorer: Scorer) -> Callable[[Submission], list[str]]:
+    """The least work any scorer must do: look up each answer, take the lowest stage per
+    condition, sort. What `Scorer.score` adds on top is validation, reasons and the model."""
+    stage_of = {key: (slug, ev.stage) for key, (slug, ev) in scorer.evidence.items()}
+    order = scorer.order
+
+    def run(submission: Submission) -> list[str]:
+        lowest: dict[str, int] = {}
+        for a in submission.answers:
+            slug, stage = stage_of[(a.question_id, a.option_id)]
+            if stage is not None and stage < lowest.get(slug, 9):
+                lowest[slug] = stage
+        return sorted(order, key=lambda s: (lowest.get(s, 4), order[s]))
+
+    return run
+
+
+def per_call_us(fn: Callable[[Submission], object], subs: list[Submission]) -> list[float]:
     for sub in subs[:50]:  # warm-up
-        build_result(sub, quiz=quiz, framework=framework)
-    per_call = []
+        fn(sub)
+    rounds = []
     for _ in range(ROUNDS):
         start = time.perf_counter()
         for sub in subs:
-            build_result(sub, quiz=quiz, framework=framework)
-        per_call.append((time.perf_counter() - start) / len(subs) * 1e6)
-    print(
-        f"scoring: {statistics.median(per_call):.1f} µs per submission (median of {ROUNDS} rounds x {SUBMISSIONS}; best {min(per_call):.1f} µs)"
-    )
-    start = time.perf_counter()
-    for sub in subs:
-        Submission.model_validate(sub.model_dump())
-    parse = (time.perf_counter() - start) / len(subs) * 1e6
-    print(f"parsing a submission (pydantic): {parse:.1f} µs")
+            fn(sub)
+        rounds.append((time.perf_counter() - start) / len(subs) * 1e6)
+    return rounds
+
+
+def main() -> None:
+    scorer = Scorer(*load_content())
+    subs = make_submissions(scorer.quiz, SUBMISSIONS)
+    baseline = per_call_us(bare_baseline(scorer), subs)
+    scoring = per_call_us(scorer.score, subs)
+    parsing = per_call_us(lambda s: Submission.model_validate(s.model_dump()), subs)
+    base = statistics.median(baseline)
+    for name, rounds in (
+        ("bare baseline", baseline),
+        ("Scorer.score", scoring),
+        ("parse", parsing),
+    ):
+        median = statistics.median(rounds)
+        print(
+            f"{name:>14}: {median:7.1f} µs per submission (best {min(rounds):.1f}; "
+            f"median of {ROUNDS} rounds x {SUBMISSIONS}) = {median / base:5.1f} x baseline"
+        )
 
 
 if __name__ == "__main__":

@@ -65,9 +65,6 @@ class Quiz(_Content):
     questions: list[Question] = Field(min_length=1, max_length=MAX_QUESTIONS)
     context_questions: list[ContextQuestion]
 
-    def question(self, question_id: str) -> Question | None:
-        return next((q for q in self.questions if q.id == question_id), None)
-
     def context_question(self, question_id: str) -> ContextQuestion | None:
         return next((q for q in self.context_questions if q.id == question_id), None)
 

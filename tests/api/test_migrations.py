@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
-from app.db import make_engine, migrate
+from app.config import Settings
+from app.db import SchemaNotReady, make_engine, migrate
+from app.main import create_app
 
 
 def test_migrations_match_models(database_url: str) -> None:
@@ -23,3 +27,17 @@ def test_migrations_match_models(database_url: str) -> None:
         assert {"responses", "response_stages", "idempotency_keys", "alembic_version"} <= tables
     finally:
         engine.dispose()
+
+
+def test_app_refuses_a_database_that_was_not_migrated(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Workers do not migrate; they say what to run instead of failing on the first request."""
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'new.db'}"))
+    with pytest.raises(SchemaNotReady, match=r"python -m app\.cli migrate"):
+        with TestClient(app):
+            pass
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    engine = make_engine(url)
+    migrate(engine, url)
+    engine.dispose()
+    with TestClient(app) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}

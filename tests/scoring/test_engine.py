@@ -11,11 +11,11 @@ from scoring import Scorer, Submission, SubmissionInvalid
 
 FRAMEWORK, QUIZ = load_content()
 SCORER = Scorer(FRAMEWORK, QUIZ)
+QUESTIONS = {q.id: q for q in QUIZ.questions}
 
 
 def option_for(question_id: str, stage: int | None) -> str:
-    question = QUIZ.question(question_id)
-    assert question is not None
+    question = QUESTIONS[question_id]
     return next(o.id for o in question.options if o.stage == stage)
 
 
@@ -234,7 +234,7 @@ def test_raising_a_condition_never_moves_it_up(
     if current is None:
         return  # raising is defined between stages; "not sure" and unanswered are not stages
     raised = dict(answers, **{question_id: min(3, current + step)})
-    condition = QUIZ.question(question_id).condition  # type: ignore[union-attr]
+    condition = QUESTIONS[question_id].condition
     assert ranking(raised).index(condition) >= ranking(answers).index(condition)
 
 
