@@ -11,7 +11,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -27,12 +27,22 @@ MAX_IDEMPOTENCY_KEY = 255
 OnKeyReuse = Literal["conflict", "new"]
 
 
+# A result as stored: the JSON of the `Result` it was scored as, never re-scored or re-validated,
+# so results stored under an older quiz or scoring version are served exactly as they were.
+StoredResult = dict[str, Any]
+
+
 @dataclass(frozen=True)
 class Submitted:
     id: str
     # Every recommendation, as stored; callers cut it to the `top` they were asked for.
-    result: Result
+    result: StoredResult
     replayed: bool
+
+
+def with_top(result: StoredResult, top: int) -> StoredResult:
+    """The stored result with only its first `top` recommendations."""
+    return {**result, "recommendations": result["recommendations"][:top]}
 
 
 def new_response_id() -> str:
@@ -88,8 +98,9 @@ def submit(
                 return replay
     # Stored with every recommendation, so a later reader can ask for any `top`.
     result = scorer.score(submission, top=len(scorer.framework.conditions))
+    stored = result.model_dump(mode="json")  # dumped once: stored and answered as is
     response_id = new_response_id()
-    _add_rows(session, response_id, submission, result, key)
+    _add_rows(session, response_id, submission, result, stored, key)
     try:
         session.commit()
     except IntegrityError:
@@ -99,7 +110,7 @@ def submit(
         if replay is None:
             raise
         return replay
-    return Submitted(id=response_id, result=result, replayed=False)
+    return Submitted(id=response_id, result=stored, replayed=False)
 
 
 def _replay(session: Session, key: _Key) -> Submitted | None:
@@ -120,11 +131,16 @@ def _replay(session: Session, key: _Key) -> Submitted | None:
             ],
         )
     record = read_response(session=session, response_id=existing.response_id)
-    return Submitted(id=record.id, result=Result.model_validate(record.result), replayed=True)
+    return Submitted(id=record.id, result=record.result, replayed=True)
 
 
 def _add_rows(
-    session: Session, response_id: str, submission: Submission, result: Result, key: _Key | None
+    session: Session,
+    response_id: str,
+    submission: Submission,
+    result: Result,
+    stored: StoredResult,
+    key: _Key | None,
 ) -> None:
     now = utcnow()
     state, role = submission.context.state, submission.context.role
@@ -138,7 +154,7 @@ def _add_rows(
             role=role,
             partner=submission.partner,
             answers=[a.model_dump() for a in submission.answers],
-            result=result.model_dump(mode="json"),
+            result=stored,
         )
     )
     session.flush()  # the response row must exist before the rows that reference it

@@ -36,6 +36,8 @@ class _Content(BaseModel):
 class StageScaleEntry(_Content):
     level: StageLevel
     name: Text
+    # "inferred" and "derived" names are ours, and the pages say so where they show them.
+    name_provenance: Literal["source", "inferred", "derived"]
     description: Text
     provenance: Literal["source", "derived", "inferred"]
 
@@ -49,6 +51,8 @@ class Strategy(_Content):
 class RelatedCondition(_Content):
     slug: Slug
     basis: Text
+    # No source links commitments to particular conditions: every link is our reading.
+    provenance: Literal["inferred"] = "inferred"
 
 
 class Commitment(_Content):
@@ -59,9 +63,22 @@ class Commitment(_Content):
     related_conditions: list[RelatedCondition] = []
 
 
-class PriorityEntry(_Content):
+class SequenceStep(_Content):
     slug: Slug
-    rationale: Text
+    # The source's lever this condition is mapped to; None where the source names no such lever
+    # and the place is entirely ours.
+    lever: int | None = Field(ge=1)
+    basis: Text
+
+
+class SuggestedSequence(_Content):
+    """The last tie-breaker of the ranking: a published order of levers, mapped by us."""
+
+    source_title: Text
+    source_url: str | None = None
+    source_note: str | None = None
+    summary: Text
+    steps: list[SequenceStep]
 
 
 class ConditionStage(_Content):
@@ -82,6 +99,7 @@ class EarlyAdopter(_Content):
     year: int | None = Field(default=None, ge=1990, le=2100)
     summary: Text
     provenance: Provenance
+    source_url: str | None = None
 
 
 class Condition(_Content):
@@ -111,7 +129,8 @@ class Framework(_Content):
     stages: list[StageScaleEntry]
     strategies: list[Strategy]
     commitments: list[Commitment]
-    foundational_order: list[PriorityEntry]
+    listing_order: list[Slug]
+    suggested_sequence: SuggestedSequence
     conditions: list[Condition] = []
 
     def condition(self, slug: str) -> Condition | None:
@@ -191,12 +210,12 @@ def load_framework(data_dir: Path = DATA_DIR) -> Framework:
         conditions.append(condition.model_copy(update={"stages": stages}))
 
     known = set(seen)
-    order = [p.slug for p in framework.foundational_order]
-    _check_unique(framework_path, "foundational_order", order)
+    order = [p.slug for p in framework.suggested_sequence.steps]
+    _check_unique(framework_path, "suggested_sequence.steps", order)
     if set(order) != known:
         missing, unknown = sorted(known - set(order)), sorted(set(order) - known)
         raise ContentError(
-            f"{framework_path}: field 'foundational_order': must list every condition once "
+            f"{framework_path}: field 'suggested_sequence.steps': must list every condition once "
             f"(missing: {missing or 'none'}; unknown: {unknown or 'none'})"
         )
     for i, commitment in enumerate(framework.commitments):
@@ -211,9 +230,14 @@ def load_framework(data_dir: Path = DATA_DIR) -> Framework:
             f"{framework_path}: field 'declared_condition_count': {len(conditions)} condition files "
             f"but the framework declares {framework.declared_condition_count}"
         )
-    # Present conditions in the framework's foundational order, which follows the strategies.
-    rank = {slug: i for i, slug in enumerate(order)}
-    conditions.sort(key=lambda c: rank[c.slug])
+    _check_unique(framework_path, "listing_order", framework.listing_order)
+    if set(framework.listing_order) != known:
+        raise ContentError(
+            f"{framework_path}: field 'listing_order': must list every condition once"
+        )
+    # A display order only: the ranking never uses it.
+    position = {slug: i for i, slug in enumerate(framework.listing_order)}
+    conditions.sort(key=lambda c: position[c.slug])
     return framework.model_copy(update={"conditions": conditions})
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, computed_field
 
 from quiz.framework import (
     ContentError,
@@ -20,6 +21,10 @@ from quiz.framework import (
 
 QUIZ_PATH = Path(__file__).resolve().parent / "quiz.yaml"
 MAX_QUESTIONS = 15
+# A careful adult reading reference text; slower than the 238 wpm average for fiction, because
+# each option has to be checked against what the reader knows of their state.
+WORDS_PER_MINUTE = 200
+SECONDS_PER_DECISION = 8
 
 OptionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$")]
 
@@ -29,6 +34,8 @@ class Option(_Content):
     label: Text
     # None is the "I'm not sure" option.
     stage: StageLevel | None
+    # 1: a further step within the same stage ("well along" rather than "just reached it").
+    progress: Literal[0, 1] = 0
 
 
 class Question(_Content):
@@ -57,13 +64,34 @@ class ContextQuestion(_Content):
         return next((o for o in self.options if o.id == option_id), None)
 
 
+class PrioritiesQuestion(_Content):
+    """ "Which conditions matter most?": its options are the framework's conditions."""
+
+    prompt: Text
+    help: Text
+    max_choices: int = Field(ge=1, le=5)
+
+
 class Quiz(_Content):
     version: Text
     title: Text
-    estimated_minutes: int = Field(ge=1, le=30)
     intro: Text
+    # One or two plain sentences: what the quiz means by personalized learning.
+    personalized_learning: Text
+    priorities: PrioritiesQuestion
     questions: list[Question] = Field(min_length=1, max_length=MAX_QUESTIONS)
     context_questions: list[ContextQuestion]
+
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented pattern
+    @property
+    def estimated_minutes(self) -> int:
+        """Reading time of every word a respondent sees, plus time to decide each question."""
+        texts = [self.intro, self.personalized_learning, self.priorities.prompt]
+        for q in self.questions:
+            texts += [q.prompt, q.help, *(o.label for o in q.options)]
+        words = sum(len(t.split()) for t in texts)
+        seconds = words / WORDS_PER_MINUTE * 60 + SECONDS_PER_DECISION * (len(self.questions) + 3)
+        return max(1, math.ceil(seconds / 60))
 
     def context_question(self, question_id: str) -> ContextQuestion | None:
         return next((q for q in self.context_questions if q.id == question_id), None)
@@ -89,8 +117,13 @@ def load_quiz(framework: Framework, path: Path = QUIZ_PATH) -> Quiz:
         if len(set(option_ids)) != len(option_ids):
             raise ContentError(f"{where}.options': duplicate option ids in {option_ids}")
         stages = [o.stage for o in question.options if o.stage is not None]
-        if len(set(stages)) != len(stages):
-            raise ContentError(f"{where}.options': two options map to the same stage")
+        rungs = [(o.stage, o.progress) for o in question.options if o.stage is not None]
+        if len(set(rungs)) != len(rungs):
+            raise ContentError(f"{where}.options': two options map to the same stage and progress")
+        if rungs != sorted(rungs):
+            raise ContentError(f"{where}.options': options must climb the ladder in order")
+        if any(o.stage is None and o.progress for o in question.options):
+            raise ContentError(f"{where}.options': \"I'm not sure\" cannot carry progress")
         if None not in [o.stage for o in question.options]:
             raise ContentError(f"{where}.options': needs an \"I'm not sure\" option (stage: null)")
         if not stages:

@@ -3,13 +3,17 @@
 The rules, in plain words (docs/scoring.md has the long form):
 
 * Stage of a condition: the lowest stage among the answers about it that name a stage. A stage
-  counts as reached only when every sign of it we ask about is in place, so when all answers
-  about a condition point to stage s the estimate is s. "I'm not sure" answers are set aside;
-  if nothing else is known, the stage is unknown.
-* Ranking: conditions with a known stage below Statewide Transformation come first, lowest stage
-  first; then conditions whose stage is unknown ("confirm where your state stands"); then
-  conditions already at Statewide Transformation ("sustain and improve"). Within each group the
-  order in data/framework.yaml (`foundational_order`) breaks ties.
+  counts as reached only when every sign of it we ask about is in place. "I'm not sure" answers
+  are set aside; if nothing else is known, the stage is unknown. Answers about one condition that
+  lie two or more stages apart are reported as a contradiction.
+* Ranking, first rule first:
+  1. known stages below Statewide Transformation, lowest first; then unknown stages ("confirm
+     where your state stands"); then Statewide Transformation ("sustain and improve");
+  2. at the same stage, the respondent's priorities first;
+  3. then less progress first: a condition that has just reached its stage comes before one
+     where some answer names a further step within it or points past it;
+  4. only then a suggested sequence, which is ours (data/framework.yaml, `suggested_sequence`).
+  Each recommendation says which rule placed it (`order_basis`) and against which conditions.
 
 `Scorer` builds its look-up tables once from the content, so scoring a submission is a few
 dictionary reads and one result model.
@@ -24,8 +28,12 @@ from scoring.models import (
     SCORING_VERSION,
     CommitmentFocus,
     ConditionStatus,
+    Contradiction,
+    ContradictoryAnswer,
     Evidence,
     Focus,
+    Headline,
+    OrderBasis,
     Problem,
     Recommendation,
     RelatedRecommendation,
@@ -37,11 +45,20 @@ from scoring.models import (
 
 TOP_STAGE = 3
 DEFAULT_TOP = 3
-RankKey = tuple[int, int, int]
+BEGIN_HERE = 3
+# Answers this many stages apart about one condition are reported as a contradiction.
+CONTRADICTION_GAP = 2
+RankKey = tuple[int, int, int, int, int]
 
 
 def _quote(text: str) -> str:
     return f"\u201c{text.rstrip('.')}\u201d"
+
+
+def _names(names: list[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _focus(stage: int | None) -> Focus:
@@ -50,15 +67,34 @@ def _focus(stage: int | None) -> Focus:
     return "sustain" if stage >= TOP_STAGE else "advance"
 
 
-def rank_key(estimate: StageEstimate, order: dict[str, int]) -> RankKey:
-    """Sort key: (group, stage, position in the tie-break order). Lower sorts first."""
+def stage_group(estimate: StageEstimate) -> tuple[int, int]:
+    """(group, stage): known gaps (0), unknown (1), Statewide Transformation (2)."""
     if estimate.stage is None:
-        group, stage = 1, 0
-    elif estimate.stage >= TOP_STAGE:
-        group, stage = 2, estimate.stage
-    else:
-        group, stage = 0, estimate.stage
-    return group, stage, order[estimate.slug]
+        return 1, 0
+    if estimate.stage >= TOP_STAGE:
+        return 2, estimate.stage
+    return 0, estimate.stage
+
+
+def order_basis(
+    estimate: StageEstimate, peers: list[StageEstimate], priorities: set[str]
+) -> tuple[OrderBasis, list[str]]:
+    """Which rule separates `estimate` from the others at its stage (`peers`), and from which.
+
+    The first tie-breaker on which it differs from every remaining peer decides: alone at its
+    stage -> "stage"; alone in being (or not being) a priority -> "priority"; alone in its
+    progress among those -> "progress"; otherwise the suggested sequence."""
+    others = [p for p in peers if p.slug != estimate.slug]
+    if not others:
+        return "stage", []
+    chosen = estimate.slug in priorities
+    same_priority = [p for p in others if (p.slug in priorities) == chosen]
+    if not same_priority:
+        return "priority", [p.slug for p in others]
+    same_progress = [p for p in same_priority if p.progress == estimate.progress]
+    if not same_progress:
+        return "progress", [p.slug for p in same_priority]
+    return "sequence", [p.slug for p in same_progress]
 
 
 class Scorer:
@@ -69,8 +105,9 @@ class Scorer:
         self.quiz = quiz
         self.conditions: dict[str, Condition] = {c.slug: c for c in framework.conditions}
         self.questions: dict[str, Question] = {q.id: q for q in quiz.questions}
-        self.order = {p.slug: i for i, p in enumerate(framework.foundational_order)}
-        self.rationale = {p.slug: p.rationale for p in framework.foundational_order}
+        self.question_position = {q.id: i for i, q in enumerate(quiz.questions)}
+        self.sequence = {s.slug: i for i, s in enumerate(framework.suggested_sequence.steps)}
+        self.sequence_basis = {s.slug: s.basis for s in framework.suggested_sequence.steps}
         self.stage_names: dict[int | None, str] = {
             None: "Unknown",
             **{s.level: s.name for s in framework.stages},
@@ -79,7 +116,10 @@ class Scorer:
         self.strategy_names = {c.slug: strategy_names[c.strategy] for c in framework.conditions}
         # Each possible answer as shared, immutable evidence: (condition slug, evidence).
         self.evidence: dict[tuple[str, str], tuple[str, Evidence]] = {
-            (q.id, o.id): (q.condition, Evidence(q.id, q.prompt, o.id, o.label, o.stage))
+            (q.id, o.id): (
+                q.condition,
+                Evidence(q.id, q.prompt, o.id, o.label, o.stage, o.progress),
+            )
             for q in quiz.questions
             for o in q.options
         }
@@ -103,6 +143,7 @@ class Scorer:
                 )
             )
         problems += self._answer_problems(submission)
+        problems += self._priority_problems(submission)
         for field in ("state", "role"):
             value = getattr(submission.context, field)
             if value is not None and value not in self.context_options[field]:
@@ -154,48 +195,109 @@ class Scorer:
                 )
         return problems
 
+    def _priority_problems(self, submission: Submission) -> list[Problem]:
+        problems: list[Problem] = []
+        limit = self.quiz.priorities.max_choices
+        if len(submission.priorities) > limit:
+            problems.append(
+                Problem(
+                    field="priorities",
+                    code="too_many_priorities",
+                    message=f"choose at most {limit} priorities, not {len(submission.priorities)}",
+                )
+            )
+        seen: set[str] = set()
+        for i, slug in enumerate(submission.priorities):
+            if slug not in self.conditions:
+                problems.append(
+                    Problem(
+                        field=f"priorities.{i}",
+                        code="unknown_condition",
+                        message=f"no condition with slug '{slug}'",
+                    )
+                )
+            elif slug in seen:
+                problems.append(
+                    Problem(
+                        field=f"priorities.{i}",
+                        code="duplicate_priority",
+                        message=f"'{slug}' is already chosen",
+                    )
+                )
+            seen.add(slug)
+        return problems
+
     def estimate(self, submission: Submission) -> list[StageEstimate]:
-        """One estimate per condition, in the framework's order. Assumes a valid submission."""
+        """One estimate per condition, in listing order. Assumes a valid submission."""
         evidence: dict[str, list[Evidence]] = {}
         for answer in submission.answers:
             slug, answered = self.evidence[(answer.question_id, answer.option_id)]
             evidence.setdefault(slug, []).append(answered)
         estimates = []
-        for slug in self.order:
+        for slug in self.conditions:
             found = evidence.get(slug)
             if found is None:
                 estimates.append(StageEstimate(slug, None, "unanswered"))
                 continue
+            # Listing order of the questions, whatever order the answers came in.
+            found.sort(key=lambda e: self.question_position[e.question_id])
             known = [e.stage for e in found if e.stage is not None]
-            if known:
-                estimates.append(StageEstimate(slug, min(known), "answered", tuple(found)))
-            else:
+            if not known:
                 estimates.append(StageEstimate(slug, None, "unsure", tuple(found)))
+                continue
+            stage = min(known)
+            # Signs beyond "just reached the stage": answers pointing past it, and answers at
+            # it that name a further step within it.
+            progress = sum(
+                1 if e.stage > stage else e.progress for e in found if e.stage is not None
+            )
+            estimates.append(StageEstimate(slug, stage, "answered", tuple(found), progress))
         return estimates
 
-    def rank(self, estimates: list[StageEstimate]) -> list[StageEstimate]:
+    def rank_key(self, estimate: StageEstimate, priorities: set[str]) -> RankKey:
+        """Lower sorts first: stage group and stage, priority, progress, suggested sequence."""
+        group, stage = stage_group(estimate)
+        chosen = 0 if estimate.slug in priorities else 1
+        return group, stage, chosen, estimate.progress, self.sequence[estimate.slug]
+
+    def rank(
+        self, estimates: list[StageEstimate], priorities: set[str] | frozenset[str] = frozenset()
+    ) -> list[StageEstimate]:
         """All conditions, in the order a state should tackle them."""
-        return sorted(estimates, key=lambda e: rank_key(e, self.order))
+        return sorted(estimates, key=lambda e: self.rank_key(e, set(priorities)))
 
     def score(self, submission: Submission, top: int = DEFAULT_TOP) -> Result:
         """Validate, estimate, rank and explain. `top` is how many recommendations carry detail."""
         self.validate(submission)
+        priorities = set(submission.priorities)
         estimates = self.estimate(submission)
-        ranked = self.rank(estimates)
+        ranked = self.rank(estimates, priorities)
         rank_of = {e.slug: i for i, e in enumerate(ranked, start=1)}
-        recommendations = self._recommendations(ranked[: max(1, min(top, len(ranked)))], ranked)
+        shown = ranked[: max(1, min(top, len(ranked)))]
+        recommendations = [
+            self._recommendation(e, rank_of[e.slug], ranked, submission) for e in shown
+        ]
+        begin_here = self._begin_here(ranked)
         return Result(
             quiz_version=self.quiz.version,
             scoring_version=SCORING_VERSION,
-            conditions=[self._status(e, rank_of[e.slug]) for e in estimates],
+            priorities=list(submission.priorities),
+            conditions=[self._status(e, rank_of[e.slug], priorities) for e in estimates],
             recommendations=recommendations,
-            commitments=[self._commitment(c, recommendations) for c in self.framework.commitments],
+            begin_here=[e.slug for e in begin_here],
+            headline=self._headline(begin_here),
+            tie_note=self._tie_note(ranked, priorities),
+            contradictions=[c for e in estimates if (c := self._contradiction(e))],
+            commitments=[
+                self._commitment(c, {e.slug for e in begin_here})
+                for c in self.framework.commitments
+            ],
             notes=list(self.framework.notes),
         )
 
     # --- pieces of the result ---------------------------------------------------------------
 
-    def _status(self, estimate: StageEstimate, rank: int) -> ConditionStatus:
+    def _status(self, estimate: StageEstimate, rank: int, priorities: set[str]) -> ConditionStatus:
         condition = self.conditions[estimate.slug]
         return ConditionStatus(
             slug=condition.slug,
@@ -206,29 +308,25 @@ class Scorer:
             stage_name=self.stage_names[estimate.stage],
             confidence=estimate.confidence,
             rank=rank,
+            prioritized=condition.slug in priorities,
         )
 
-    def _recommendations(
-        self, shown: list[StageEstimate], ranked: list[StageEstimate]
-    ) -> list[Recommendation]:
-        keys = [rank_key(e, self.order)[:2] for e in ranked]
-        known = [e.stage for e in ranked if e.stage is not None]
-        earliest = min(known) if known else None
-        return [
-            self._recommendation(
-                e,
-                rank=i,
-                earliest=earliest,
-                has_peers=keys.count(rank_key(e, self.order)[:2]) > 1,
-            )
-            for i, e in enumerate(shown, start=1)
-        ]
+    def _peers(self, estimate: StageEstimate, ranked: list[StageEstimate]) -> list[StageEstimate]:
+        group = stage_group(estimate)
+        return [e for e in ranked if stage_group(e) == group]
 
     def _recommendation(
-        self, estimate: StageEstimate, *, rank: int, earliest: int | None, has_peers: bool
+        self,
+        estimate: StageEstimate,
+        rank: int,
+        ranked: list[StageEstimate],
+        submission: Submission,
     ) -> Recommendation:
         condition = self.conditions[estimate.slug]
+        priorities = set(submission.priorities)
+        basis, tied_with = order_basis(estimate, self._peers(estimate, ranked), priorities)
         next_level = 1 if estimate.stage is None else estimate.stage + 1
+        adopter = condition.early_adopter
         return Recommendation(
             rank=rank,
             slug=condition.slug,
@@ -238,48 +336,110 @@ class Scorer:
             current_stage_name=self.stage_names[estimate.stage],
             confidence=estimate.confidence,
             focus=_focus(estimate.stage),
+            prioritized=condition.slug in priorities,
+            order_basis=basis,
+            tied_with=tied_with,
             next_stage=self.stages.get((condition.slug, next_level)),
-            reasons=self._reasons(estimate, earliest=earliest, has_peers=has_peers),
-            early_adopter=condition.early_adopter,
+            current_stage_detail=self.stages.get((condition.slug, TOP_STAGE))
+            if estimate.stage == TOP_STAGE
+            else None,
+            reasons=self._reasons(estimate, ranked, basis, tied_with, priorities),
+            early_adopter=adopter,
             early_adopter_note=condition.early_adopter_note,
+            early_adopter_is_respondent_state=adopter is not None
+            and adopter.state == submission.context.state,
             source_url=condition.source_url,
         )
 
-    def _commitment(
-        self, commitment: Commitment, recommendations: list[Recommendation]
-    ) -> CommitmentFocus:
-        recommended = {r.slug: r.name for r in recommendations}
+    def _begin_here(self, ranked: list[StageEstimate]) -> list[StageEstimate]:
+        """Conditions with a next step; finished ones only when nothing else is left."""
+        open_ = [e for e in ranked if _focus(e.stage) != "sustain"]
+        return (open_ or ranked)[:BEGIN_HERE]
+
+    def _headline(self, begin_here: list[StageEstimate]) -> Headline:
+        focuses = {_focus(e.stage) for e in begin_here}
+        if focuses == {"sustain"}:
+            return "keep-going"
+        if focuses == {"confirm"}:
+            return "confirm"
+        return "begin"
+
+    def _tie_note(self, ranked: list[StageEstimate], priorities: set[str]) -> str | None:
+        first = ranked[0]
+        basis, tied = order_basis(first, self._peers(first, ranked), priorities)
+        if basis != "sequence":
+            return None
+        names = _names([self.conditions[s].name for s in [first.slug, *tied]])
+        return (
+            f"Your answers put {names} in the same position, and nothing in them decides which "
+            "comes first. We ordered them by a suggested sequence of our own, adapted from a "
+            "Getting Smart article; the framework itself sets no order. Choose your priorities "
+            "to put them in your own order."
+        )
+
+    def _contradiction(self, estimate: StageEstimate) -> Contradiction | None:
+        known = [e for e in estimate.evidence if e.stage is not None]
+        stages = [e.stage for e in known if e.stage is not None]
+        if not stages or max(stages) - min(stages) < CONTRADICTION_GAP:
+            return None
+        name = self.conditions[estimate.slug].name
+        answers = [
+            ContradictoryAnswer(
+                question_id=e.question_id,
+                prompt=e.prompt,
+                label=e.label,
+                stage=e.stage,
+                stage_name=self.stage_names[e.stage],
+            )
+            for e in known
+            if e.stage is not None
+        ]
+        listed = "; ".join(f"{_quote(a.label)} ({a.stage_name})" for a in answers)
+        return Contradiction(
+            slug=estimate.slug,
+            name=name,
+            answers=answers,
+            message=f"Your answers about {name} point to different stages: {listed}. We used "
+            "the lower one. Check with a colleague which is right.",
+        )
+
+    def _commitment(self, commitment: Commitment, shown: set[str]) -> CommitmentFocus:
         return CommitmentFocus(
             slug=commitment.slug,
             name=commitment.name,
             summary=commitment.summary,
             related_recommendations=[
-                RelatedRecommendation(slug=rc.slug, name=recommended[rc.slug], basis=rc.basis)
+                RelatedRecommendation(
+                    slug=rc.slug, name=self.conditions[rc.slug].name, basis=rc.basis
+                )
                 for rc in commitment.related_conditions
-                if rc.slug in recommended
+                if rc.slug in shown
             ],
         )
 
     # --- explanations -----------------------------------------------------------------------
 
     def _reasons(
-        self, estimate: StageEstimate, *, earliest: int | None, has_peers: bool
+        self,
+        estimate: StageEstimate,
+        ranked: list[StageEstimate],
+        basis: OrderBasis,
+        tied_with: list[str],
+        priorities: set[str],
     ) -> list[str]:
         """Plain sentences: which answers produced the stage, and why the condition ranks here."""
-        reasons = self._stage_reasons(estimate) + [self._position_reason(estimate, earliest)]
-        if has_peers:
-            reasons.append(
-                "Among conditions in the same position, the framework's foundational order breaks "
-                f"the tie: {self.rationale[estimate.slug]}"
-            )
+        reasons = self._stage_reasons(estimate)
+        reasons.append(self._position_reason(estimate, ranked))
+        if basis != "stage":
+            reasons.append(self._tie_reason(estimate, basis, tied_with, priorities))
         return reasons
 
     def _stage_reasons(self, estimate: StageEstimate) -> list[str]:
         name = self.conditions[estimate.slug].name
         if estimate.confidence == "unsure":
             return [
-                f"You were not sure where your state stands on {name}. Confirm where your state "
-                "stands: the first-stage goal below is the milestone to check against."
+                f"You were not sure where your state stands on {name}. Confirm where it stands: "
+                "the first-stage goal below is the milestone to check against."
             ]
         if estimate.confidence == "unanswered":
             return [
@@ -297,7 +457,7 @@ class Scorer:
         higher = [e for e in estimate.evidence if e.stage is not None and e.stage > current]
         if higher:
             reasons.append(
-                f"Another answer pointed further along ({_quote(higher[0].label)}), but a stage "
+                f"Another answer points further along ({_quote(higher[0].label)}), but a stage "
                 "counts as reached only when every sign of it is in place."
             )
         if any(e.stage is None for e in estimate.evidence):
@@ -306,20 +466,52 @@ class Scorer:
             )
         return reasons
 
-    def _position_reason(self, estimate: StageEstimate, earliest: int | None) -> str:
+    def _position_reason(self, estimate: StageEstimate, ranked: list[StageEstimate]) -> str:
+        known_gaps = [e.stage for e in ranked if e.stage is not None and e.stage < TOP_STAGE]
         if estimate.stage is None:
+            if known_gaps:
+                return (
+                    "Conditions you placed below Statewide Transformation come first; this one "
+                    "follows them because its stage is not known yet."
+                )
             return (
-                "Conditions with an unknown stage rank after the ones you placed below Statewide "
-                "Transformation, so your known gaps come first."
+                "You placed no condition below Statewide Transformation, so confirming where "
+                "your state stands on the unknown ones comes first."
             )
         if estimate.stage >= TOP_STAGE:
             return (
                 "Your state has reached Statewide Transformation here, so there is no next stage: "
                 "sustain this work and keep improving it."
             )
-        if estimate.stage == earliest:
+        if estimate.stage == min(known_gaps):
             return (
                 "Conditions where your state is earliest come first, and this is one of them "
                 f"({self.stage_names[estimate.stage]})."
             )
         return "Conditions at an earlier stage come first; this one follows them."
+
+    def _tie_reason(
+        self, estimate: StageEstimate, basis: OrderBasis, tied_with: list[str], priorities: set[str]
+    ) -> str:
+        others = _names([self.conditions[s].name for s in tied_with])
+        verb = "is" if len(tied_with) == 1 else "are"
+        if basis == "priority":
+            if estimate.slug in priorities:
+                return f"You chose it as a priority, so it comes before {others}, which {verb} at the same stage."
+            return f"{others} {verb} at the same stage and among your priorities, so {'it comes' if len(tied_with) == 1 else 'they come'} first."
+        if basis == "progress":
+            if estimate.progress == 0:
+                return (
+                    f"{others} {verb} at the same stage, but your answers there show a further "
+                    "step already taken; here you have just reached the stage, so this one "
+                    "comes first."
+                )
+            return (
+                f"{others} {verb} at the same stage with no further step taken yet, while your "
+                "answers here show one, so this one follows."
+            )
+        return (
+            f"{others} {verb} in the same position, and nothing in your answers or priorities "
+            "separates them. We ordered them by a suggested sequence of our own (the framework "
+            f"sets no order): {self.sequence_basis[estimate.slug]}"
+        )

@@ -9,10 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from quiz.framework import ConditionStage, EarlyAdopter
 
-SCORING_VERSION = "1.0"
+SCORING_VERSION = "2.0"
 
 Confidence = Literal["answered", "unsure", "unanswered"]
 Focus = Literal["advance", "confirm", "sustain"]
+# What put a recommendation where it is among the conditions it was tied with (docs/scoring.md).
+OrderBasis = Literal["stage", "priority", "progress", "sequence"]
+# How the "Begin here" list reads: next steps, only conditions to confirm, or all finished.
+Headline = Literal["begin", "confirm", "keep-going"]
 ShortText = Annotated[str, StringConstraints(max_length=100)]
 
 
@@ -35,6 +39,8 @@ class Submission(_Input):
     quiz_version: ShortText
     answers: list[Answer] = Field(default_factory=list, max_length=200)
     context: SubmissionContext = Field(default_factory=SubmissionContext)
+    # Conditions the respondent says matter most now; they break ties at the same stage.
+    priorities: list[ShortText] = Field(default_factory=list, max_length=20)
     partner: (
         Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] | None
     ) = None
@@ -65,6 +71,7 @@ class Evidence:
     option_id: str
     label: str
     stage: int | None
+    progress: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +80,8 @@ class StageEstimate:
     stage: int | None
     confidence: Confidence
     evidence: tuple[Evidence, ...] = ()
+    # How many answers already point past the stage: 0 is "just reached it".
+    progress: int = 0
 
 
 class ConditionStatus(BaseModel):
@@ -84,6 +93,7 @@ class ConditionStatus(BaseModel):
     stage_name: str
     confidence: Confidence
     rank: int
+    prioritized: bool = False
 
 
 class Recommendation(BaseModel):
@@ -95,11 +105,19 @@ class Recommendation(BaseModel):
     current_stage_name: str
     confidence: Confidence
     focus: Focus
+    prioritized: bool = False
+    order_basis: OrderBasis
+    # The conditions it was ordered against on `order_basis` (none when that is "stage").
+    tied_with: list[str] = []
     # The content models themselves: a stored result keeps them as they were when scored.
     next_stage: ConditionStage | None
+    # For a condition at Statewide Transformation: that stage, with its strategic question.
+    current_stage_detail: ConditionStage | None = None
     reasons: list[str]
     early_adopter: EarlyAdopter | None
     early_adopter_note: str | None = None
+    # The respondent's state is the framework's own example for this condition.
+    early_adopter_is_respondent_state: bool = False
     source_url: str
 
 
@@ -107,6 +125,25 @@ class RelatedRecommendation(BaseModel):
     slug: str
     name: str
     basis: str
+    # Every commitment-to-condition link is our reading; no source makes them.
+    provenance: Literal["inferred"] = "inferred"
+
+
+class ContradictoryAnswer(BaseModel):
+    question_id: str
+    prompt: str
+    label: str
+    stage: int
+    stage_name: str
+
+
+class Contradiction(BaseModel):
+    """Answers about one condition that point two or more stages apart."""
+
+    slug: str
+    name: str
+    answers: list[ContradictoryAnswer]
+    message: str
 
 
 class CommitmentFocus(BaseModel):
@@ -119,7 +156,16 @@ class CommitmentFocus(BaseModel):
 class Result(BaseModel):
     quiz_version: str
     scoring_version: str
+    priorities: list[str] = []
     conditions: list[ConditionStatus]
     recommendations: list[Recommendation]
+    # The short list a reader should start with: conditions with a next step first, finished
+    # ones only when nothing else is left. `headline` says which case it is.
+    begin_here: list[str] = []
+    headline: Headline = "begin"
+    # Set when the top of the list was a tie only the suggested sequence decided.
+    tie_note: str | None = None
+    contradictions: list[Contradiction] = []
+    # Linked to the `begin_here` conditions only.
     commitments: list[CommitmentFocus]
     notes: list[str]

@@ -7,7 +7,7 @@
   if (summary) { summary.focus(); return; }
   var steps = Array.prototype.slice.call(form.querySelectorAll(".step"));
   var progress = document.getElementById("progress");
-  var questions = form.querySelectorAll("fieldset.question");
+  var questions = form.querySelectorAll("fieldset.question:not(.priorities)");
   if (steps.length < 2) return;
   form.classList.add("js-steps");
   var current = 0;

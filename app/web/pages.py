@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlmodel import Session
 
 from app.deps import FrameworkDep, QuizDep, ScorerDep, SessionDep, SettingsDep
 from app.errors import InvalidRequest
 from app.submissions import read_response, result_url, submit
 from app.web.templating import is_embed, render
 from quiz import Framework, Quiz
-from scoring import Problem, Result, Submission, SubmissionInvalid
+from scoring import Problem, Submission, SubmissionInvalid
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,7 +33,7 @@ class StrategySection:
 
 
 def quiz_sections(framework: Framework, quiz: Quiz) -> list[StrategySection]:
-    """The questions grouped by strategy, in the framework's order."""
+    """The questions grouped by strategy (a grouping of ours, labelled as such on the page)."""
     sections = {
         s.slug: StrategySection(s.slug, s.name)
         for s in sorted(framework.strategies, key=lambda s: s.order)
@@ -50,12 +51,21 @@ def read_home(request: Request) -> Response:
     return render(request, "home.html", {})
 
 
+@dataclass
+class QuizForm:
+    """What the form holds: one field per question and context question, plus priorities."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    priorities: list[str] = field(default_factory=list)
+    # Shown above the form, e.g. when it was prefilled from an earlier result.
+    notice: str | None = None
+
+
 def _quiz_page(
     request: Request,
     framework: Framework,
     quiz: Quiz,
-    *,
-    answers: dict[str, str],
+    form: QuizForm,
     errors: dict[str, str],
     status_code: int = 200,
 ) -> Response:
@@ -64,28 +74,54 @@ def _quiz_page(
         "quiz.html",
         {
             "sections": quiz_sections(framework, quiz),
-            "answers": answers,
+            "answers": form.fields,
+            "priorities": form.priorities,
+            "notice": form.notice,
             "errors": errors,
             # A fresh token per form: a double-clicked or resent POST stores one response.
-            "form_token": answers.get("form_token") or secrets.token_urlsafe(16),
+            "form_token": form.fields.get("form_token") or secrets.token_urlsafe(16),
         },
         status_code,
     )
 
 
 @router.get("/quiz", response_class=HTMLResponse)
-def read_quiz_form(request: Request, framework: FrameworkDep, quiz: QuizDep) -> Response:
-    """The quiz as a plain HTML form that works without JavaScript."""
-    return _quiz_page(request, framework, quiz, answers={}, errors={})
+def read_quiz_form(
+    request: Request,
+    framework: FrameworkDep,
+    quiz: QuizDep,
+    session: SessionDep,
+    from_id: Annotated[str | None, Query(alias="from")] = None,
+) -> Response:
+    """The quiz as a plain HTML form that works without JavaScript; `?from=ID` fills it in with
+    the answers of an earlier result, to change them or add priorities."""
+    form = QuizForm() if from_id is None else _prefill(quiz, session, from_id)
+    return _quiz_page(request, framework, quiz, form, errors={})
 
 
-def _answered(quiz: Quiz, form: dict[str, str]) -> list[tuple[str, str]]:
-    return [(q.id, form[q.id]) for q in quiz.questions if form.get(q.id)]
+def _prefill(quiz: Quiz, session: Session, response_id: str) -> QuizForm:
+    record = read_response(session=session, response_id=response_id)
+    options = {(q.id, o.id) for q in quiz.questions for o in q.options}
+    fields = {
+        a["question_id"]: a["option_id"]
+        for a in record.answers
+        if (a.get("question_id"), a.get("option_id")) in options
+    }
+    fields |= {k: v for k, v in (("state", record.state), ("role", record.role)) if v}
+    notice = "Your earlier answers are filled in. Change any of them, or choose priorities, and submit to see your list again."
+    if record.quiz_version != quiz.version:
+        notice += " The quiz has changed since then, so questions that changed are left blank."
+    return QuizForm(fields, list(record.result.get("priorities", [])), notice)
 
 
-def _form_errors(quiz: Quiz, form: dict[str, str], problems: list[Problem]) -> dict[str, str]:
-    """Map problems to the form field they belong to (question id, `state`, `role`, `form`)."""
-    errors = {q.id: NOT_ANSWERED for q in quiz.questions if not form.get(q.id)}
+def _answered(quiz: Quiz, fields: dict[str, str]) -> list[tuple[str, str]]:
+    return [(q.id, fields[q.id]) for q in quiz.questions if fields.get(q.id)]
+
+
+def _form_errors(quiz: Quiz, form: QuizForm, problems: list[Problem]) -> dict[str, str]:
+    """Map problems to the form field they belong to (question id, `state`, `role`,
+    `priorities`, `form`)."""
+    errors = {q.id: NOT_ANSWERED for q in quiz.questions if not form.fields.get(q.id)}
     for problem in problems:
         if problem.field == "quiz_version":
             errors["form"] = (
@@ -93,23 +129,42 @@ def _form_errors(quiz: Quiz, form: dict[str, str], problems: list[Problem]) -> d
             )
         elif problem.field.startswith("context."):
             errors[problem.field.removeprefix("context.")] = "Choose one of the listed options."
+        elif problem.field == "priorities":
+            errors["priorities"] = f"Choose at most {quiz.priorities.max_choices} conditions."
+        elif problem.field.startswith("priorities."):
+            errors["priorities"] = "Choose only from the listed conditions."
         elif problem.field.startswith("answers."):
             index = int(problem.field.split(".")[1])
-            errors[_answered(quiz, form)[index][0]] = "Choose one of the listed statements."
+            errors[_answered(quiz, form.fields)[index][0]] = "Choose one of the listed statements."
     return errors
 
 
-def _submission_from_form(quiz: Quiz, form: dict[str, str]) -> Submission:
+def _submission(quiz: Quiz, form: QuizForm) -> Submission:
     try:
         return Submission.model_validate(
             {
-                "quiz_version": form.get("quiz_version", ""),
-                "answers": [{"question_id": q, "option_id": o} for q, o in _answered(quiz, form)],
-                "context": {"state": form.get("state") or None, "role": form.get("role") or None},
+                "quiz_version": form.fields.get("quiz_version", ""),
+                "answers": [
+                    {"question_id": q, "option_id": o} for q, o in _answered(quiz, form.fields)
+                ],
+                "context": {
+                    "state": form.fields.get("state") or None,
+                    "role": form.fields.get("role") or None,
+                },
+                "priorities": form.priorities,
             }
         )
     except ValidationError as exc:
         raise InvalidRequest("The form could not be read.") from exc
+
+
+async def _read_form(request: Request) -> QuizForm:
+    raw = await request.form()
+    fields = {
+        k: v for k, v in raw.items() if k != "priority" and isinstance(v, str) and len(v) <= 100
+    }
+    chosen = [v for v in raw.getlist("priority") if isinstance(v, str) and len(v) <= 100]
+    return QuizForm(fields, chosen[:20])
 
 
 @router.post("/quiz", response_class=HTMLResponse)
@@ -117,17 +172,16 @@ async def submit_quiz_form(request: Request, session: SessionDep, scorer: Scorer
     """Score and store the form, then 303 to the shareable result; on problems, show the form
     again with the answers kept and each problem next to its question."""
     quiz = scorer.quiz
-    raw = await request.form()
-    form = {k: v for k, v in raw.items() if isinstance(v, str) and len(v) <= 100}
+    form = await _read_form(request)
     problems: list[Problem] = []
-    if all(form.get(q.id) for q in quiz.questions):
+    if all(form.fields.get(q.id) for q in quiz.questions):
         try:
             submitted = await run_in_threadpool(
                 submit,
                 session=session,
                 scorer=scorer,
-                submission=_submission_from_form(quiz, form),
-                idempotency_key=form.get("form_token") or None,
+                submission=_submission(quiz, form),
+                idempotency_key=form.fields.get("form_token") or None,
                 on_key_reuse="new",  # the visitor went back and changed answers
             )
         except SubmissionInvalid as exc:
@@ -136,10 +190,10 @@ async def submit_quiz_form(request: Request, session: SessionDep, scorer: Scorer
             suffix = "?embed=1" if is_embed(request) else ""
             return RedirectResponse(f"/results/{submitted.id}{suffix}", status_code=303)
     errors = _form_errors(quiz, form, problems)
-    answers = {k: v for k, v in form.items() if k not in errors}
-    return _quiz_page(
-        request, scorer.framework, quiz, answers=answers, errors=errors, status_code=422
-    )
+    kept = QuizForm({k: v for k, v in form.fields.items() if k not in errors}, form.priorities)
+    if "priorities" in errors:
+        kept.priorities = [p for p in form.priorities if p in scorer.conditions]
+    return _quiz_page(request, scorer.framework, quiz, kept, errors, status_code=422)
 
 
 @router.get("/results/{response_id}", response_class=HTMLResponse)
@@ -151,14 +205,13 @@ def read_result_page(
     quiz: QuizDep,
     settings: SettingsDep,
 ) -> Response:
-    """The shareable result: a stage map, the top recommendations and the reasons."""
+    """The shareable result, rendered from the result exactly as it was stored: a stage map, the
+    list to begin with and the reasons. Results stored under older quiz versions render too."""
     record = read_response(session=session, response_id=response_id)
-    result = Result.model_validate(record.result)
-    by_strategy = []
-    for strategy in sorted(framework.strategies, key=lambda s: s.order):
-        rows = [c for c in result.conditions if c.strategy == strategy.slug]
-        if rows:
-            by_strategy.append((strategy, rows))
+    result = record.result
+    recommendations = result["recommendations"]
+    chosen = set(result.get("begin_here", []))
+    begin = [r for r in recommendations if r["slug"] in chosen] or recommendations[:3]
     share_url = result_url(str(request.base_url), settings.public_base_url, record.id)
     return render(
         request,
@@ -166,13 +219,26 @@ def read_result_page(
         {
             "record": record,
             "result": result,
-            "top": result.recommendations[:3],
-            "by_strategy": by_strategy,
+            "begin": begin,
+            "headline": result.get("headline", "begin"),
+            "by_strategy": _by_strategy(framework, result["conditions"]),
             "share_url": share_url,
             "state_name": _label(quiz, "state", record.state),
             "role_name": _label(quiz, "role", record.role),
         },
     )
+
+
+def _by_strategy(
+    framework: Framework, conditions: list[dict[str, Any]]
+) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """Stored condition rows grouped under their (stored) strategy, in the strategies' order."""
+    order = {s.slug: s.order for s in framework.strategies}
+    groups: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+    for c in conditions:
+        groups.setdefault(c["strategy"], (c["strategy_name"], []))[1].append(c)
+    slugs = sorted(groups, key=lambda slug: order.get(slug, len(order) + 1))
+    return [(slug, groups[slug][0], groups[slug][1]) for slug in slugs]
 
 
 def _label(quiz: Quiz, question_id: str, value: str | None) -> str | None:

@@ -3,20 +3,16 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from pydantic_core import to_jsonable_python
 
-from app.api.json import model_response
 from app.api.routes.score import INVALID, TopQuery
 from app.deps import ScorerDep, SessionDep, SettingsDep
-from app.models import ContextPublic, ResponseCreated, ResponsePublic
-from app.submissions import read_response, result_url, submit
-from scoring import DEFAULT_TOP, Result, Submission
+from app.models import ResponseCreated, ResponsePublic
+from app.submissions import read_response, result_url, submit, with_top
+from scoring import DEFAULT_TOP, Submission
 
 router = APIRouter(tags=["responses"])
-
-
-def with_top(result: Result, top: int) -> Result:
-    return result.model_copy(update={"recommendations": result.recommendations[:top]})
 
 
 @router.post(
@@ -39,13 +35,13 @@ def create_response(
     submitted = submit(
         session=session, scorer=scorer, submission=submission, idempotency_key=idempotency_key
     )
-    created = ResponseCreated(
-        id=submitted.id,
-        result_url=result_url(str(request.base_url), settings.public_base_url, submitted.id),
-        result=with_top(submitted.result, top),
-    )
+    created = {
+        "id": submitted.id,
+        "result_url": result_url(str(request.base_url), settings.public_base_url, submitted.id),
+        "result": with_top(submitted.result, top),
+    }
     headers = {"Idempotent-Replayed": "true"} if submitted.replayed else None
-    return model_response(created, status_code=201, headers=headers)
+    return JSONResponse(created, status_code=201, headers=headers)
 
 
 @router.get(
@@ -56,14 +52,14 @@ def create_response(
 def read_stored_response(
     response_id: str, session: SessionDep, top: TopQuery = DEFAULT_TOP
 ) -> Response:
-    """A stored response, exactly as it was scored when submitted."""
+    """A stored response, exactly as it was scored when submitted (never re-scored)."""
     record = read_response(session=session, response_id=response_id)
-    stored = ResponsePublic(
-        id=record.id,
-        created_at=record.created_at,
-        quiz_version=record.quiz_version,
-        context=ContextPublic(state=record.state, role=record.role),
-        partner=record.partner,
-        result=with_top(Result.model_validate(record.result), top),
-    )
-    return model_response(stored)
+    stored = {
+        "id": record.id,
+        "created_at": to_jsonable_python(record.created_at),
+        "quiz_version": record.quiz_version,
+        "context": {"state": record.state, "role": record.role},
+        "partner": record.partner,
+        "result": with_top(record.result, top),
+    }
+    return JSONResponse(stored)
