@@ -18,9 +18,9 @@ def body(quiz: Quiz, **extra) -> dict:  # type: ignore[no-untyped-def, type-arg]
     return {
         "quiz_version": quiz.version,
         "answers": [
-            {"question_id": "vision-statewide", "option_id": "exploring"},
+            {"question_id": "vision-statewide", "option_id": "adopted"},
             {"question_id": "funding", "option_id": "not-sure"},
-            {"question_id": "measurement", "option_id": "statewide"},
+            {"question_id": "measurement", "option_id": "profile-aligned"},
         ],
         "context": {"state": "OH", "role": "state-board"},
         **extra,

@@ -12,8 +12,8 @@ def test_score_valid_submission(client: httpx.Client, quiz: Quiz) -> None:
     body = {
         "quiz_version": quiz.version,
         "answers": [
-            {"question_id": "vision-statewide", "option_id": "replicating"},
-            {"question_id": "vision-local", "option_id": "exploring"},
+            {"question_id": "vision-statewide", "option_id": "promoted"},
+            {"question_id": "vision-local", "option_id": "few"},
             {"question_id": "assessment", "option_id": "not-started"},
         ],
         "context": {"state": "KY", "role": "state-agency"},
@@ -25,6 +25,7 @@ def test_score_valid_submission(client: httpx.Client, quiz: Quiz) -> None:
     assert len(result["conditions"]) == 11 and len(result["recommendations"]) == 3
     top = result["recommendations"][0]
     assert top["slug"] == "balanced-assessments" and top["current_stage"] == 0
+    assert top["order_basis"] == "stage" and top["tied_with"] == []
     assert top["next_stage"]["level"] == 1 and top["next_stage"]["name"] == "Exploration"
     assert (
         top["next_stage"]["goal"]
@@ -63,7 +64,7 @@ def test_empty_answers_are_valid(client: httpx.Client, quiz: Quiz) -> None:
             "unknown_option",
         ),
         (
-            {"answers": [{"question_id": "funding", "option_id": "exploring"}] * 2},
+            {"answers": [{"question_id": "funding", "option_id": "barriers-named"}] * 2},
             "answers.1.question_id",
             "duplicate_answer",
         ),
@@ -71,13 +72,15 @@ def test_empty_answers_are_valid(client: httpx.Client, quiz: Quiz) -> None:
         ({"context": {"role": "king"}}, "context.role", "unknown_role"),
         ({"favourite_colour": "blue"}, "favourite_colour", "extra_forbidden"),
         (
-            {"answers": [{"question_id": "funding", "option_id": "exploring", "x": 1}]},
+            {"answers": [{"question_id": "funding", "option_id": "barriers-named", "x": 1}]},
             "answers.0.x",
             "extra_forbidden",
         ),
         ({"context": {"email": "a@b.c"}}, "context.email", "extra_forbidden"),
         ({"answers": "all of them"}, "answers", "list_type"),
         ({"partner": "bad partner!"}, "partner", "string_pattern_mismatch"),
+        ({"priorities": ["no-such-condition"]}, "priorities.0", "unknown_condition"),
+        ({"priorities": "measuring-success"}, "priorities", "list_type"),
     ],
 )
 def test_invalid_submissions(

@@ -92,11 +92,68 @@ def test_provenance_is_honest(framework: Framework) -> None:
     assert any("twelfth" in note for note in framework.notes)
 
 
-def test_foundational_order_starts_with_the_vision(framework: Framework) -> None:
-    order = [p.slug for p in framework.foundational_order]
+def test_suggested_sequence_is_getting_smarts_order_and_labelled_ours(framework: Framework) -> None:
+    sequence = framework.suggested_sequence
+    order = [s.slug for s in sequence.steps]
     assert order[0] == "vision-for-student-success"
     assert sorted(order) == sorted(c.slug for c in framework.conditions)
-    assert [c.slug for c in framework.conditions] == order
+    # Getting Smart's levers in its order: vision, equitable conditions and innovation,
+    # assessment, accountability and data, educators, learning decoupled from seat time.
+    levers = [s.lever for s in sequence.steps if s.lever is not None]
+    assert levers == sorted(levers) and levers[0] == 1 and levers[-1] == 6
+    assert order.index("balanced-assessments") < order.index("measuring-success")
+    assert order.index("measuring-success") < order.index(
+        "comprehensive-supports-for-educators-and-leaders"
+    )
+    for step in sequence.steps:
+        if step.lever is None:
+            assert step.basis.startswith("Not one of Getting Smart's levers. We place it")
+    assert "not KnowledgeWorks' order" in sequence.summary
+    assert any("sets no order" in note for note in framework.notes)
+
+
+def test_new_early_adopters_and_confirmed_stage_text(framework: Framework) -> None:
+    adopters = {
+        c.slug: c.early_adopter.state for c in framework.conditions if c.early_adopter is not None
+    }
+    assert adopters == {
+        "vision-for-student-success": "SC",
+        "collaborative-leadership": "ND",
+        "comprehensive-supports-for-educators-and-leaders": "NH",
+        "responsive-funding-systems": "ID",
+        "measuring-success": "PA",
+        "equitable-conditions-for-learning": "PA",
+        "continuous-school-improvement": "RI",
+    }
+    assert all(
+        c.early_adopter.provenance == "source" for c in framework.conditions if c.early_adopter
+    )
+    vision = framework.condition("vision-for-student-success")
+    assert vision is not None and vision.early_adopter is not None
+    assert "helped spur" in vision.early_adopter.summary
+    for slug in (
+        "culture-of-innovation",
+        "responsive-funding-systems",
+        "continuous-school-improvement",
+        "measuring-success",
+        "balanced-assessments",
+        "quality-framework-for-student-success",
+        "student-learning-pathways",
+        "equitable-conditions-for-learning",
+    ):
+        condition = framework.condition(slug)
+        assert condition is not None
+        first, second = condition.stages[0], condition.stages[1]
+        assert first.provenance == "source" and "strategic_question" not in first.derived_fields
+        assert second.provenance == "source" and "goal" not in second.derived_fields
+
+
+def test_our_readings_are_labelled(framework: Framework) -> None:
+    names = {s.level: s.name_provenance for s in framework.stages}
+    assert names == {0: "derived", 1: "inferred", 2: "inferred", 3: "source"}
+    assert all(s.provenance == "derived" for s in framework.stages)  # descriptions are ours
+    for commitment in framework.commitments:
+        assert all(rc.provenance == "inferred" for rc in commitment.related_conditions)
 
 
 # --- broken content --------------------------------------------------------------------------
@@ -165,9 +222,11 @@ def test_misspelt_field_is_rejected(data_copy: Path) -> None:
         load_framework(data_copy)
 
 
-def test_foundational_order_must_cover_every_condition(data_copy: Path) -> None:
-    edit_yaml(data_copy / "framework.yaml", lambda d: d["foundational_order"].pop())
-    with pytest.raises(ContentError, match=r"foundational_order.*missing: \['measuring-success'\]"):
+def test_suggested_sequence_must_cover_every_condition(data_copy: Path) -> None:
+    edit_yaml(data_copy / "framework.yaml", lambda d: d["suggested_sequence"]["steps"].pop())
+    with pytest.raises(
+        ContentError, match=r"suggested_sequence.steps.*missing: \['student-learning-pathways'\]"
+    ):
         load_framework(data_copy)
 
 

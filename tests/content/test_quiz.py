@@ -16,7 +16,26 @@ def test_quiz_covers_every_condition(quiz: Quiz, framework: Framework) -> None:
     covered = {q.condition for q in quiz.questions}
     assert covered == {c.slug for c in framework.conditions}
     assert len(quiz.questions) <= MAX_QUESTIONS
-    assert quiz.estimated_minutes <= 6
+    assert 5 <= quiz.estimated_minutes <= 12
+
+
+def test_time_estimate_is_computed_from_the_text(quiz: Quiz) -> None:
+    longer = quiz.model_copy(update={"intro": quiz.intro + " word" * 400})
+    assert longer.estimated_minutes == quiz.estimated_minutes + 2
+    assert "estimated_minutes" in quiz.model_dump()
+
+
+def test_options_are_single_claims_on_a_ladder(quiz: Quiz) -> None:
+    for question in quiz.questions:
+        rungs = [(o.stage, o.progress) for o in question.options if o.stage is not None]
+        assert rungs == sorted(rungs) and len(set(rungs)) == len(rungs), question.id
+        for option in question.options:
+            # One checkable fact per option: no " and " joining two claims.
+            assert " and " not in option.label.replace("college and career", ""), option.label
+    # Federal baselines are stage 0, so real states can choose it.
+    labels = {o.label for q in quiz.questions for o in q.options if o.stage == 0}
+    assert any("ESSA" in label for label in labels) and any("Perkins" in label for label in labels)
+    assert "mastered" in quiz.personalized_learning
 
 
 def test_every_question_has_not_sure_and_valid_stages(quiz: Quiz) -> None:

@@ -22,6 +22,8 @@ def test_landing_page(client: httpx.Client, quiz: Quiz) -> None:
         "Building Capacity",
         "Ensuring Quality",
         "Twelve policy conditions",
+        "Our names for the first two stages",
+        "suggested sequence of our own",
         "Exploration",
         "Replication",
         "Statewide Transformation",
@@ -34,8 +36,12 @@ def test_landing_page(client: httpx.Client, quiz: Quiz) -> None:
 
 def test_quiz_form_groups_questions_by_strategy(client: httpx.Client, quiz: Quiz) -> None:
     html = client.get("/quiz").text
-    assert html.count("<fieldset") == len(quiz.questions)
-    assert html.count("<legend>") == len(quiz.questions)
+    # one fieldset per question, plus the priorities
+    assert html.count("<fieldset") == len(quiz.questions) + 1
+    assert html.count("<legend>") == len(quiz.questions) + 1
+    assert html.count("(our grouping)") == 4
+    assert str(escape(quiz.personalized_learning)) in html
+    assert f"{len(quiz.questions)} questions, about {quiz.estimated_minutes} minutes" in html
     assert 'method="post" action="/quiz"' in html
     positions = [
         html.index(name)
@@ -76,7 +82,7 @@ def test_incomplete_form_keeps_answers_and_names_problems(client: httpx.Client, 
     assert "Please check 2 answers" in html
     assert html.count('class="error-message"') == 2
     assert 'id="funding-error"' in html and 'id="assessment-error"' in html
-    assert 'id="vision-statewide-exploring" value="exploring" checked' in html
+    assert 'id="vision-statewide-adopted" value="adopted" checked' in html
     assert '<option value="OH" selected>' in html
 
 
@@ -132,7 +138,7 @@ def test_resent_form_stores_one_response(client: httpx.Client, quiz: Quiz) -> No
     again = client.post("/quiz", data=data)
     assert first.status_code == again.status_code == 303
     assert first.headers["location"] == again.headers["location"]
-    changed = client.post("/quiz", data={**data, "funding": "statewide"})
+    changed = client.post("/quiz", data={**data, "funding": "formula"})
     assert changed.status_code == 303 and changed.headers["location"] != first.headers["location"]
     assert client.get(changed.headers["location"]).status_code == 200
     assert token != re.search(r'name="form_token" value="([^"]+)"', client.get("/quiz").text).group(
