@@ -42,7 +42,7 @@ def bare_baseline(scorer: Scorer) -> Callable[[Submission], list[str]]:
     """The least work any scorer must do: look up each answer, take the lowest stage per
     condition, sort. What `Scorer.score` adds on top is validation, reasons and the model."""
     stage_of = {key: (slug, ev.stage) for key, (slug, ev) in scorer.evidence.items()}
-    order = scorer.order
+    order = scorer.sequence
 
     def run(submission: Submission) -> list[str]:
         lowest: dict[str, int] = {}

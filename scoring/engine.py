@@ -512,6 +512,6 @@ class Scorer:
             )
         return (
             f"{others} {verb} in the same position, and nothing in your answers or priorities "
-            "separates them. We ordered them by a suggested sequence of our own (the framework "
-            f"sets no order): {self.sequence_basis[estimate.slug]}"
+            "separates them, so we ordered them by a suggested sequence of our own (the "
+            f"framework sets no order). {self.sequence_basis[estimate.slug]}"
         )
