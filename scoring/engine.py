@@ -264,7 +264,8 @@ class Scorer:
         self, estimates: list[StageEstimate], priorities: set[str] | frozenset[str] = frozenset()
     ) -> list[StageEstimate]:
         """All conditions, in the order a state should tackle them."""
-        return sorted(estimates, key=lambda e: self.rank_key(e, set(priorities)))
+        chosen = set(priorities)
+        return sorted(estimates, key=lambda e: self.rank_key(e, chosen))
 
     def score(self, submission: Submission, top: int = DEFAULT_TOP) -> Result:
         """Validate, estimate, rank and explain. `top` is how many recommendations carry detail."""
@@ -312,8 +313,9 @@ class Scorer:
         )
 
     def _peers(self, estimate: StageEstimate, ranked: list[StageEstimate]) -> list[StageEstimate]:
+        """The conditions at the same stage as `estimate` (itself included), in rank order."""
         group = stage_group(estimate)
-        return [e for e in ranked if stage_group(e) == group]
+        return [e for e in ranked if e.stage == estimate.stage and stage_group(e) == group]
 
     def _recommendation(
         self,
@@ -378,6 +380,8 @@ class Scorer:
         )
 
     def _contradiction(self, estimate: StageEstimate) -> Contradiction | None:
+        if len(estimate.evidence) < 2:
+            return None
         known = [e for e in estimate.evidence if e.stage is not None]
         stages = [e.stage for e in known if e.stage is not None]
         if not stages or max(stages) - min(stages) < CONTRADICTION_GAP:
