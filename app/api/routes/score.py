@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from app.api.json import model_response
+from app.api.respond import model_response
 from app.deps import ScorerDep
 from scoring import DEFAULT_TOP, Result, Submission
 
