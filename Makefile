@@ -28,7 +28,7 @@ $(VENV)/.installed-test: requirements-test.lock pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed-run
 	$(BIN)/python -m app.cli migrate
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --proxy-headers
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-proxy-headers
 
 migrate: $(VENV)/.installed-run
 	$(BIN)/python -m app.cli migrate

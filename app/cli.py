@@ -1,26 +1,105 @@
-"""Command line: `python -m app.cli migrate` brings the database schema up to date."""
+"""Command line: `python -m app.cli migrate`, and `python -m app.cli partners ...`.
+
+partners add --name NAME --origin https://site.org [--origin ...] [--slug SLUG]
+             [--webhook https://site.org/hook] [--rate-limit N]
+partners list | revoke SLUG | rotate-key SLUG | deliveries SLUG
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
-from app.config import get_settings
+from sqlmodel import Session, col, select
+
+from app.config import Settings, get_settings
 from app.db import make_engine, migrate
+from app.errors import PartnerError
+from app.models import Partner, WebhookDelivery
+from app.partners import create_partner, find_partner, revoke_partner, rotate_key
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app.cli")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create or upgrade the database schema")
-    args = parser.parse_args(argv)
+    partners = sub.add_parser("partners", help="manage partners").add_subparsers(
+        dest="action", required=True
+    )
+    add = partners.add_parser("add", help="add a partner; prints its API key and secret once")
+    add.add_argument("--name", required=True)
+    add.add_argument("--slug", help="defaults to the name, lower-cased with hyphens")
+    add.add_argument("--origin", action="append", required=True, help="repeat for several")
+    add.add_argument("--webhook", help="https URL that receives response.completed events")
+    add.add_argument("--rate-limit", type=int, help="submissions a minute with the key")
+    partners.add_parser("list", help="list partners")
+    for action in ("revoke", "rotate-key", "deliveries"):
+        partners.add_parser(action).add_argument("slug")
+    return parser
+
+
+def _slugify(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64]
+
+
+def _partners(args: argparse.Namespace, session: Session, settings: Settings) -> None:
+    if args.action == "add":
+        created = create_partner(
+            session,
+            name=args.name,
+            slug=args.slug or _slugify(args.name),
+            origins=args.origin,
+            webhook_url=args.webhook,
+            rate_limit_per_minute=args.rate_limit or settings.partner_rate_limit_per_minute,
+            allow_private_webhooks=settings.webhook_allow_private,
+        )
+        print(f"partner:        {created.partner.slug}")
+        print(f"API key:        {created.api_key}")
+        if created.webhook_secret:
+            print(f"webhook secret: {created.webhook_secret}")
+        print("Store these now: they are not shown again.")
+    elif args.action == "list":
+        for p in session.exec(select(Partner).order_by(Partner.slug)).all():
+            status = "revoked" if p.revoked_at else "active"
+            hook = p.webhook_url or "-"
+            print(f"{p.slug}\t{status}\t{p.name}\t{','.join(p.origins)}\twebhook: {hook}")
+    elif args.action == "revoke":
+        revoke_partner(session, args.slug)
+        print(f"revoked {args.slug}")
+    elif args.action == "rotate-key":
+        print(f"new API key: {rotate_key(session, args.slug)}")
+        print("The old key no longer works. Store this one now: it is not shown again.")
+    elif args.action == "deliveries":
+        partner = find_partner(session, args.slug)
+        rows = session.exec(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.partner_id == partner.id)
+            .order_by(col(WebhookDelivery.created_at).desc())
+        ).all()
+        for d in rows:
+            print(
+                f"{d.id}\t{d.status}\tattempts {d.attempts}\t{d.response_id}\t{d.last_error or ''}"
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     settings = get_settings()
-    if args.command == "migrate":
-        engine = make_engine(settings.database_url)
-        migrate(engine, settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        if args.command == "migrate":
+            migrate(engine, settings.database_url)
+            print(f"database is up to date ({settings.database_url.split('@')[-1]})")
+            return 0
+        with Session(engine) as session:
+            _partners(args, session, settings)
+        return 0
+    except PartnerError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
         engine.dispose()
-        print(f"database is up to date ({settings.database_url.split('@')[-1]})")
-    return 0
 
 
 if __name__ == "__main__":

@@ -25,6 +25,16 @@ class Settings(BaseSettings):
     public_base_url: str = ""
     # Another copy of the framework content (a folder like `data/`).
     quiz_data_dir: Path = DATA_DIR
+    # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
+    # Submissions a minute per API key, for partners created without their own limit.
+    partner_rate_limit_per_minute: int = Field(default=600, ge=0)
+    # Webhooks go to public https URLs only; this lets them reach private or loopback addresses
+    # over plain http too. For development and tests, never in production.
+    webhook_allow_private: bool = False
+    # Seconds before the second try of a failed webhook; the third waits four times as long.
+    webhook_retry_seconds: float = Field(default=12.0, gt=0)
+    webhook_attempts: int = Field(default=3, ge=1, le=10)
 
     @field_validator("database_url")
     @classmethod
@@ -38,7 +48,11 @@ class Settings(BaseSettings):
 
     @property
     def origins(self) -> list[str]:
-        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+        return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
+
+    @property
+    def proxies(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
 
 @lru_cache(maxsize=1)

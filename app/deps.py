@@ -12,6 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.config import Settings
+from app.ratelimit import RateLimiter
+from app.webhooks import WebhookSender
 from quiz import Framework, Quiz
 from scoring import Scorer
 
@@ -44,7 +46,25 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.limiter
+    return limiter
+
+
+def get_webhooks(request: Request) -> WebhookSender:
+    sender: WebhookSender = request.app.state.webhooks
+    return sender
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the socket peer, or what a trusted proxy says (TRUSTED_PROXIES,
+    applied by uvicorn's ProxyHeadersMiddleware in create_app)."""
+    return request.client.host if request.client else "unknown"
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
+LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
+WebhooksDep = Annotated[WebhookSender, Depends(get_webhooks)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ScorerDep = Annotated[Scorer, Depends(get_scorer)]
 FrameworkDep = Annotated[Framework, Depends(get_framework)]

@@ -43,6 +43,7 @@ class AppError(Exception):
 
     status_code = 400
     code = "bad_request"
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str, details: list[Detail] | None = None):
         super().__init__(message)
@@ -75,6 +76,24 @@ class IdempotencyKeyReused(AppError):
 
 class NotFound(AppError):
     status_code, code = 404, "not_found"
+
+
+class Unauthorized(AppError):
+    status_code, code = 401, "unauthorized"
+
+
+class RateLimited(AppError):
+    status_code, code = 429, "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class PartnerError(AppError):
+    """A partner cannot be created or changed as asked; the message says why."""
+
+    status_code, code = 422, "invalid_partner"
 
 
 def error_body(code: str, message: str, details: list[Detail] | None = None) -> dict[str, Any]:
@@ -131,12 +150,12 @@ def install_error_handlers(app: FastAPI) -> None:
         headers: dict[str, str] | None = None,
     ) -> Response:
         if wants_html(request):
-            return render_error(request, status_code, message)
+            return render_error(request, status_code, message, headers)
         return json_error(status_code, code, message, details, headers)
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
-        return render(request, exc.status_code, exc.code, exc.message, exc.details)
+        return render(request, exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(SubmissionInvalid)
     async def _submission_invalid(request: Request, exc: SubmissionInvalid) -> Response:

@@ -8,15 +8,21 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api.router import api_router, root_router
 from app.config import Settings, get_settings
+from app.cors import Cors
 from app.db import check_schema, make_engine
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
+from app.partners import OriginCache
+from app.ratelimit import RateLimiter
 from app.security import SecurityHeaders
 from app.web import pages
+from app.webhooks import WebhookSender
 from quiz import load_content
 from scoring import Scorer
 
@@ -36,9 +42,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # only checks that it was done, so many workers never race to change the schema.
         check_schema(engine)
         app.state.engine = engine
+        app.state.limiter = RateLimiter(engine)
+        app.state.origins = OriginCache(engine, settings.origins)
+        app.state.webhooks = WebhookSender(engine, settings)
+        app.state.webhooks.start()
         try:
             yield
         finally:
+            app.state.webhooks.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -55,7 +66,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(Cors, allowed=lambda: app.state.origins.allowed())
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.proxies:
+        # uvicorn's own middleware, told which peers to believe; uvicorn itself runs with
+        # --no-proxy-headers so that TRUSTED_PROXIES is the only switch.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxies)
     return app
 
 

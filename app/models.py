@@ -85,3 +85,63 @@ class ResponsePublic(BaseModel):
     context: ContextPublic
     partner: str | None = None
     result: Result
+
+
+class Partner(SQLModel, table=True):
+    """An organisation that embeds the quiz or calls the API with a key."""
+
+    __tablename__ = "partners"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    # Origins (scheme://host[:port]) allowed to frame the quiz and call the API from a browser.
+    origins: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    # sha256 of the API key: the key itself is shown once, at creation, and never stored.
+    api_key_hash: str = Field(max_length=64, unique=True)
+    webhook_url: str | None = Field(default=None, max_length=2000)
+    # The Standard Webhooks signing secret ("whsec_..."). Kept as is because signing needs it.
+    webhook_secret: str | None = Field(default=None, max_length=100)
+    rate_limit_per_minute: int = Field(default=600)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class RateLimitHit(SQLModel, table=True):
+    """One counted request: a sliding one-minute window shared by every app process."""
+
+    __tablename__ = "rate_limit_hits"
+    __table_args__ = (Index("ix_rate_limit_hits_bucket_at", "bucket", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # "ip:<address>" or "key:<partner id>".
+    bucket: str = Field(max_length=80)
+    at: float  # seconds since the epoch
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """A webhook to send: written with the response it reports, sent after the commit."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    # The Standard Webhooks `Webhook-Id`: the same on every retry of one event.
+    id: str = Field(primary_key=True, max_length=40)
+    partner_id: int = Field(foreign_key="partners.id", index=True)
+    response_id: str = Field(foreign_key="responses.id", max_length=32)
+    payload: str  # the exact JSON body that is signed and sent
+    # pending -> sending -> delivered | failed (pending again between tries)
+    status: str = Field(max_length=12, default="pending")
+    attempts: int = 0
+    next_attempt_at: float  # seconds since the epoch
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    delivered_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )

@@ -2,12 +2,18 @@
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+
 # No inline scripts or styles anywhere: every script and stylesheet is a file under /static.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
-    "object-src 'none'; frame-ancestors 'self'"
-)
+def csp(frame_ancestors: str = "'self'") -> str:
+    """The pages' policy; only embed pages of a registered partner widen `frame-ancestors`."""
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+        f"object-src 'none'; frame-ancestors {frame_ancestors}"
+    )
+
+
+CSP = csp()
 HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),

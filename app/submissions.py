@@ -10,14 +10,24 @@ import hashlib
 import json
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app.errors import IdempotencyKeyReused, InvalidIdempotencyKey, NotFound
-from app.models import IdempotencyRecord, ResponseRecord, ResponseStage, utcnow
+from app.models import (
+    IdempotencyRecord,
+    Partner,
+    ResponseRecord,
+    ResponseStage,
+    WebhookDelivery,
+    utcnow,
+)
+from app.webhooks import delivery_for, event_body
 from scoring import Result, Scorer, Submission
 
 RESPONSE_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
@@ -38,6 +48,8 @@ class Submitted:
     # Every recommendation, as stored; callers cut it to the `top` they were asked for.
     result: StoredResult
     replayed: bool
+    # A webhook delivery was stored with it: wake the sender.
+    webhook: bool = False
 
 
 def with_top(result: StoredResult, top: int) -> StoredResult:
@@ -80,10 +92,18 @@ def submit(
     submission: Submission,
     idempotency_key: str | None = None,
     on_key_reuse: OnKeyReuse = "conflict",
+    admit: Callable[[], None] | None = None,
+    partner: Partner | None = None,
+    base_url: str = "",
 ) -> Submitted:
     """Score a submission and store it with its full result. With an idempotency key, a retry
     (same key, same body) returns the first stored response and stores nothing new, even when
-    the retries race each other. Raises `SubmissionInvalid` before anything is stored."""
+    the retries race each other. Raises `SubmissionInvalid` before anything is stored.
+
+    `admit` runs after the replay check and before anything new is scored (a rate limit: an
+    idempotent retry of a stored submission is answered even when limited). With a `partner`
+    that has a webhook, the delivery is written in the same transaction as the response, with
+    links on `base_url`."""
     key = None
     if idempotency_key is not None:
         key = _Key(_key_hash(idempotency_key, submission.partner), _request_hash(submission))
@@ -96,11 +116,17 @@ def submit(
         else:
             if replay is not None:
                 return replay
+    if admit is not None:
+        admit()
     # Stored with every recommendation, so a later reader can ask for any `top`.
     result = scorer.score(submission, top=len(scorer.framework.conditions))
     stored = result.model_dump(mode="json")  # dumped once: stored and answered as is
     response_id = new_response_id()
-    _add_rows(session, response_id, submission, result, stored, key)
+    now = utcnow()
+    _add_rows(session, response_id, now, submission, result, stored, key)
+    webhook = _webhook(partner, response_id, now, stored, base_url)
+    if webhook is not None:
+        session.add(webhook)
     try:
         session.commit()
     except IntegrityError:
@@ -110,7 +136,7 @@ def submit(
         if replay is None:
             raise
         return replay
-    return Submitted(id=response_id, result=stored, replayed=False)
+    return Submitted(id=response_id, result=stored, replayed=False, webhook=webhook is not None)
 
 
 def _replay(session: Session, key: _Key) -> Submitted | None:
@@ -137,12 +163,12 @@ def _replay(session: Session, key: _Key) -> Submitted | None:
 def _add_rows(
     session: Session,
     response_id: str,
+    now: datetime,
     submission: Submission,
     result: Result,
     stored: StoredResult,
     key: _Key | None,
 ) -> None:
-    now = utcnow()
     state, role = submission.context.state, submission.context.role
     session.add(
         ResponseRecord(
@@ -179,6 +205,20 @@ def _add_rows(
                 created_at=now,
             )
         )
+
+
+def _webhook(
+    partner: Partner | None, response_id: str, now: datetime, stored: StoredResult, base_url: str
+) -> WebhookDelivery | None:
+    if partner is None or not partner.webhook_url:
+        return None
+    body = event_body(
+        response_id=response_id,
+        created_at=now,
+        result=stored,
+        result_url=result_url(base_url, "", response_id),
+    )
+    return delivery_for(partner, response_id, body)
 
 
 def read_response(*, session: Session, response_id: str) -> ResponseRecord:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
 from app.main import create_app
 from quiz import Framework, Quiz, load_content
 from scoring import Scorer
@@ -18,6 +17,7 @@ from tests.support import (
     live_server,
     migrated,
     missing,
+    test_settings,
 )
 
 logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -77,7 +77,7 @@ def server(database_url: str) -> Iterator[LiveServer | InProcessServer]:
     """The app on each kind of database: in-process on SQLite (fast), served by uvicorn on
     PostgreSQL (the way several app processes share one database)."""
     if database_url.startswith("sqlite"):
-        yield InProcessServer(Settings(database_url=migrated(database_url)))
+        yield InProcessServer(test_settings(migrated(database_url)))
         return
     with live_server(database_url) as srv:
         yield srv
@@ -94,7 +94,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def app_client(tmp_path_factory) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     """The app in-process on a fresh SQLite file, shared by the tests of a module."""
     url = migrated(f"sqlite:///{tmp_path_factory.mktemp('db') / 'quiz.db'}")
-    with TestClient(create_app(Settings(database_url=url)), follow_redirects=False) as test_client:
+    with TestClient(create_app(test_settings(url)), follow_redirects=False) as test_client:
         yield test_client
 
 

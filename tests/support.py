@@ -46,7 +46,12 @@ class LiveServer:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            proxy_headers=False,  # as `make run`: TRUSTED_PROXIES is the only switch
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -78,6 +83,12 @@ def migrated(database_url: str) -> str:
     return database_url
 
 
+def test_settings(database_url: str, **overrides: object) -> Settings:
+    """Settings for a test app: rate limits off unless a test turns them on."""
+    values: dict[str, object] = {"rate_limit_per_minute": 0, **overrides}
+    return Settings(database_url=database_url, **values)  # type: ignore[arg-type]
+
+
 class InProcessServer:
     """The app without a network: the same interface as `LiveServer`, driven by TestClient."""
 
@@ -92,7 +103,7 @@ class InProcessServer:
 
 @contextmanager
 def live_server(database_url: str, **overrides: object) -> Iterator[LiveServer]:
-    settings = Settings(database_url=migrated(database_url), **overrides)  # type: ignore[arg-type]
+    settings = test_settings(migrated(database_url), **overrides)
     server = LiveServer(settings).start()
     try:
         yield server

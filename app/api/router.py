@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.api.routes import content, health, responses, score
+from app.api.routes import content, embed, health, responses, score
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(content.router)
@@ -11,3 +11,4 @@ api_router.include_router(responses.router)
 
 root_router = APIRouter()
 root_router.include_router(health.router)
+root_router.include_router(embed.router)

@@ -22,6 +22,7 @@
     steps.forEach(function (step, i) { step.hidden = i !== index; });
     progress.hidden = false;
     progress.textContent = "Step " + (index + 1) + " of " + steps.length + " \u00b7 " + answered() + " of " + questions.length + " questions answered";
+    document.dispatchEvent(new CustomEvent("statequiz-step", { detail: { step: index + 1, of: steps.length, answered: answered(), questions: questions.length } }));
     if (moveFocus) {
       var heading = steps[index].querySelector("h2");
       heading.setAttribute("tabindex", "-1");

@@ -12,10 +12,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app.deps import FrameworkDep, QuizDep, ScorerDep, SessionDep, SettingsDep
+from app.deps import (
+    FrameworkDep,
+    LimiterDep,
+    QuizDep,
+    ScorerDep,
+    SessionDep,
+    SettingsDep,
+    WebhooksDep,
+    client_address,
+)
 from app.errors import InvalidRequest
 from app.submissions import read_response, result_url, submit
-from app.web.templating import is_embed, render
+from app.web.embedding import Embed, EmbedDep
+from app.web.templating import render
 from quiz import Framework, Quiz
 from scoring import Problem, Submission, SubmissionInvalid
 
@@ -67,12 +77,15 @@ def _quiz_page(
     quiz: Quiz,
     form: QuizForm,
     errors: dict[str, str],
+    embed: Embed,
     status_code: int = 200,
 ) -> Response:
-    return render(
+    page = render(
         request,
         "quiz.html",
         {
+            "embed_query": embed.query(),
+            "parent_origin": embed.parent_origin,
             "sections": quiz_sections(framework, quiz),
             "answers": form.fields,
             "priorities": form.priorities,
@@ -83,6 +96,7 @@ def _quiz_page(
         },
         status_code,
     )
+    return embed.allow_framing(page)
 
 
 @router.get("/quiz", response_class=HTMLResponse)
@@ -91,12 +105,20 @@ def read_quiz_form(
     framework: FrameworkDep,
     quiz: QuizDep,
     session: SessionDep,
+    embed: EmbedDep,
     from_id: Annotated[str | None, Query(alias="from")] = None,
+    state: str | None = None,
+    role: str | None = None,
 ) -> Response:
     """The quiz as a plain HTML form that works without JavaScript; `?from=ID` fills it in with
-    the answers of an earlier result, to change them or add priorities."""
+    the answers of an earlier result, to change them or add priorities; `?state=` and `?role=`
+    (from an embed's data attributes) preselect the context questions."""
     form = QuizForm() if from_id is None else _prefill(quiz, session, from_id)
-    return _quiz_page(request, framework, quiz, form, errors={})
+    for question_id, value in (("state", state), ("role", role)):
+        question = quiz.context_question(question_id)
+        if value and question is not None and question.option(value) is not None:
+            form.fields.setdefault(question_id, value)
+    return _quiz_page(request, framework, quiz, form, {}, embed)
 
 
 def _prefill(quiz: Quiz, session: Session, response_id: str) -> QuizForm:
@@ -168,32 +190,52 @@ async def _read_form(request: Request) -> QuizForm:
 
 
 @router.post("/quiz", response_class=HTMLResponse)
-async def submit_quiz_form(request: Request, session: SessionDep, scorer: ScorerDep) -> Response:
+async def submit_quiz_form(
+    request: Request,
+    session: SessionDep,
+    scorer: ScorerDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    webhooks: WebhooksDep,
+    embed: EmbedDep,
+) -> Response:
     """Score and store the form, then 303 to the shareable result; on problems, show the form
-    again with the answers kept and each problem next to its question."""
+    again with the answers kept and each problem next to its question. Inside a partner's
+    embed, the response is attributed to the partner."""
     quiz = scorer.quiz
     form = await _read_form(request)
     problems: list[Problem] = []
+    bucket, limit = f"ip:{client_address(request)}", settings.rate_limit_per_minute
     if all(form.fields.get(q.id) for q in quiz.questions):
+        submission = _submission(quiz, form)
+        if embed.partner is not None:
+            submission = submission.model_copy(update={"partner": embed.partner.slug})
         try:
             submitted = await run_in_threadpool(
                 submit,
                 session=session,
                 scorer=scorer,
-                submission=_submission(quiz, form),
+                submission=submission,
                 idempotency_key=form.fields.get("form_token") or None,
                 on_key_reuse="new",  # the visitor went back and changed answers
+                admit=lambda: limiter.hit(bucket, limit),
+                partner=embed.partner,
+                base_url=settings.public_base_url or str(request.base_url),
             )
         except SubmissionInvalid as exc:
             problems = exc.problems
         else:
-            suffix = "?embed=1" if is_embed(request) else ""
-            return RedirectResponse(f"/results/{submitted.id}{suffix}", status_code=303)
+            if submitted.webhook:
+                webhooks.wake()
+            # `completed` tells the embedded result page to announce itself to the partner.
+            done = {"completed": "1"} if embed.parent_origin else {}
+            location = f"/results/{submitted.id}{embed.query(**done)}"
+            return RedirectResponse(location, status_code=303)
     errors = _form_errors(quiz, form, problems)
     kept = QuizForm({k: v for k, v in form.fields.items() if k not in errors}, form.priorities)
     if "priorities" in errors:
         kept.priorities = [p for p in form.priorities if p in scorer.conditions]
-    return _quiz_page(request, scorer.framework, quiz, kept, errors, status_code=422)
+    return _quiz_page(request, scorer.framework, quiz, kept, errors, embed, status_code=422)
 
 
 @router.get("/results/{response_id}", response_class=HTMLResponse)
@@ -204,19 +246,27 @@ def read_result_page(
     framework: FrameworkDep,
     quiz: QuizDep,
     settings: SettingsDep,
+    embed: EmbedDep,
+    completed: str | None = None,
 ) -> Response:
     """The shareable result, rendered from the result exactly as it was stored: a stage map, the
-    list to begin with and the reasons. Results stored under older quiz versions render too."""
+    list to begin with and the reasons. Results stored under older quiz versions render too.
+    In a partner's embed, `completed=1` (set by the form's redirect) tells the partner's page."""
     record = read_response(session=session, response_id=response_id)
     result = record.result
     recommendations = result["recommendations"]
     chosen = set(result.get("begin_here", []))
     begin = [r for r in recommendations if r["slug"] in chosen] or recommendations[:3]
     share_url = result_url(str(request.base_url), settings.public_base_url, record.id)
-    return render(
+    page = render(
         request,
         "result.html",
         {
+            "embed_query": embed.query(),
+            "parent_origin": embed.parent_origin,
+            "completed_event": _completed_event(record.id, share_url, result)
+            if completed == "1" and embed.parent_origin
+            else None,
             "record": record,
             "result": result,
             "begin": begin,
@@ -227,6 +277,17 @@ def read_result_page(
             "role_name": _label(quiz, "role", record.role),
         },
     )
+    return embed.allow_framing(page)
+
+
+def _completed_event(response_id: str, url: str, result: dict[str, Any]) -> dict[str, Any]:
+    """The detail of `statequiz:completed`, the same fields as the webhook's event."""
+    return {
+        "id": response_id,
+        "result_url": url,
+        "stages": {c["slug"]: c["stage"] for c in result["conditions"]},
+        "top": result.get("begin_here") or [r["slug"] for r in result["recommendations"][:3]],
+    }
 
 
 def _by_strategy(

@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
-from app.deps import get_scorer
+from scoring import Scorer
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
@@ -35,12 +35,17 @@ def is_embed(request: Request) -> bool:
 def render(
     request: Request, template: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
-    scorer = get_scorer(request)
+    # Read here rather than through app.deps: error handlers render without dependencies.
+    scorer: Scorer = request.app.state.scorer
     base = {"framework": scorer.framework, "quiz": scorer.quiz, "embed": is_embed(request)}
     return TEMPLATES.TemplateResponse(request, template, base | context, status_code=status_code)
 
 
-def render_error(request: Request, status_code: int, message: str) -> Response:
+def render_error(
+    request: Request, status_code: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
     title = ERROR_TITLES.get(status_code, "Something went wrong")
     context = {"status_code": status_code, "title": title, "message": message}
-    return render(request, "error.html", context, status_code)
+    response = render(request, "error.html", context, status_code)
+    response.headers.update(headers or {})
+    return response

@@ -7,8 +7,17 @@ from fastapi.responses import JSONResponse, Response
 from pydantic_core import to_jsonable_python
 
 from app.api.routes.score import INVALID, TopQuery
-from app.deps import ScorerDep, SessionDep, SettingsDep
+from app.deps import (
+    LimiterDep,
+    ScorerDep,
+    SessionDep,
+    SettingsDep,
+    WebhooksDep,
+    client_address,
+)
+from app.errors import InvalidRequest
 from app.models import ResponseCreated, ResponsePublic
+from app.partners import partner_for_key
 from app.submissions import read_response, result_url, submit, with_top
 from scoring import DEFAULT_TOP, Submission
 
@@ -19,7 +28,12 @@ router = APIRouter(tags=["responses"])
     "/responses",
     status_code=201,
     response_model=ResponseCreated,
-    responses=INVALID | {409: {"description": "Idempotency-Key reused with another body"}},
+    responses=INVALID
+    | {
+        401: {"description": "Wrong or revoked X-API-Key"},
+        409: {"description": "Idempotency-Key reused with another body"},
+        429: {"description": "Too many submissions; see Retry-After"},
+    },
 )
 def create_response(
     submission: Submission,
@@ -27,21 +41,55 @@ def create_response(
     session: SessionDep,
     scorer: ScorerDep,
     settings: SettingsDep,
+    limiter: LimiterDep,
+    webhooks: WebhooksDep,
     top: TopQuery = DEFAULT_TOP,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    api_key: Annotated[str | None, Header(alias="X-API-Key")] = None,
 ) -> Response:
     """Score and store a submission. Retrying with the same Idempotency-Key returns the first
-    response (same id) and stores nothing new."""
+    response (same id) and stores nothing new. With `X-API-Key`, the response is attributed to
+    the key's partner and counted against the partner's rate limit instead of the address's."""
+    partner = partner_for_key(session, api_key) if api_key is not None else None
+    if partner is not None:
+        submission = _attributed(submission, partner.slug)
+        bucket, limit = f"key:{partner.id}", partner.rate_limit_per_minute
+    else:
+        bucket, limit = f"ip:{client_address(request)}", settings.rate_limit_per_minute
+    base_url = settings.public_base_url or str(request.base_url)
     submitted = submit(
-        session=session, scorer=scorer, submission=submission, idempotency_key=idempotency_key
+        session=session,
+        scorer=scorer,
+        submission=submission,
+        idempotency_key=idempotency_key,
+        admit=lambda: limiter.hit(bucket, limit),
+        partner=partner,
+        base_url=base_url,
     )
+    if submitted.webhook:
+        webhooks.wake()
     created = {
         "id": submitted.id,
-        "result_url": result_url(str(request.base_url), settings.public_base_url, submitted.id),
+        "result_url": result_url(base_url, "", submitted.id),
         "result": with_top(submitted.result, top),
     }
     headers = {"Idempotent-Replayed": "true"} if submitted.replayed else None
     return JSONResponse(created, status_code=201, headers=headers)
+
+
+def _attributed(submission: Submission, slug: str) -> Submission:
+    if submission.partner is not None and submission.partner != slug:
+        raise InvalidRequest(
+            "The partner field does not match the partner of the API key.",
+            [
+                {
+                    "field": "partner",
+                    "code": "partner_mismatch",
+                    "message": f"the API key belongs to '{slug}'; leave partner out or send it",
+                }
+            ],
+        )
+    return submission.model_copy(update={"partner": slug})
 
 
 @router.get(

@@ -1,0 +1,22 @@
+"""`GET /embed.js`: the partner widget. Small, dependency-free, cacheable and versioned."""
+
+import hashlib
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+router = APIRouter(tags=["embed"])
+
+SCRIPT = (Path(__file__).resolve().parents[2] / "embed" / "embed.js").read_bytes()
+ETAG = '"' + hashlib.sha256(SCRIPT).hexdigest()[:16] + '"'
+# Partners' pages load it on every view: an hour in caches, then revalidated by ETag.
+HEADERS = {"Cache-Control": "public, max-age=3600", "ETag": ETAG, "X-Embed-Version": "1"}
+
+
+@router.get("/embed.js", include_in_schema=False)
+def read_embed_script(request: Request) -> Response:
+    """The widget script, or 304 when the client's copy is current."""
+    if request.headers.get("if-none-match") == ETAG:
+        return Response(status_code=304, headers=HEADERS)
+    return Response(SCRIPT, media_type="text/javascript; charset=utf-8", headers=HEADERS)

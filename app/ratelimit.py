@@ -1,0 +1,58 @@
+"""Rate limits shared by every app process: a sliding one-minute window counted in the database.
+
+Each admitted request adds a row; a request is refused when its bucket already holds `limit`
+rows from the last minute. On PostgreSQL a transaction-scoped advisory lock per bucket makes the
+count exact across processes; SQLite serialises writers by itself.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
+
+from app.errors import RateLimited
+from app.models import RateLimitHit
+
+WINDOW_SECONDS = 60.0
+# One admitted request in this many also deletes rows older than the window.
+CLEANUP_ONE_IN = 200
+
+
+class RateLimiter:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+
+    def hit(self, bucket: str, limit: int) -> None:
+        """Count one request in `bucket`, or raise `RateLimited` (the refused one is not
+        counted). A limit of 0 turns the limit off."""
+        if limit <= 0:
+            return
+        now = time.time()
+        since = now - WINDOW_SECONDS
+        with Session(self.engine) as session:
+            if self.postgres:
+                session.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:bucket))"), {"bucket": bucket}
+                )
+            used, oldest = session.execute(
+                select(func.count(), func.min(col(RateLimitHit.at))).where(
+                    col(RateLimitHit.bucket) == bucket, col(RateLimitHit.at) > since
+                )
+            ).one()
+            if used >= limit:
+                retry_after = max(1, math.ceil(oldest + WINDOW_SECONDS - now))
+                raise RateLimited(
+                    f"Too many submissions: at most {limit} a minute. Try again in "
+                    f"{retry_after} seconds.",
+                    retry_after,
+                )
+            session.add(RateLimitHit(bucket=bucket, at=now))
+            if random.randrange(CLEANUP_ONE_IN) == 0:
+                session.execute(delete(RateLimitHit).where(col(RateLimitHit.at) < since))
+            session.commit()

@@ -1,0 +1,21 @@
+// Inside a partner's iframe: tell the partner's page (and only that origin, which the server
+// checked against the partner's registered origins) our height and what the respondent did.
+(function () {
+  var origin = document.body.getAttribute("data-parent-origin");
+  if (!origin || window.parent === window) return;
+  function post(type, detail) {
+    window.parent.postMessage({ type: type, detail: detail || {} }, origin);
+  }
+  var last = 0;
+  function resize() {
+    var height = Math.ceil(document.documentElement.getBoundingClientRect().height);
+    if (height !== last) { last = height; post("statequiz:resize", { height: height }); }
+  }
+  if (window.ResizeObserver) new ResizeObserver(resize).observe(document.documentElement);
+  window.addEventListener("load", resize);
+  resize();
+  document.addEventListener("statequiz-step", function (event) { post("statequiz:step", event.detail); });
+  var completed = document.getElementById("statequiz-completed");
+  if (completed) post("statequiz:completed", JSON.parse(completed.textContent));
+  else if (document.getElementById("quiz-form")) post("statequiz:ready", {});
+})();
