@@ -17,7 +17,7 @@ from tests.support import (
     live_server,
     migrated,
     missing,
-    test_settings,
+    app_settings,
 )
 
 logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -77,7 +77,7 @@ def server(database_url: str) -> Iterator[LiveServer | InProcessServer]:
     """The app on each kind of database: in-process on SQLite (fast), served by uvicorn on
     PostgreSQL (the way several app processes share one database)."""
     if database_url.startswith("sqlite"):
-        yield InProcessServer(test_settings(migrated(database_url)))
+        yield InProcessServer(app_settings(migrated(database_url)))
         return
     with live_server(database_url) as srv:
         yield srv
@@ -94,7 +94,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def app_client(tmp_path_factory) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     """The app in-process on a fresh SQLite file, shared by the tests of a module."""
     url = migrated(f"sqlite:///{tmp_path_factory.mktemp('db') / 'quiz.db'}")
-    with TestClient(create_app(test_settings(url)), follow_redirects=False) as test_client:
+    with TestClient(create_app(app_settings(url)), follow_redirects=False) as test_client:
         yield test_client
 
 

@@ -83,7 +83,7 @@ def migrated(database_url: str) -> str:
     return database_url
 
 
-def test_settings(database_url: str, **overrides: object) -> Settings:
+def app_settings(database_url: str, **overrides: object) -> Settings:
     """Settings for a test app: rate limits off unless a test turns them on."""
     values: dict[str, object] = {"rate_limit_per_minute": 0, **overrides}
     return Settings(database_url=database_url, **values)  # type: ignore[arg-type]
@@ -103,7 +103,7 @@ class InProcessServer:
 
 @contextmanager
 def live_server(database_url: str, **overrides: object) -> Iterator[LiveServer]:
-    settings = test_settings(migrated(database_url), **overrides)
+    settings = app_settings(migrated(database_url), **overrides)
     server = LiveServer(settings).start()
     try:
         yield server

@@ -1,0 +1,301 @@
+"""Partners: the CLI, API keys, CORS, embed pages and their framing, and /embed.js."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, select
+from sqlmodel import Session
+
+from app.main import create_app
+from app.models import Partner, ResponseRecord
+from app.partners import create_partner, revoke_partner
+from quiz import Quiz
+from tests.support import migrated, app_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+ORIGIN = "https://news.example.org"
+OTHER = "https://evil.example.com"
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return migrated(f"sqlite:///{tmp_path / 'quiz.db'}")
+
+
+def add_partner(url: str, slug: str = "news", **extra: object) -> tuple[str, Partner]:
+    engine = create_engine(url)
+    with Session(engine) as session:
+        created = create_partner(
+            session,
+            name=f"{slug} site",
+            slug=slug,
+            origins=[ORIGIN, "http://localhost:9999"],
+            webhook_url=extra.get("webhook_url"),  # type: ignore[arg-type]
+            rate_limit_per_minute=int(extra.get("rate_limit", 600)),  # type: ignore[call-overload]
+            allow_private_webhooks=bool(extra.get("allow_private", False)),
+        )
+        session.expunge(created.partner)
+    engine.dispose()
+    return created.api_key, created.partner
+
+
+@pytest.fixture
+def app_with_partner(db_url: str) -> Iterator[tuple[TestClient, str]]:
+    key, _ = add_partner(db_url)
+    app = create_app(app_settings(db_url, allowed_origins="https://friend.example.net"))
+    with TestClient(app, follow_redirects=False) as client:
+        yield client, key
+
+
+def body(quiz: Quiz, **extra: object) -> dict[str, object]:
+    return {"quiz_version": quiz.version, "answers": [], **extra}
+
+
+def stored_partner(url: str, response_id: str) -> str | None:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        partner = conn.execute(
+            select(ResponseRecord.partner).where(ResponseRecord.id == response_id)  # type: ignore[call-overload]
+        ).scalar_one()
+    engine.dispose()
+    return partner  # type: ignore[no-any-return]
+
+
+# --- the command line --------------------------------------------------------------------------
+
+
+def cli(url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "partners", *args],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_cli_manages_partners(db_url: str, quiz: Quiz) -> None:
+    added = cli(
+        db_url,
+        "add",
+        "--name",
+        "State News",
+        "--origin",
+        ORIGIN,
+        "--webhook",
+        "https://93.184.216.34/hook",
+    )
+    assert added.returncode == 0, added.stderr
+    key = re.search(r"API key:\s+(\S+)", added.stdout).group(1)  # type: ignore[union-attr]
+    assert re.search(r"webhook secret:\s+whsec_\S+", added.stdout)
+    assert "state-news" in cli(db_url, "list").stdout
+    engine = create_engine(db_url)
+    with Session(engine) as session:
+        partner = session.exec(select(Partner)).one()[0]  # type: ignore[call-overload]
+        assert key not in json.dumps(partner.model_dump(mode="json"))  # only its hash is stored
+    engine.dispose()
+    app = create_app(app_settings(db_url))
+    with TestClient(app) as client:
+        assert (
+            client.post(
+                "/api/v1/responses", json=body(quiz), headers={"X-API-Key": key}
+            ).status_code
+            == 201
+        )
+        rotated = cli(db_url, "rotate-key", "state-news")
+        new_key = re.search(r"new API key: (\S+)", rotated.stdout).group(1)  # type: ignore[union-attr]
+        assert (
+            client.post(
+                "/api/v1/responses", json=body(quiz), headers={"X-API-Key": key}
+            ).status_code
+            == 401
+        )
+        assert (
+            client.post(
+                "/api/v1/responses", json=body(quiz), headers={"X-API-Key": new_key}
+            ).status_code
+            == 201
+        )
+        assert cli(db_url, "revoke", "state-news").returncode == 0
+        assert (
+            client.post(
+                "/api/v1/responses", json=body(quiz), headers={"X-API-Key": new_key}
+            ).status_code
+            == 401
+        )
+    assert "revoked" in cli(db_url, "list").stdout
+    assert cli(db_url, "deliveries", "state-news").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("webhook", "message"),
+    [
+        ("https://127.0.0.1/hook", "private or loopback"),
+        ("https://localhost/hook", "private or loopback"),
+        ("https://10.1.2.3/hook", "private or loopback"),
+        ("http://93.184.216.34/hook", "must use https"),
+        ("ftp://93.184.216.34/hook", "not an http(s) URL"),
+    ],
+)
+def test_cli_refuses_webhooks_that_could_reach_our_network(
+    db_url: str, webhook: str, message: str
+) -> None:
+    refused = cli(db_url, "add", "--name", "X", "--origin", ORIGIN, "--webhook", webhook)
+    assert refused.returncode == 2 and message in refused.stderr
+    assert "API key" not in refused.stdout
+
+
+def test_cli_rejects_bad_origins_and_duplicates(db_url: str) -> None:
+    assert (
+        "must be an origin only"
+        in cli(db_url, "add", "--name", "X", "--origin", "https://a.org/page").stderr
+    )
+    assert cli(db_url, "add", "--name", "X", "--origin", ORIGIN).returncode == 0
+    assert "already exists" in cli(db_url, "add", "--name", "X", "--origin", ORIGIN).stderr
+
+
+# --- API keys and CORS -------------------------------------------------------------------------
+
+
+def test_api_key_attributes_the_response(app_with_partner, quiz: Quiz, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    client, key = app_with_partner
+    r = client.post("/api/v1/responses", json=body(quiz), headers={"X-API-Key": key})
+    assert r.status_code == 201
+    assert stored_partner(db_url, r.json()["id"]) == "news"
+    same = client.post(
+        "/api/v1/responses", json=body(quiz, partner="news"), headers={"X-API-Key": key}
+    )
+    assert same.status_code == 201
+    other = client.post(
+        "/api/v1/responses", json=body(quiz, partner="rival"), headers={"X-API-Key": key}
+    )
+    assert other.status_code == 422
+    assert other.json()["error"]["details"][0] == {
+        "field": "partner",
+        "code": "partner_mismatch",
+        "message": "the API key belongs to 'news'; leave partner out or send it",
+    }
+    wrong = client.post("/api/v1/responses", json=body(quiz), headers={"X-API-Key": "sq_news_nope"})
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "unauthorized"
+
+
+def test_revoked_key_is_401(app_with_partner, quiz: Quiz, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    client, key = app_with_partner
+    engine = create_engine(db_url)
+    with Session(engine) as session:
+        revoke_partner(session, "news")
+    engine.dispose()
+    r = client.post("/api/v1/responses", json=body(quiz), headers={"X-API-Key": key})
+    assert r.status_code == 401 and r.json()["error"]["message"]
+
+
+def test_cors(app_with_partner, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]
+    client, _ = app_with_partner
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,x-api-key",
+    }
+    ok = client.options("/api/v1/responses", headers={"Origin": ORIGIN, **preflight})
+    assert ok.status_code == 204
+    assert ok.headers["access-control-allow-origin"] == ORIGIN
+    assert "POST" in ok.headers["access-control-allow-methods"]
+    assert "X-API-Key" in ok.headers["access-control-allow-headers"]
+    refused = client.options("/api/v1/responses", headers={"Origin": OTHER, **preflight})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    assert "access-control-allow-origin" not in refused.headers
+    friend = client.options(
+        "/api/v1/responses", headers={"Origin": "https://friend.example.net", **preflight}
+    )
+    assert friend.status_code == 204
+
+    posted = client.post("/api/v1/responses", json=body(quiz), headers={"Origin": ORIGIN})
+    assert (
+        posted.headers["access-control-allow-origin"] == ORIGIN
+        and "Origin" in posted.headers["vary"]
+    )
+    foreign = client.post("/api/v1/score", json=body(quiz), headers={"Origin": OTHER})
+    assert "access-control-allow-origin" not in foreign.headers
+    for path in ("/api/v1/quiz", "/api/v1/framework", "/api/v1/conditions/measuring-success"):
+        r = client.get(path, headers={"Origin": OTHER})
+        assert r.headers["access-control-allow-origin"] == "*"
+        pre = client.options(
+            path, headers={"Origin": OTHER, "Access-Control-Request-Method": "GET"}
+        )
+        assert pre.status_code == 204 and pre.headers["access-control-allow-origin"] == "*"
+
+
+# --- embed pages and framing -------------------------------------------------------------------
+
+
+def test_embed_pages_may_be_framed_only_by_the_partner(
+    app_with_partner, quiz: Quiz, db_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    client, _ = app_with_partner
+    plain = client.get("/quiz")
+    assert "frame-ancestors 'self'" in plain.headers["content-security-policy"]
+    page = client.get(f"/quiz?embed=1&partner=news&parent_origin={ORIGIN}&state=OH&role=legislator")
+    assert page.status_code == 200
+    assert (
+        f"frame-ancestors http://localhost:9999 {ORIGIN}" in page.headers["content-security-policy"]
+    )
+    assert f'data-parent-origin="{ORIGIN}"' in page.text and "embed-frame.js" in page.text
+    assert (
+        '<option value="OH" selected>' in page.text
+        and '<option value="legislator" selected>' in page.text
+    )
+    assert 'action="/quiz?embed=1&amp;partner=news&amp;parent_origin=' in page.text
+    stranger = client.get(f"/quiz?embed=1&partner=news&parent_origin={OTHER}")
+    assert "data-parent-origin" not in stranger.text  # never posts to an unregistered page
+    for slug in ("nobody", "<script>"):
+        unknown = client.get(f"/quiz?embed=1&partner={slug}")
+        assert unknown.status_code == 404 and "not available for embedding" in unknown.text
+        assert "frame-ancestors 'self'" in unknown.headers["content-security-policy"]
+        assert "<script>" not in unknown.text.replace("<script src=", "")
+
+
+def test_embedded_submission_is_attributed_and_announced(
+    app_with_partner, quiz: Quiz, db_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    client, _ = app_with_partner
+    form = {"quiz_version": quiz.version, **{q.id: q.options[1].id for q in quiz.questions}}
+    r = client.post(f"/quiz?embed=1&partner=news&parent_origin={ORIGIN}", data=form)
+    assert r.status_code == 303
+    location = r.headers["location"]
+    assert "embed=1" in location and "partner=news" in location and "completed=1" in location
+    response_id = location.split("/results/")[1].split("?")[0]
+    assert stored_partner(db_url, response_id) == "news"
+    page = client.get(location)
+    assert ORIGIN in page.headers["content-security-policy"]
+    island = re.search(
+        r'<script type="application/json" id="statequiz-completed">(.*?)</script>', page.text
+    )
+    assert island is not None
+    event = json.loads(island.group(1))
+    api = client.get(f"/api/v1/responses/{response_id}").json()["result"]
+    assert event["id"] == response_id and event["top"] == api["begin_here"]
+    assert event["stages"] == {c["slug"]: c["stage"] for c in api["conditions"]}
+    assert event["result_url"].endswith(f"/results/{response_id}")
+    again = client.get(f"/results/{response_id}?embed=1&partner=news&parent_origin={ORIGIN}")
+    assert "statequiz-completed" not in again.text  # announced once, after the submission
+
+
+def test_embed_script(app_with_partner) -> None:  # type: ignore[no-untyped-def]
+    client, _ = app_with_partner
+    r = client.get("/embed.js")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
+    assert "max-age" in r.headers["cache-control"] and r.headers["etag"]
+    assert "postMessage" not in r.text or "'*'" not in r.text
+    assert len(gzip.compress(r.content)) < 4096
+    again = client.get("/embed.js", headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304
