@@ -14,10 +14,10 @@ from tests.support import (
     InProcessServer,
     LiveServer,
     PostgresCluster,
+    app_settings,
     live_server,
     migrated,
     missing,
-    app_settings,
 )
 
 logging.getLogger("alembic").setLevel(logging.WARNING)

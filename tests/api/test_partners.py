@@ -20,7 +20,7 @@ from app.main import create_app
 from app.models import Partner, ResponseRecord
 from app.partners import create_partner, revoke_partner
 from quiz import Quiz
-from tests.support import migrated, app_settings
+from tests.support import app_settings, migrated
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = "https://news.example.org"
@@ -85,6 +85,7 @@ def cli(url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.live
 def test_cli_manages_partners(db_url: str, quiz: Quiz) -> None:
     added = cli(
         db_url,
@@ -138,6 +139,7 @@ def test_cli_manages_partners(db_url: str, quiz: Quiz) -> None:
     assert cli(db_url, "deliveries", "state-news").returncode == 0
 
 
+@pytest.mark.live
 @pytest.mark.parametrize(
     ("webhook", "message"),
     [
@@ -156,6 +158,7 @@ def test_cli_refuses_webhooks_that_could_reach_our_network(
     assert "API key" not in refused.stdout
 
 
+@pytest.mark.live
 def test_cli_rejects_bad_origins_and_duplicates(db_url: str) -> None:
     assert (
         "must be an origin only"
