@@ -8,14 +8,17 @@ partners list | revoke SLUG | rotate-key SLUG | deliveries SLUG
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
+from datetime import UTC, date, datetime
 
 from sqlmodel import Session, col, select
 
+from app.aggregates import aggregate, as_csv, as_json, export_query, rebuild
 from app.config import Settings, get_settings
 from app.db import make_engine, migrate
-from app.errors import PartnerError
+from app.errors import InvalidRequest, PartnerError
 from app.models import Partner, WebhookDelivery
 from app.partners import create_partner, find_partner, revoke_partner, rotate_key
 
@@ -34,6 +37,18 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--webhook", help="https URL that receives response.completed events")
     add.add_argument("--rate-limit", type=int, help="submissions a minute with the key")
     partners.add_parser("list", help="list partners")
+    export = sub.add_parser("export", help="aggregate counts, with the API's suppression")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--out", help="file to write (default: standard output)")
+    export.add_argument("--group-by")
+    export.add_argument("--since", type=date.fromisoformat)
+    export.add_argument("--until", type=date.fromisoformat)
+    for name in ("state", "partner", "quiz-version"):
+        export.add_argument(f"--{name}")
+    aggregates = sub.add_parser("aggregates", help="the rollup behind exports")
+    aggregates.add_subparsers(dest="action", required=True).add_parser(
+        "rebuild", help="recompute the rollup from the stored responses"
+    )
     for action in ("revoke", "rotate-key", "deliveries"):
         partners.add_parser(action).add_argument("slug")
     return parser
@@ -83,6 +98,31 @@ def _partners(args: argparse.Namespace, session: Session, settings: Settings) ->
             )
 
 
+def _export(args: argparse.Namespace, session: Session, settings: Settings) -> None:
+    groups, filters = export_query(
+        args.group_by,
+        args.since,
+        args.until,
+        state=args.state,
+        partner=args.partner,
+        quiz_version=args.quiz_version,
+    )
+    agg = aggregate(session, filters, groups, settings.min_group_size)
+    text = (
+        as_csv(agg)
+        if args.format == "csv"
+        else json.dumps(as_json(agg, datetime.now(UTC)), indent=1) + "\n"
+    )
+    if args.out:
+        with open(args.out, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        print(
+            f"wrote {args.out}: {len(agg.shown())} groups shown, {len(agg.groups) - len(agg.shown())} suppressed"
+        )
+    else:
+        sys.stdout.write(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = get_settings()
@@ -92,10 +132,17 @@ def main(argv: list[str] | None = None) -> int:
             migrate(engine, settings.database_url)
             print(f"database is up to date ({settings.database_url.split('@')[-1]})")
             return 0
+        if args.command == "aggregates":
+            with engine.begin() as conn:
+                print(f"rebuilt the rollup from {rebuild(conn)} responses")
+            return 0
         with Session(engine) as session:
-            _partners(args, session, settings)
+            if args.command == "export":
+                _export(args, session, settings)
+            else:
+                _partners(args, session, settings)
         return 0
-    except PartnerError as exc:
+    except (PartnerError, InvalidRequest) as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
     finally:

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import error_body
 
-PUBLIC = re.compile(r"^/api/v1/(quiz|framework|conditions/[^/]+)$")
+PUBLIC = re.compile(r"^/api/v1/(quiz|framework|benchmarks|conditions/[^/]+)$")
 ALLOW_HEADERS = "Content-Type, X-API-Key, Idempotency-Key"
 EXPOSE_HEADERS = "Retry-After, Idempotent-Replayed"
 

@@ -90,6 +90,10 @@ class RateLimited(AppError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class ExportDisabled(AppError):
+    status_code, code = 503, "export_disabled"
+
+
 class PartnerError(AppError):
     """A partner cannot be created or changed as asked; the message says why."""
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from app.aggregates import add_to_rollup, rollup_rows
 from app.errors import IdempotencyKeyReused, InvalidIdempotencyKey, NotFound
 from app.models import (
     IdempotencyRecord,
@@ -195,6 +196,18 @@ def _add_rows(
             partner=submission.partner,
         )
         for c in result.conditions
+    )
+    # Kept in the same transaction, so aggregates are never stale (app/aggregates.py).
+    add_to_rollup(
+        session,
+        rollup_rows(
+            created_at=now,
+            state=state,
+            role=role,
+            partner=submission.partner,
+            quiz_version=result.quiz_version,
+            result=stored,
+        ),
     )
     if key is not None:
         session.add(

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from app.aggregates import benchmarks
 from app.deps import (
     FrameworkDep,
     LimiterDep,
@@ -272,6 +273,13 @@ def read_result_page(
             "begin": begin,
             "headline": result.get("headline", "begin"),
             "by_strategy": _by_strategy(framework, result["conditions"]),
+            "peers": benchmarks(session, record.quiz_version, settings.min_group_size),
+            "state_peers": benchmarks(
+                session, record.quiz_version, settings.min_group_size, record.state
+            )
+            if record.state
+            else {},
+            "min_group_size": settings.min_group_size,
             "share_url": share_url,
             "state_name": _label(quiz, "state", record.state),
             "role_name": _label(quiz, "role", record.role),

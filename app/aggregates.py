@@ -1,0 +1,328 @@
+"""Aggregates for analysts and peer benchmarks, never a single respondent.
+
+`condition_rollup` holds counts by day x state x role x partner x quiz version x condition,
+added to in the same transaction as each response (`add_response`), so reading them costs as
+much as the number of groups, not of responses, and they are never stale. `rebuild` recomputes
+them from the stored responses.
+
+Privacy rule (docs/privacy.md): a group with fewer than MIN_GROUP_SIZE responses is suppressed:
+its counts and shares are withheld and flagged. Totals are computed over shown groups only, so
+no reader can subtract shown figures from a total to find a suppressed one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, col
+
+from app.errors import InvalidRequest
+from app.models import ConditionRollup, ResponseRecord
+
+GroupColumn = Literal["state", "role", "partner", "month"]
+GROUP_COLUMNS: tuple[GroupColumn, ...] = ("state", "role", "partner", "month")
+STAGES: tuple[str, ...] = ("0", "1", "2", "3", "unknown")
+COUNTS = ("stage_0", "stage_1", "stage_2", "stage_3", "unknown", "ranked_first", "top_three")
+KEY = ("day", "state", "role", "partner", "quiz_version", "condition")
+CSV_COLUMNS = ("condition", "stage", "count", "share", "suppressed")
+EXTRA_COLUMNS = ("group_responses", "ranked_first", "top_three")
+
+
+# --- keeping the rollup ------------------------------------------------------------------------
+
+
+def rollup_rows(
+    *,
+    created_at: datetime,
+    state: str | None,
+    role: str | None,
+    partner: str | None,
+    quiz_version: str,
+    result: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """The increments one response adds: a row per condition."""
+    day = created_at.astimezone(UTC).date() if created_at.tzinfo else created_at.date()
+    rows = []
+    for condition in result["conditions"]:
+        stage = condition.get("stage")
+        row = {
+            "day": day.isoformat(),
+            "month": day.isoformat()[:7],
+            "state": state or "",
+            "role": role or "",
+            "partner": partner or "",
+            "quiz_version": quiz_version,
+            "condition": condition["slug"],
+            **dict.fromkeys(COUNTS, 0),
+        }
+        row["unknown" if stage is None else f"stage_{stage}"] = 1
+        row["ranked_first"] = int(condition.get("rank") == 1)
+        row["top_three"] = int((condition.get("rank") or 99) <= 3)
+        rows.append(row)
+    return rows
+
+
+def add_to_rollup(connection: Connection | Session, rows: list[dict[str, Any]]) -> None:
+    """One INSERT ... ON CONFLICT DO UPDATE for all rows (SQLite and PostgreSQL)."""
+    if not rows:
+        return
+    table = ConditionRollup.__table__  # type: ignore[attr-defined]  # SQLModel sets it
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(KEY),
+        set_={c: table.c[c] + statement.excluded[c] for c in COUNTS},
+    )
+    connection.execute(statement)
+
+
+def rebuild(conn: Connection, batch: int = 2000) -> int:
+    """Recompute the rollup from the stored responses, in the caller's transaction; returns how
+    many responses were read."""
+    totals: dict[tuple[str, ...], dict[str, Any]] = {}
+    read = 0
+    rows = conn.execute(
+        select(
+            col(ResponseRecord.created_at),
+            col(ResponseRecord.state),
+            col(ResponseRecord.role),
+            col(ResponseRecord.partner),
+            col(ResponseRecord.quiz_version),
+            col(ResponseRecord.result),
+        ).execution_options(yield_per=batch)
+    )
+    for created_at, state, role, partner, quiz_version, result in rows:
+        read += 1
+        for row in rollup_rows(
+            created_at=created_at,
+            state=state,
+            role=role,
+            partner=partner,
+            quiz_version=quiz_version,
+            result=result,
+        ):
+            key = tuple(row[k] for k in KEY)
+            if key in totals:
+                for c in COUNTS:
+                    totals[key][c] += row[c]
+            else:
+                totals[key] = row
+    conn.execute(delete(ConditionRollup))
+    values = list(totals.values())
+    for start in range(0, len(values), batch):
+        conn.execute(ConditionRollup.__table__.insert(), values[start : start + batch])  # type: ignore[attr-defined]
+    return read
+
+
+# --- reading it --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    since: date | None = None
+    until: date | None = None
+    state: str | None = None
+    partner: str | None = None
+    quiz_version: str | None = None
+
+    def where(self) -> list[Any]:
+        clauses: list[Any] = []
+        if self.since:
+            clauses.append(col(ConditionRollup.day) >= self.since.isoformat())
+        if self.until:
+            clauses.append(col(ConditionRollup.day) <= self.until.isoformat())
+        for name in ("state", "partner", "quiz_version"):
+            value = getattr(self, name)
+            if value is not None:
+                clauses.append(getattr(ConditionRollup, name) == value)
+        return clauses
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {k: (str(v) if v is not None else None) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class Group:
+    values: dict[str, str]
+    responses: int = 0
+    conditions: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass
+class Aggregate:
+    group_by: list[GroupColumn]
+    filters: Filters
+    min_group_size: int
+    groups: list[Group]
+    quiz_versions: list[str]
+
+    def shown(self) -> list[Group]:
+        return [g for g in self.groups if not self.suppressed(g)]
+
+    def suppressed(self, group: Group) -> bool:
+        return group.responses < self.min_group_size
+
+
+def aggregate(
+    session: Session, filters: Filters, group_by: list[GroupColumn], min_group_size: int
+) -> Aggregate:
+    """Counts by the chosen groups and condition, from the rollup: O(groups)."""
+    columns = [col(getattr(ConditionRollup, g)) for g in group_by]
+    sums = [func.sum(col(getattr(ConditionRollup, c))) for c in COUNTS]
+    query = (
+        select(*columns, col(ConditionRollup.condition), *sums)
+        .where(*filters.where())
+        .group_by(*columns, ConditionRollup.condition)
+    )
+    groups: dict[tuple[str, ...], Group] = {}
+    for row in session.execute(query):
+        values = tuple(row[: len(group_by)])
+        condition = row[len(group_by)]
+        counts = dict(zip(COUNTS, (int(v or 0) for v in row[len(group_by) + 1 :]), strict=True))
+        group = groups.setdefault(values, Group(dict(zip(group_by, values, strict=True))))
+        group.conditions[condition] = counts
+        # Every response counts once in every condition: a condition's total is the group's size.
+        group.responses = max(group.responses, sum(counts[c] for c in COUNTS[:5]))
+    versions = session.execute(
+        select(col(ConditionRollup.quiz_version)).where(*filters.where()).distinct()
+    ).scalars()
+    ordered = [groups[k] for k in sorted(groups)]
+    return Aggregate(group_by, filters, min_group_size, ordered, sorted(versions))
+
+
+def _stage_counts(counts: dict[str, int]) -> dict[str, int]:
+    return {s: counts["unknown" if s == "unknown" else f"stage_{s}"] for s in STAGES}
+
+
+def rows(agg: Aggregate) -> Iterator[dict[str, Any]]:
+    """Flat rows: group columns, condition, stage, count, share, suppressed, then extras."""
+    for group in agg.groups:
+        hidden = agg.suppressed(group)
+        for condition in sorted(group.conditions):
+            counts = group.conditions[condition]
+            for stage, n in _stage_counts(counts).items():
+                yield {
+                    **group.values,
+                    "condition": condition,
+                    "stage": stage,
+                    "count": None if hidden else n,
+                    "share": None if hidden else round(n / group.responses, 4),
+                    "suppressed": hidden,
+                    "group_responses": None if hidden else group.responses,
+                    "ranked_first": None if hidden else counts["ranked_first"],
+                    "top_three": None if hidden else counts["top_three"],
+                }
+
+
+def suppression_rule(min_group_size: int) -> str:
+    return (
+        f"Groups with fewer than {min_group_size} responses are suppressed: their counts and "
+        "shares are withheld and marked suppressed. Totals cover shown groups only."
+    )
+
+
+def as_json(agg: Aggregate, generated_at: datetime) -> dict[str, Any]:
+    shown = agg.shown()
+    return {
+        "meta": {
+            "generated_at": generated_at.isoformat(),
+            "filters": agg.filters.as_dict(),
+            "group_by": list(agg.group_by),
+            "min_group_size": agg.min_group_size,
+            "suppression": suppression_rule(agg.min_group_size),
+            "quiz_versions": agg.quiz_versions,
+            "groups_shown": len(shown),
+            "groups_suppressed": len(agg.groups) - len(shown),
+            "responses_shown": sum(g.responses for g in shown),
+            "columns": [*agg.group_by, *CSV_COLUMNS, *EXTRA_COLUMNS],
+        },
+        "rows": list(rows(agg)),
+    }
+
+
+def as_csv(agg: Aggregate) -> str:
+    """RFC 4180: a header row, CRLF line ends, empty cells for withheld values."""
+    out = io.StringIO()
+    columns = [*agg.group_by, *CSV_COLUMNS, *EXTRA_COLUMNS]
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows(agg):
+        writer.writerow(
+            {
+                k: ("true" if v is True else "false" if v is False else "" if v is None else v)
+                for k, v in row.items()
+            }
+        )
+    return out.getvalue()
+
+
+# --- peer benchmarks ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    responses: int
+    suppressed: bool
+    # share of responses at each stage ("0".."3", "unknown"); empty when suppressed
+    shares: dict[str, float]
+
+
+def benchmarks(
+    session: Session, quiz_version: str, min_group_size: int, state: str | None = None
+) -> dict[str, Benchmark]:
+    """Per condition, where respondents place their states (for one quiz version, so stages mean
+    the same thing), overall or for one state."""
+    filters = Filters(quiz_version=quiz_version, state=state)
+    agg = aggregate(session, filters, [], min_group_size)
+    result: dict[str, Benchmark] = {}
+    for group in agg.groups:
+        hidden = agg.suppressed(group)
+        for condition, counts in group.conditions.items():
+            shares = (
+                {}
+                if hidden
+                else {s: round(n / group.responses, 4) for s, n in _stage_counts(counts).items()}
+            )
+            result[condition] = Benchmark(group.responses, hidden, shares)
+    return result
+
+
+def parse_group_by(raw: str | None) -> list[GroupColumn]:
+    """`state,role` -> ["state", "role"]; raises ValueError naming an unknown or repeated one."""
+    if not raw:
+        return []
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    unknown = [n for n in names if n not in GROUP_COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown group {unknown[0]!r}; choose from {', '.join(GROUP_COLUMNS)}")
+    if len(set(names)) != len(names):
+        raise ValueError("a group is named twice")
+    return names  # type: ignore[return-value]  # checked against GROUP_COLUMNS above
+
+
+def export_query(
+    group_by: str | None, since: date | None, until: date | None, **filters: str | None
+) -> tuple[list[GroupColumn], Filters]:
+    try:
+        groups = parse_group_by(group_by)
+    except ValueError as exc:
+        raise InvalidRequest(
+            "The request is not valid; see details.",
+            [{"field": "query.group_by", "code": "invalid_group", "message": str(exc)}],
+        ) from exc
+    if since and until and until < since:
+        raise InvalidRequest(
+            "The request is not valid; see details.",
+            [{"field": "query.until", "code": "before_since", "message": "until is before since"}],
+        )
+    return groups, Filters(since=since, until=until, **filters)

@@ -1,0 +1,97 @@
+"""`GET /export/aggregate` for analysts (a bearer token) and `GET /benchmarks` for everyone:
+counts of stages by condition and group, small groups suppressed, never a single response."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse, Response
+
+from app.aggregates import aggregate, as_csv, as_json, benchmarks, export_query
+from app.config import Settings
+from app.deps import QuizDep, SessionDep, SettingsDep
+from app.errors import ExportDisabled, Unauthorized
+
+router = APIRouter(tags=["export"])
+
+
+def check_token(settings: Settings, authorization: str | None) -> None:
+    """Bearer EXPORT_TOKEN, compared in constant time; no token configured: export is off."""
+    if not settings.export_token:
+        raise ExportDisabled("The aggregate export is off: no EXPORT_TOKEN is configured.")
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), settings.export_token.encode()
+    ):
+        error = Unauthorized("Send Authorization: Bearer <EXPORT_TOKEN>.")
+        error.headers = {"WWW-Authenticate": "Bearer"}
+        raise error
+
+
+@router.get(
+    "/export/aggregate",
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "JSON (default) or CSV"},
+        401: {"description": "Missing or wrong token"},
+        422: {"description": "Bad parameters; details name each"},
+        503: {"description": "Export is off (no EXPORT_TOKEN)"},
+    },
+)
+def read_aggregate(
+    session: SessionDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header()] = None,
+    format: Literal["json", "csv"] = "json",
+    group_by: Annotated[
+        str | None, Query(description="comma-separated: state, role, partner, month")
+    ] = None,
+    since: date | None = None,
+    until: date | None = None,
+    state: str | None = None,
+    partner: str | None = None,
+    quiz_version: str | None = None,
+) -> Response:
+    """Counts by condition and stage, optionally by group; groups below MIN_GROUP_SIZE are
+    suppressed (docs/privacy.md)."""
+    check_token(settings, authorization)
+    groups, filters = export_query(
+        group_by, since, until, state=state, partner=partner, quiz_version=quiz_version
+    )
+    agg = aggregate(session, filters, groups, settings.min_group_size)
+    now = datetime.now(UTC)
+    if format == "csv":
+        name = f"aggregate-{now:%Y%m%d-%H%M%S}.csv"
+        return Response(
+            as_csv(agg),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return JSONResponse(as_json(agg, now))
+
+
+@router.get("/benchmarks")
+def read_benchmarks(
+    session: SessionDep, settings: SettingsDep, quiz: QuizDep, state: str | None = None
+) -> JSONResponse:
+    """Where respondents place their states on each condition (this quiz version), overall and
+    for one state; groups below MIN_GROUP_SIZE are suppressed. Cacheable for a minute."""
+
+    def dump(found: dict[str, Any]) -> dict[str, Any]:
+        return {
+            k: {"responses": v.responses, "suppressed": v.suppressed, "shares": v.shares}
+            for k, v in found.items()
+        }
+
+    body = {
+        "quiz_version": quiz.version,
+        "min_group_size": settings.min_group_size,
+        "overall": dump(benchmarks(session, quiz.version, settings.min_group_size)),
+        "state": state,
+        "for_state": dump(benchmarks(session, quiz.version, settings.min_group_size, state))
+        if state
+        else None,
+    }
+    return JSONResponse(body, headers={"Cache-Control": "public, max-age=60"})
