@@ -48,6 +48,7 @@ check: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/score.py
+	$(BIN)/python bench/export.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -16,23 +16,26 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
 from app.errors import InvalidRequest
-from app.models import ConditionRollup, ResponseRecord
+from app.models import ConditionRollup, ConditionRollupMonth, ResponseRecord
 
 GroupColumn = Literal["state", "role", "partner", "month"]
 GROUP_COLUMNS: tuple[GroupColumn, ...] = ("state", "role", "partner", "month")
 STAGES: tuple[str, ...] = ("0", "1", "2", "3", "unknown")
 COUNTS = ("stage_0", "stage_1", "stage_2", "stage_3", "unknown", "ranked_first", "top_three")
 KEY = ("day", "state", "role", "partner", "quiz_version", "condition")
+MONTH_KEY = ("month", "state", "role", "partner", "quiz_version", "condition")
+Rollup = type[ConditionRollup] | type[ConditionRollupMonth]
 CSV_COLUMNS = ("condition", "stage", "count", "share", "suppressed")
 EXTRA_COLUMNS = ("group_responses", "ranked_first", "top_three")
 
@@ -71,19 +74,36 @@ def rollup_rows(
     return rows
 
 
+def _table(model: Rollup) -> Table:
+    table: Table = model.__table__  # type: ignore[union-attr]  # SQLModel adds it to table models
+    return table
+
+
 def add_to_rollup(connection: Connection | Session, rows: list[dict[str, Any]]) -> None:
-    """One INSERT ... ON CONFLICT DO UPDATE for all rows (SQLite and PostgreSQL)."""
+    """Add to the daily and the monthly counts: one upsert statement each, executed for all
+    rows at once (statements are built once per dialect, so SQLAlchemy's cache serves them)."""
     if not rows:
         return
-    table = ConditionRollup.__table__  # type: ignore[attr-defined]  # SQLModel sets it
     bind = connection.get_bind() if isinstance(connection, Session) else connection
-    insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).values(rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(KEY),
-        set_={c: table.c[c] + statement.excluded[c] for c in COUNTS},
-    )
-    connection.execute(statement)
+    daily, monthly = _upserts(bind.dialect.name)
+    connection.execute(daily, rows)
+    connection.execute(monthly, [{k: v for k, v in row.items() if k != "day"} for row in rows])
+
+
+@cache
+def _upserts(dialect: str) -> tuple[Any, Any]:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statements = []
+    for model, key in ((ConditionRollup, KEY), (ConditionRollupMonth, MONTH_KEY)):
+        table = _table(model)
+        statement = insert(table)
+        statements.append(
+            statement.on_conflict_do_update(
+                index_elements=list(key),
+                set_={c: table.c[c] + statement.excluded[c] for c in COUNTS},
+            )
+        )
+    return statements[0], statements[1]
 
 
 def rebuild(conn: Connection, batch: int = 2000) -> int:
@@ -117,10 +137,22 @@ def rebuild(conn: Connection, batch: int = 2000) -> int:
                     totals[key][c] += row[c]
             else:
                 totals[key] = row
-    conn.execute(delete(ConditionRollup))
-    values = list(totals.values())
-    for start in range(0, len(values), batch):
-        conn.execute(ConditionRollup.__table__.insert(), values[start : start + batch])  # type: ignore[attr-defined]
+    months: dict[tuple[str, ...], dict[str, Any]] = {}
+    for row in totals.values():
+        key = tuple(row[k] for k in MONTH_KEY)
+        if key in months:
+            for c in COUNTS:
+                months[key][c] += row[c]
+        else:
+            months[key] = {k: v for k, v in row.items() if k != "day"}
+    tables = (
+        (ConditionRollup, list(totals.values())),
+        (ConditionRollupMonth, list(months.values())),
+    )
+    for model, values in tables:
+        conn.execute(delete(model))
+        for start in range(0, len(values), batch):
+            conn.execute(_table(model).insert(), values[start : start + batch])
     return read
 
 
@@ -135,17 +167,31 @@ class Filters:
     partner: str | None = None
     quiz_version: str | None = None
 
-    def where(self) -> list[Any]:
-        clauses: list[Any] = []
-        if self.since:
-            clauses.append(col(ConditionRollup.day) >= self.since.isoformat())
-        if self.until:
-            clauses.append(col(ConditionRollup.day) <= self.until.isoformat())
-        for name in ("state", "partner", "quiz_version"):
-            value = getattr(self, name)
-            if value is not None:
-                clauses.append(getattr(ConditionRollup, name) == value)
-        return clauses
+    def where(self, model: Rollup) -> list[Any]:
+        """The filters other than dates, for either rollup table."""
+        return [
+            getattr(model, name) == getattr(self, name)
+            for name in ("state", "partner", "quiz_version")
+            if getattr(self, name) is not None
+        ]
+
+    def spans(self) -> list[tuple[Rollup, list[Any]]]:
+        """Where to read the date range from: whole months from the monthly table, the days at
+        either end that do not fill a month from the daily table."""
+        since, until = self.since, self.until
+        first = None if since is None else _month(since if since.day == 1 else _next_month(since))
+        last = None
+        if until is not None:
+            last = _month(until if until == _month_end(until) else _month_start(until) - ONE_DAY)
+        if since is not None and until is not None and first is not None and last is not None:
+            if first > last:  # no whole month inside the range
+                return [(ConditionRollup, _days(since, until))]
+        spans: list[tuple[Rollup, list[Any]]] = [(ConditionRollupMonth, _months(first, last))]
+        if since is not None and since.day != 1:
+            spans.append((ConditionRollup, _days(since, _month_end(since))))
+        if until is not None and until != _month_end(until):
+            spans.append((ConditionRollup, _days(_month_start(until), until)))
+        return spans
 
     def as_dict(self) -> dict[str, str | None]:
         return {k: (str(v) if v is not None else None) for k, v in self.__dict__.items()}
@@ -176,28 +222,63 @@ class Aggregate:
 def aggregate(
     session: Session, filters: Filters, group_by: list[GroupColumn], min_group_size: int
 ) -> Aggregate:
-    """Counts by the chosen groups and condition, from the rollup: O(groups)."""
-    columns = [col(getattr(ConditionRollup, g)) for g in group_by]
-    sums = [func.sum(col(getattr(ConditionRollup, c))) for c in COUNTS]
-    query = (
-        select(*columns, col(ConditionRollup.condition), *sums)
-        .where(*filters.where())
-        .group_by(*columns, ConditionRollup.condition)
-    )
+    """Counts by the chosen groups and condition, from the rollups: O(groups)."""
+    totals: dict[tuple[str, ...], dict[str, int]] = {}
+    versions: set[str] = set()
+    for model, dates in filters.spans():
+        columns = [col(getattr(model, g)) for g in group_by]
+        keys = [*columns, col(model.condition), col(model.quiz_version)]
+        sums = [func.sum(col(getattr(model, c))) for c in COUNTS]
+        query = select(*keys, *sums).where(*filters.where(model), *dates).group_by(*keys)
+        for row in session.execute(query):
+            versions.add(row[len(group_by) + 1])
+            counts = totals.setdefault(tuple(row[: len(group_by) + 1]), dict.fromkeys(COUNTS, 0))
+            for name, n in zip(COUNTS, row[len(group_by) + 2 :], strict=True):
+                counts[name] += int(n or 0)
     groups: dict[tuple[str, ...], Group] = {}
-    for row in session.execute(query):
-        values = tuple(row[: len(group_by)])
-        condition = row[len(group_by)]
-        counts = dict(zip(COUNTS, (int(v or 0) for v in row[len(group_by) + 1 :]), strict=True))
+    for key, counts in totals.items():
+        values, condition = key[:-1], key[-1]
         group = groups.setdefault(values, Group(dict(zip(group_by, values, strict=True))))
         group.conditions[condition] = counts
         # Every response counts once in every condition: a condition's total is the group's size.
         group.responses = max(group.responses, sum(counts[c] for c in COUNTS[:5]))
-    versions = session.execute(
-        select(col(ConditionRollup.quiz_version)).where(*filters.where()).distinct()
-    ).scalars()
     ordered = [groups[k] for k in sorted(groups)]
     return Aggregate(group_by, filters, min_group_size, ordered, sorted(versions))
+
+
+ONE_DAY = timedelta(days=1)
+
+
+def _month(day: date) -> str:
+    return day.isoformat()[:7]
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _month_end(day: date) -> date:
+    return _next_month(day) - ONE_DAY
+
+
+def _days(since: date, until: date) -> list[Any]:
+    return [
+        col(ConditionRollup.day) >= since.isoformat(),
+        col(ConditionRollup.day) <= until.isoformat(),
+    ]
+
+
+def _months(first: str | None, last: str | None) -> list[Any]:
+    clauses = []
+    if first is not None:
+        clauses.append(col(ConditionRollupMonth.month) >= first)
+    if last is not None:
+        clauses.append(col(ConditionRollupMonth.month) <= last)
+    return clauses
 
 
 def _stage_counts(counts: dict[str, int]) -> dict[str, int]:

@@ -1,0 +1,189 @@
+"""Aggregate export at a million responses, against a bare GROUP BY, on SQLite (`make bench`).
+
+Seeds 1,000,000 responses' worth of counts quickly: the daily and monthly rollup rows the
+responses would have produced (computed in Python from seeded random responses and
+bulk-inserted, not sent through HTTP), and, for the baseline, a 1,000,000-row table of the same
+responses scanned with a plain GROUP BY. Then times, in the same run: the full export, one
+grouped by state and month, a filtered one (one state, one month), the bare GROUP BY; and the
+extra time the rollup adds to a submission's transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from app.aggregates import COUNTS, KEY, Filters, add_to_rollup, aggregate, as_json, rollup_rows  # noqa: E402
+from app.db import make_engine, migrate  # noqa: E402
+from app.models import ConditionRollup, ConditionRollupMonth  # noqa: E402
+from quiz import load_content  # noqa: E402
+
+# BENCH_RESPONSES makes a quicker, smaller run.
+RESPONSES = int(os.environ.get("BENCH_RESPONSES", 1_000_000))
+DAYS = 690
+STATES = ["AL", "AK", "AZ", "CA", "CO", "KY", "NH", "OH", "PA", "SC", "TX", "VT", None]
+ROLES = ["legislator", "state-board", "state-agency", "educator", None]
+PARTNERS = ["news", "assoc", None, None, None]
+STAGES = (0, 0, 1, 1, 1, 2, 2, 3, None)
+REPEAT = 5
+SUBMISSIONS = 2000
+
+
+def simulate(
+    conditions: list[str], quiz_version: str
+) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
+    """The daily rollup rows a million random responses produce, and the bare table's rows."""
+    rnd = random.Random(20261123)
+    first_day = date(2025, 1, 1)
+    daily: dict[tuple[str, ...], list[int]] = {}
+    bare: list[tuple[Any, ...]] = []
+    for _ in range(RESPONSES):
+        day = (first_day + timedelta(days=rnd.randrange(DAYS))).isoformat()
+        dims = (day, rnd.choice(STATES) or "", rnd.choice(ROLES) or "", rnd.choice(PARTNERS) or "")
+        first = rnd.randrange(len(conditions))
+        top = {first, (first + 1) % len(conditions), (first + 2) % len(conditions)}
+        for j, condition in enumerate(conditions):
+            stage = rnd.choice(STAGES)
+            counts = daily.setdefault((*dims, quiz_version, condition), [0] * len(COUNTS))
+            counts[4 if stage is None else stage] += 1
+            counts[5] += j == first
+            counts[6] += j in top
+        bare.append((*dims, conditions[first], 0))
+    rows = [
+        {
+            **dict(zip(KEY, key, strict=True)),
+            "month": key[0][:7],
+            **dict(zip(COUNTS, n, strict=True)),
+        }
+        for key, n in daily.items()
+    ]
+    return rows, bare
+
+
+def monthly(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    months: dict[tuple[str, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["month"], *(row[k] for k in KEY[1:]))
+        if key in months:
+            for c in COUNTS:
+                months[key][c] += row[c]
+        else:
+            months[key] = {k: v for k, v in row.items() if k != "day"}
+    return list(months.values())
+
+
+def seed(engine: Engine, conditions: list[str], quiz_version: str) -> None:
+    began = time.perf_counter()
+    rows, bare = simulate(conditions, quiz_version)
+    months = monthly(rows)
+    with engine.begin() as conn:
+        for model, values in ((ConditionRollup, rows), (ConditionRollupMonth, months)):
+            table = model.__table__  # type: ignore[attr-defined]
+            for k in range(0, len(values), 5000):
+                conn.execute(table.insert(), values[k : k + 5000])
+        conn.exec_driver_sql(
+            "CREATE TABLE bare (day TEXT, state TEXT, role TEXT, partner TEXT, condition TEXT, stage INT)"
+        )
+        conn.exec_driver_sql("INSERT INTO bare VALUES (?, ?, ?, ?, ?, ?)", bare)
+        conn.exec_driver_sql("CREATE TABLE scratch (x INT)")
+    print(
+        f"seeded {RESPONSES:,} responses: {len(rows):,} daily and {len(months):,} monthly rollup "
+        f"rows, {len(bare):,} bare rows, in {time.perf_counter() - began:.1f} s"
+    )
+
+
+def timed(fn: Callable[[], object], repeat: int = REPEAT) -> float:
+    runs = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - began)
+    return statistics.median(runs) * 1000
+
+
+def export(engine: Engine, filters: Filters, group_by: list[Any]) -> Callable[[], object]:
+    def run() -> object:
+        with Session(engine) as session:
+            return as_json(aggregate(session, filters, group_by, 5), datetime.now(UTC))
+
+    return run
+
+
+def main() -> None:
+    framework, quiz = load_content()
+    conditions = [c.slug for c in framework.conditions]
+    url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-export-')) / 'bench.db'}"
+    engine = make_engine(url)
+    migrate(engine, url)
+    seed(engine, conditions, quiz.version)
+
+    def bare() -> object:
+        with engine.connect() as conn:
+            query = "SELECT condition, stage, count(*) FROM bare GROUP BY condition, stage"
+            return conn.execute(text(query)).all()
+
+    one_month = Filters(state="OH", since=date(2026, 1, 1), until=date(2026, 1, 31))
+    odd_range = Filters(since=date(2025, 3, 17), until=date(2026, 2, 9))
+    results = {
+        "bare GROUP BY over 1M rows": timed(bare),
+        "full export": timed(export(engine, Filters(), [])),
+        "full export by state x month": timed(export(engine, Filters(), ["state", "month"])),
+        "filtered (one state, one month)": timed(export(engine, one_month, [])),
+        "filtered (mid-month to mid-month)": timed(export(engine, odd_range, [])),
+    }
+    base = results["bare GROUP BY over 1M rows"]
+    for name, ms in results.items():
+        print(f"{name:>36}: {ms:8.1f} ms (median of {REPEAT}) = {ms / base:5.2f} x bare")
+
+    # The rollup's cost in a submission: both loops write and commit, as a submission does;
+    # one also adds the response to the daily and monthly rollups.
+    result = {
+        "conditions": [{"slug": c, "stage": 1, "rank": i + 1} for i, c in enumerate(conditions)]
+    }
+
+    def write(rollup: bool) -> Callable[[], object]:
+        def run() -> object:
+            for i in range(SUBMISSIONS):
+                with Session(engine) as session:
+                    session.execute(text("INSERT INTO scratch VALUES (1)"))
+                    if rollup:
+                        moment = datetime(2026, 11, 1 + i % 20, tzinfo=UTC)
+                        rows = rollup_rows(
+                            created_at=moment,
+                            state="OH",
+                            role=None,
+                            partner=None,
+                            quiz_version=quiz.version,
+                            result=result,
+                        )
+                        add_to_rollup(session, rows)
+                    session.commit()
+            return None
+
+        return run
+
+    plain, with_rollup = timed(write(False), 3), timed(write(True), 3)
+    extra = (with_rollup - plain) / SUBMISSIONS * 1000
+    print(
+        f"{'rollup cost per submission':>36}: {extra:8.1f} µs "
+        f"({plain / SUBMISSIONS * 1000:.0f} µs for a bare write and commit, SQLite WAL)"
+    )
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
