@@ -166,12 +166,13 @@ class Filters:
     state: str | None = None
     partner: str | None = None
     quiz_version: str | None = None
+    role: str | None = None
 
     def where(self, model: Rollup) -> list[Any]:
         """The filters other than dates, for either rollup table."""
         return [
             getattr(model, name) == getattr(self, name)
-            for name in ("state", "partner", "quiz_version")
+            for name in ("state", "partner", "quiz_version", "role")
             if getattr(self, name) is not None
         ]
 

@@ -21,7 +21,7 @@ from app.limits import BodySizeLimit
 from app.partners import OriginCache
 from app.ratelimit import RateLimiter
 from app.security import SecurityHeaders
-from app.web import pages
+from app.web import insights, pages
 from app.webhooks import WebhookSender
 from quiz import load_content
 from scoring import Scorer
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(root_router)
     app.include_router(api_router)
     app.include_router(pages.router)
+    app.include_router(insights.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SecurityHeaders)
     app.add_middleware(Cors, allowed=lambda: app.state.origins.allowed())

@@ -35,9 +35,14 @@ def test_pure_layers_import_nothing_above_them(package: str) -> None:
 
 
 def test_nothing_outside_app_and_tests_imports_app() -> None:
-    for folder in ("quiz", "scoring", "bench"):
-        for path in (ROOT / folder).rglob("*.py"):
-            assert "app" not in imported_roots(path), path
+    # bench/export.py measures app's storage, so it may; the scoring benchmark stays pure.
+    paths = [
+        *(ROOT / "quiz").rglob("*.py"),
+        *(ROOT / "scoring").rglob("*.py"),
+        ROOT / "bench" / "score.py",
+    ]
+    for path in paths:
+        assert "app" not in imported_roots(path), path
 
 
 @pytest.mark.parametrize("args", [["check", "."], ["format", "--check", "."]])

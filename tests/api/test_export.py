@@ -349,3 +349,42 @@ def _spans_db(tmp_path_factory) -> str:  # type: ignore[no-untyped-def]
         patch.undo()
         _SPANS["url"] = url
     return _SPANS["url"]
+
+
+@pytest.mark.live
+def test_cli_export_and_rebuild(tmp_path, scorer: Scorer, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    url = migrated(f"sqlite:///{tmp_path / 'quiz.db'}")
+    store(url, scorer, FIXTURE, monkeypatch)
+    monkeypatch.undo()
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DATABASE_URL": url}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", *args],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    out = tmp_path / "agg.csv"
+    done = cli("export", "--format", "csv", "--out", str(out), "--group-by", "state")
+    assert done.returncode == 0 and "1 groups shown, 1 suppressed" in done.stdout
+    with InProcessServer(app_settings(url, export_token=TOKEN)).client() as c:
+        api = c.get("/api/v1/export/aggregate?format=csv&group_by=state", headers=AUTH).text
+    assert out.read_bytes().decode("utf-8") == api  # CRLF kept, as RFC 4180 asks
+    assert (
+        "until is before since"
+        in cli("export", "--since", "2026-11-05", "--until", "2026-11-01").stderr
+    )
+    before = snapshot(url)
+    rebuilt = cli("aggregates", "rebuild")
+    assert rebuilt.returncode == 0 and "from 9 responses" in rebuilt.stdout
+    assert snapshot(url) == before

@@ -1,0 +1,95 @@
+"""/insights: the token once in a login form, a secure session cookie, charts and tables."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from scoring import Scorer
+from tests.api.test_export import FIXTURE, TOKEN, store
+from tests.support import app_settings, migrated
+
+
+@pytest.fixture
+def insights(
+    tmp_path: Path, scorer: Scorer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestClient]:
+    url = migrated(f"sqlite:///{tmp_path / 'quiz.db'}")
+    store(url, scorer, FIXTURE, monkeypatch)
+    app = create_app(app_settings(url, export_token=TOKEN))
+    # https, as in production: the session cookie is Secure.
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        yield client
+
+
+def login(client: TestClient, token: str = TOKEN) -> object:
+    page = client.get("/insights").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    return client.post("/insights/login", data={"token": token, "csrf": csrf})
+
+
+def test_login_sets_a_secure_http_only_cookie(insights: TestClient) -> None:
+    first = insights.get("/insights")
+    assert first.status_code == 200 and 'type="password"' in first.text
+    assert "Most often ranked first" not in first.text
+    assert insights.get("/insights/export.csv").status_code == 401
+    assert login(insights, "wrong").status_code == 401  # type: ignore[attr-defined]
+    forged = insights.post("/insights/login", data={"token": TOKEN, "csrf": "forged"})
+    assert forged.status_code == 400 and "insights_session" not in forged.headers.get(
+        "set-cookie", ""
+    )
+    ok = login(insights)
+    assert ok.status_code == 303  # type: ignore[attr-defined]
+    cookie = ok.headers["set-cookie"]  # type: ignore[attr-defined]
+    assert "insights_session=" in cookie
+    for flag in ("HttpOnly", "Secure", "SameSite=strict", "Path=/insights"):
+        assert flag.lower() in cookie.lower()
+    assert TOKEN not in cookie
+
+
+def test_charts_tables_filters_and_csv(insights: TestClient) -> None:
+    login(insights)
+    page = insights.get("/insights")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    html = page.text
+    assert "<strong>9 responses</strong>" in html
+    assert html.count("<svg") == 12 and html.count("<table") == 12  # ranked first + 11 conditions
+    assert "Responsive Funding Systems: responses by stage" in html
+    assert "4 (44%)" in html  # funding at Not yet started: 4 of 9, written, not only drawn
+    assert len(page.content) < 100_000
+    small = insights.get("/insights?state=KY").text
+    assert "Too few responses match these filters" in small and "<svg" not in small
+    assert '<option value="KY" selected>' in small
+    table = list(csv.DictReader(io.StringIO(insights.get("/insights/export.csv?state=OH").text)))
+    funding = {
+        r["stage"]: r["count"] for r in table if r["condition"] == "responsive-funding-systems"
+    }
+    assert funding == {"0": "2", "1": "1", "2": "0", "3": "1", "unknown": "1"}
+    assert insights.get("/insights?since=2026-13-01").status_code == 422
+
+
+def test_logout_needs_its_token(insights: TestClient) -> None:
+    login(insights)
+    html = insights.get("/insights").text
+    token = re.search(r'action="/insights/logout".*?name="csrf" value="([^"]+)"', html, re.S).group(
+        1
+    )  # type: ignore[union-attr]
+    assert insights.post("/insights/logout", data={"csrf": "nope"}).status_code == 401
+    out = insights.post("/insights/logout", data={"csrf": token})
+    assert out.status_code == 303 and 'insights_session=""' in out.headers["set-cookie"]
+    insights.cookies.clear()
+    assert 'type="password"' in insights.get("/insights").text
+
+
+def test_off_without_a_token(tmp_path: Path) -> None:
+    app = create_app(app_settings(migrated(f"sqlite:///{tmp_path / 'q.db'}")))
+    with TestClient(app, base_url="https://testserver") as client:
+        r = client.get("/insights")
+    assert r.status_code == 503 and "no EXPORT_TOKEN" in r.text
