@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                 _partners(args, session, settings)
         return 0
     except (PartnerError, InvalidRequest) as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        details = "".join(f"\n  {d['field']}: {d['message']}" for d in exc.details)
+        print(f"error: {exc.message}{details}", file=sys.stderr)
         return 2
     finally:
         engine.dispose()
