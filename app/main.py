@@ -13,10 +13,12 @@ from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api.router import api_router, root_router
+from app.api.routes.content import ContentJson
 from app.config import Settings, get_settings
 from app.cors import Cors
 from app.db import check_schema, make_engine
 from app.errors import install_error_handlers
+from app.head import HeadAsGet
 from app.limits import BodySizeLimit
 from app.partners import OriginCache
 from app.ratelimit import RateLimiter
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.scorer = scorer
+    app.state.content_json = ContentJson.of(scorer)
     install_error_handlers(app)
     app.include_router(root_router)
     app.include_router(api_router)
@@ -70,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(Cors, allowed=lambda: app.state.origins.allowed())
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)
     if settings.proxies:
         # uvicorn's own middleware, told which peers to believe; uvicorn itself runs with
         # --no-proxy-headers so that TRUSTED_PROXIES is the only switch.

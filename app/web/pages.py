@@ -114,12 +114,29 @@ def read_quiz_form(
     """The quiz as a plain HTML form that works without JavaScript; `?from=ID` fills it in with
     the answers of an earlier result, to change them or add priorities; `?state=` and `?role=`
     (from an embed's data attributes) preselect the context questions."""
+    if not request.url.query:
+        return _plain_quiz_page(request, framework, quiz, embed)
     form = QuizForm() if from_id is None else _prefill(quiz, session, from_id)
     for question_id, value in (("state", state), ("role", role)):
         question = quiz.context_question(question_id)
         if value and question is not None and question.option(value) is not None:
             form.fields.setdefault(question_id, value)
     return _quiz_page(request, framework, quiz, form, {}, embed)
+
+
+TOKEN_SLOT = "form-token-slot-000000"  # as long as a real token, replaced on every request
+
+
+def _plain_quiz_page(request: Request, framework: Framework, quiz: Quiz, embed: Embed) -> Response:
+    """The most requested page, rendered once per process; only its form token is new each time
+    (a shared token would let one visitor's retry replay another's response)."""
+    cached: bytes | None = getattr(request.app.state, "plain_quiz_page", None)
+    if cached is None:
+        form = QuizForm(fields={"form_token": TOKEN_SLOT})
+        cached = bytes(_quiz_page(request, framework, quiz, form, {}, embed).body)
+        request.app.state.plain_quiz_page = cached
+    body = cached.replace(TOKEN_SLOT.encode(), secrets.token_urlsafe(16).encode())
+    return HTMLResponse(body)
 
 
 def _prefill(quiz: Quiz, session: Session, response_id: str) -> QuizForm:

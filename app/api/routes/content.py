@@ -1,32 +1,85 @@
-"""Read-only content: the framework, one condition, the quiz."""
+"""Read-only content: the framework, one condition, the quiz.
 
-from fastapi import APIRouter
+Content only changes with a deployment, so each document is serialised once, at start-up
+(`StaticJson`), and answered with an ETag (304 when the client has it) and a cache lifetime.
+"""
 
-from app.deps import FrameworkDep, QuizDep
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
 from app.errors import NotFound
 from quiz import Condition, Framework, Quiz
+from scoring import Scorer
 
 router = APIRouter(tags=["content"])
+CACHE_CONTROL = "public, max-age=300"
+
+
+@dataclass(frozen=True)
+class StaticJson:
+    body: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, model: BaseModel) -> StaticJson:
+        body = model.model_dump_json().encode()
+        return cls(body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
+
+    def answer(self, request: Request) -> Response:
+        headers = {"ETag": self.etag, "Cache-Control": CACHE_CONTROL}
+        if request.headers.get("if-none-match") == self.etag:
+            return Response(status_code=304, headers=headers)
+        return Response(self.body, media_type="application/json", headers=headers)
+
+
+@dataclass(frozen=True)
+class ContentJson:
+    framework: StaticJson
+    quiz: StaticJson
+    conditions: dict[str, StaticJson]
+
+    @classmethod
+    def of(cls, scorer: Scorer) -> ContentJson:
+        return cls(
+            StaticJson.of(scorer.framework),
+            StaticJson.of(scorer.quiz),
+            {c.slug: StaticJson.of(c) for c in scorer.framework.conditions},
+        )
+
+
+def get_content_json(request: Request) -> ContentJson:
+    content: ContentJson = request.app.state.content_json
+    return content
+
+
+ContentJsonDep = Annotated[ContentJson, Depends(get_content_json)]
 
 
 @router.get("/framework", response_model=Framework)
-def read_framework(framework: FrameworkDep) -> Framework:
+def read_framework(request: Request, content: ContentJsonDep) -> Response:
     """The whole framework: stages, strategies, conditions, commitments and open notes."""
-    return framework
+    return content.framework.answer(request)
 
 
 @router.get(
     "/conditions/{slug}", response_model=Condition, responses={404: {"description": "Unknown slug"}}
 )
-def read_condition(slug: str, framework: FrameworkDep) -> Condition:
+def read_condition(slug: str, request: Request, content: ContentJsonDep) -> Response:
     """One condition with its three stages and early-adopter example."""
-    condition = framework.condition(slug)
-    if condition is None:
+    found = content.conditions.get(slug)
+    if found is None:
         raise NotFound(f"No condition with slug '{slug}'.")
-    return condition
+    return found.answer(request)
 
 
 @router.get("/quiz", response_model=Quiz)
-def read_quiz(quiz: QuizDep) -> Quiz:
+def read_quiz(request: Request, content: ContentJsonDep) -> Response:
     """The questions, each option mapped to a stage (null for "I'm not sure")."""
-    return quiz
+    return content.quiz.answer(request)

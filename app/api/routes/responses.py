@@ -18,7 +18,7 @@ from app.deps import (
 from app.errors import InvalidRequest
 from app.models import ResponseCreated, ResponsePublic
 from app.partners import partner_for_key
-from app.submissions import read_response, result_url, submit, with_top
+from app.submissions import RESPONSE_ID, read_response, result_url, submit, with_top
 from scoring import DEFAULT_TOP, Submission
 
 router = APIRouter(tags=["responses"])
@@ -98,9 +98,15 @@ def _attributed(submission: Submission, slug: str) -> Submission:
     responses={404: {"description": "Unknown id"}},
 )
 def read_stored_response(
-    response_id: str, session: SessionDep, top: TopQuery = DEFAULT_TOP
+    response_id: str, request: Request, session: SessionDep, top: TopQuery = DEFAULT_TOP
 ) -> Response:
-    """A stored response, exactly as it was scored when submitted (never re-scored)."""
+    """A stored response, exactly as it was scored when submitted (never re-scored). Stored
+    results never change, so the ETag is the id and `top`, and a client that has it gets a 304
+    without a database read."""
+    etag = f'"{response_id}.{top}"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=86400"}
+    if request.headers.get("if-none-match") == etag and RESPONSE_ID.match(response_id):
+        return Response(status_code=304, headers=headers)
     record = read_response(session=session, response_id=response_id)
     stored = {
         "id": record.id,
@@ -110,4 +116,4 @@ def read_stored_response(
         "partner": record.partner,
         "result": with_top(record.result, top),
     }
-    return JSONResponse(stored)
+    return JSONResponse(stored, headers=headers)

@@ -1,0 +1,49 @@
+"""Reads that cost little: content serialised once with ETags, immutable results with ETags,
+the quiz page rendered once (with a fresh form token each time), HEAD wherever GET works."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from quiz import Quiz
+
+
+def test_content_has_etags_and_304(client: httpx.Client, quiz: Quiz) -> None:
+    for path in ("/api/v1/quiz", "/api/v1/framework", "/api/v1/conditions/measuring-success"):
+        first = client.get(path)
+        assert first.status_code == 200 and first.headers["cache-control"] == "public, max-age=300"
+        etag = first.headers["etag"]
+        again = client.get(path, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b""
+        assert client.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
+    assert client.get("/api/v1/quiz").json()["version"] == quiz.version
+
+
+def test_stored_results_are_cacheable_privately(client: httpx.Client, quiz: Quiz) -> None:
+    created = client.post("/api/v1/responses", json={"quiz_version": quiz.version}).json()
+    path = f"/api/v1/responses/{created['id']}"
+    first = client.get(path)
+    assert first.headers["cache-control"] == "private, max-age=86400"
+    assert first.headers["etag"] == f'"{created["id"]}.3"'
+    assert client.get(path, headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+    assert client.get(path + "?top=5").headers["etag"] != first.headers["etag"]
+
+
+def test_quiz_page_is_rendered_once_but_tokens_are_fresh(client: httpx.Client) -> None:
+    pages = [client.get("/quiz").text for _ in range(3)]
+    tokens = {re.search(r'name="form_token" value="([^"]+)"', p).group(1) for p in pages}  # type: ignore[union-attr]
+    assert len(tokens) == 3 and all(len(t) == 22 for t in tokens)
+    assert "form-token-slot" not in pages[0]
+    strip = [re.sub(r'name="form_token" value="[^"]+"', "", p) for p in pages]
+    assert strip[0] == strip[1] == strip[2]
+
+
+def test_head_works_wherever_get_does(client: httpx.Client, quiz: Quiz) -> None:
+    for path in ("/", "/quiz", "/api/v1/quiz", "/healthz", "/embed.js", "/static/style.css"):
+        get, head = client.get(path), client.head(path)
+        assert head.status_code == get.status_code == 200, path
+        assert head.content == b""
+        assert head.headers["content-type"] == get.headers["content-type"]
+    assert client.head("/no-such-page").status_code == 404
