@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 from fastapi import HTTPException
@@ -64,21 +65,35 @@ class BodySizeLimit:
                 await self._reject(scope, send)
 
     async def _reject(self, scope: Scope, send: Send) -> None:
-        body = json.dumps(
-            error_body(
-                "payload_too_large",
-                f"The request body is larger than {self.max_bytes // 1024} KiB.",
+        message = f"The request body is larger than {self.max_bytes // 1024} KiB."
+        if scope["path"].startswith("/api"):
+            body, kind = (
+                json.dumps(error_body("payload_too_large", message)).encode(),
+                b"application/json",
             )
-        ).encode()
+        else:  # a form: a short page a person can read, not JSON
+            body = TOO_LARGE_PAGE.format(message=html.escape(message)).encode()
+            kind = b"text/html; charset=utf-8"
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", kind),
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"),
                 ],
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+# Answered before the app runs, so without templates: plain, self-contained, no script.
+TOO_LARGE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>That was too much to send · Where should your state begin?</title>
+<link rel="stylesheet" href="/static/style.css"></head>
+<body><main id="main" class="wrap"><h1>That was too much to send</h1>
+<p class="lead">{message} Please go back and shorten what you typed.</p>
+<p><a class="button" href="/quiz">Take the quiz</a> <a href="/">Go to the start page</a></p>
+</main></body></html>"""

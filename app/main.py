@@ -69,11 +69,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(insights.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(SecurityHeaders)
+    # The last added runs first: security headers go on every answer, even the early 413.
     app.add_middleware(Cors, allowed=lambda: app.state.origins.allowed())
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(HeadAsGet)
+    app.add_middleware(SecurityHeaders)
     if settings.proxies:
         # uvicorn's own middleware, told which peers to believe; uvicorn itself runs with
         # --no-proxy-headers so that TRUSTED_PROXIES is the only switch.

@@ -47,3 +47,21 @@ def test_head_works_wherever_get_does(client: httpx.Client, quiz: Quiz) -> None:
         assert head.content == b""
         assert head.headers["content-type"] == get.headers["content-type"]
     assert client.head("/no-such-page").status_code == 404
+
+
+def test_early_413_has_security_headers_and_a_page_for_forms(client: httpx.Client) -> None:
+    big = "x" * (70 * 1024)
+    api = client.post("/api/v1/score", content=big, headers={"content-type": "application/json"})
+    assert api.status_code == 413 and api.json()["error"]["code"] == "payload_too_large"
+    form = client.post("/quiz", data={"funding": big})
+    assert form.status_code == 413 and form.headers["content-type"].startswith("text/html")
+    assert "That was too much to send" in form.text
+    for r in (api, form):
+        assert "frame-ancestors" in r.headers["content-security-policy"]
+        assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_html_405_carries_allow(client: httpx.Client) -> None:
+    r = client.delete("/quiz")
+    assert r.status_code == 405 and "GET" in r.headers["allow"]
+    assert r.headers["content-type"].startswith("text/html")
