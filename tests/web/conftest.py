@@ -39,3 +39,20 @@ def browser() -> Iterator[object]:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+AXE_TAGS = "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']"
+
+
+def axe_violations(frame) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
+    """Inject axe-core into a page or frame (its context needs bypass_csp) and list violations."""
+    if not AXE.exists():
+        missing("axe-core (npm install)")
+    frame.add_script_tag(path=str(AXE))
+    results = frame.evaluate(
+        f"async () => await axe.run(document, {{runOnly: {{type: 'tag', values: {AXE_TAGS}}}}})"
+    )
+    return [
+        {"id": v["id"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in results["violations"]
+    ]

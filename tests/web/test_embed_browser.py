@@ -18,7 +18,7 @@ from sqlmodel import Session
 from app.partners import create_partner
 from quiz import Quiz
 from tests.support import LiveServer, free_port, live_server, migrated
-from tests.web.conftest import ARTIFACTS, AXE
+from tests.web.conftest import ARTIFACTS, axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -188,17 +188,6 @@ def test_two_widgets_on_one_page_work_independently(browser, setup, quiz: Quiz) 
     assert_fits(first, frame1)
     assert_fits(second, frame2)
     page.close()
-
-
-def axe_violations(frame) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
-    frame.add_script_tag(path=str(AXE))
-    results = frame.evaluate(
-        "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})"
-    )
-    return [
-        {"id": v["id"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-        for v in results["violations"]
-    ]
 
 
 def test_axe_finds_nothing_in_the_embedded_pages(browser, setup, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]

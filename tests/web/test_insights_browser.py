@@ -10,20 +10,9 @@ from quiz import Quiz
 from scoring import Scorer
 from tests.api.test_export import FIXTURE, TOKEN, store
 from tests.support import live_server, migrated
-from tests.web.conftest import ARTIFACTS, AXE
+from tests.web.conftest import ARTIFACTS, axe_violations
 
 pytestmark = pytest.mark.browser
-
-
-def axe(page) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
-    page.add_script_tag(path=str(AXE))
-    results = page.evaluate(
-        "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})"
-    )
-    return [
-        {"id": v["id"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-        for v in results["violations"]
-    ]
 
 
 def test_insights_and_peer_benchmarks(
@@ -36,13 +25,13 @@ def test_insights_and_peer_benchmarks(
         context = browser.new_context(base_url=site.base_url, bypass_csp=True)
         page = context.new_page()
         page.goto("/insights")
-        assert axe(page) == []
+        assert axe_violations(page) == []
         page.fill("#token", TOKEN)
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_selector("svg.chart")
         assert page.locator("svg.chart").count() == 12
         assert "9 responses" in page.inner_text("main")
-        violations = axe(page)
+        violations = axe_violations(page)
         assert violations == [], json.dumps(violations, indent=1)
         page.screenshot(path=ARTIFACTS / "insights.png", full_page=True)
 
@@ -55,7 +44,7 @@ def test_insights_and_peer_benchmarks(
         peers = page.locator(".peer")
         assert peers.count() == 22  # all respondents and Ohio's, for every condition
         assert "Of 10 responses from all respondents" in peers.first.inner_text()
-        violations = axe(page)
+        violations = axe_violations(page)
         assert violations == [], json.dumps(violations, indent=1)
         page.screenshot(path=ARTIFACTS / "result-with-peers.png", full_page=True)
         context.close()
