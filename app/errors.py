@@ -90,6 +90,10 @@ class RateLimited(AppError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class UnsupportedMediaType(AppError):
+    status_code, code = 415, "unsupported_media_type"
+
+
 class ExportDisabled(AppError):
     status_code, code = 503, "export_disabled"
 
@@ -134,6 +138,12 @@ def validation_details(errors: list[Detail]) -> list[Detail]:
         message = err.get("msg", "invalid value")
         if err.get("type") == "extra_forbidden":
             message = "unknown field"
+        if err.get("type") == "json_invalid":
+            # The location is a character offset: name the body, and say where it broke.
+            offset = list(err.get("loc") or ("body", "?"))[-1]
+            field, message = "body", f"the body is not valid JSON (at character {offset})"
+            details.append({"field": field, "code": "json_invalid", "message": message})
+            continue
         details.append(
             {
                 "field": _field(err.get("loc", ())),

@@ -20,6 +20,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """Stored times are UTC; SQLite returns them without an offset."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class ResponseRecord(SQLModel, table=True):
     __tablename__ = "responses"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from quiz.framework import ConditionStage, EarlyAdopter
 
@@ -33,6 +33,12 @@ class Answer(_Input):
 class SubmissionContext(_Input):
     state: ShortText | None = None
     role: ShortText | None = None
+
+    @field_validator("state", "role", mode="before")
+    @classmethod
+    def _empty_is_not_given(cls, value: object) -> object:
+        """An empty string means "not given", in the API as in the form's "Prefer not to say"."""
+        return None if value == "" else value
 
 
 class Submission(_Input):

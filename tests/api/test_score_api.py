@@ -105,7 +105,6 @@ def test_invalid_submissions(
         (b"", "application/json"),
         (b"[1, 2]", "application/json"),
         (b"\xff\xfe", "application/json"),
-        (b"quiz_version=1", "text/plain"),
     ],
 )
 def test_garbage_bodies_are_422_not_500(
@@ -127,3 +126,30 @@ def test_body_over_64_kib_is_413(client: httpx.Client, quiz: Quiz) -> None:
 
     r = client.post("/api/v1/score", content=chunks(), headers={"content-type": "application/json"})
     assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+
+
+def test_other_content_types_are_415(client: httpx.Client) -> None:
+    for path in ("/api/v1/score", "/api/v1/responses"):
+        for kind in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data"):
+            r = client.post(path, content=b"quiz_version=1", headers={"content-type": kind})
+            assert r.status_code == 415, (path, kind)
+            assert r.json()["error"]["code"] == "unsupported_media_type"
+
+
+def test_malformed_json_names_the_body(client: httpx.Client) -> None:
+    r = client.post(
+        "/api/v1/score", content=b'{"quiz_version": ', headers={"content-type": "application/json"}
+    )
+    [detail] = r.json()["error"]["details"]
+    assert detail["field"] == "body" and detail["code"] == "json_invalid"
+    assert "not valid JSON" in detail["message"]
+
+
+def test_empty_state_and_role_mean_not_given(client: httpx.Client, quiz: Quiz) -> None:
+    body = {"quiz_version": quiz.version, "context": {"state": "", "role": ""}}
+    created = client.post("/api/v1/responses", json=body)
+    assert created.status_code == 201, created.text
+    stored = client.get(f"/api/v1/responses/{created.json()['id']}").json()
+    assert stored["context"] == {"state": None, "role": None}
+    # RFC 3339 with an offset, on SQLite too
+    assert stored["created_at"].endswith(("Z", "+00:00"))

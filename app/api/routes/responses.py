@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic_core import to_jsonable_python
 
+from app.api.media import require_json
 from app.api.routes.score import INVALID, TopQuery
 from app.deps import (
     LimiterDep,
@@ -16,7 +17,7 @@ from app.deps import (
     client_address,
 )
 from app.errors import InvalidRequest
-from app.models import ResponseCreated, ResponsePublic
+from app.models import ResponseCreated, ResponsePublic, as_utc
 from app.partners import partner_for_key
 from app.submissions import RESPONSE_ID, read_response, result_url, submit, with_top
 from scoring import DEFAULT_TOP, Submission
@@ -28,10 +29,12 @@ router = APIRouter(tags=["responses"])
     "/responses",
     status_code=201,
     response_model=ResponseCreated,
+    dependencies=[Depends(require_json)],
     responses=INVALID
     | {
         401: {"description": "Wrong or revoked X-API-Key"},
         409: {"description": "Idempotency-Key reused with another body"},
+        415: {"description": "Not application/json"},
         429: {"description": "Too many submissions; see Retry-After"},
     },
 )
@@ -110,7 +113,8 @@ def read_stored_response(
     record = read_response(session=session, response_id=response_id)
     stored = {
         "id": record.id,
-        "created_at": to_jsonable_python(record.created_at),
+        # RFC 3339 with an offset on both databases (SQLite hands back naive UTC times).
+        "created_at": to_jsonable_python(as_utc(record.created_at)),
         "quiz_version": record.quiz_version,
         "context": {"state": record.state, "role": record.role},
         "partner": record.partner,

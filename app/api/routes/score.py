@@ -2,9 +2,10 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from app.api.media import require_json
 from app.api.respond import model_response
 from app.deps import ScorerDep
 from scoring import DEFAULT_TOP, Result, Submission
@@ -24,7 +25,12 @@ INVALID: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/score", response_model=Result, responses=INVALID)
+@router.post(
+    "/score",
+    response_model=Result,
+    responses=INVALID | {415: {"description": "Not application/json"}},
+    dependencies=[Depends(require_json)],
+)
 def score_submission(
     submission: Submission, scorer: ScorerDep, top: TopQuery = DEFAULT_TOP
 ) -> Response:
