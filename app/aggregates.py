@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -106,11 +108,22 @@ def _upserts(dialect: str) -> tuple[Any, Any]:
     return statements[0], statements[1]
 
 
+def fold(rows: Iterable[dict[str, Any]], key: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rollup rows added up by `key` (KEY for days, MONTH_KEY for months, dropping the day)."""
+    folded: dict[tuple[str, ...], dict[str, Any]] = {}
+    for row in rows:
+        k = tuple(row[name] for name in key)
+        if k in folded:
+            for c in COUNTS:
+                folded[k][c] += row[c]
+        else:
+            folded[k] = {n: v for n, v in row.items() if n in key or n in COUNTS or n == "month"}
+    return list(folded.values())
+
+
 def rebuild(conn: Connection, batch: int = 2000) -> int:
     """Recompute the rollup from the stored responses, in the caller's transaction; returns how
     many responses were read."""
-    totals: dict[tuple[str, ...], dict[str, Any]] = {}
-    read = 0
     rows = conn.execute(
         select(
             col(ResponseRecord.created_at),
@@ -121,39 +134,28 @@ def rebuild(conn: Connection, batch: int = 2000) -> int:
             col(ResponseRecord.result),
         ).execution_options(yield_per=batch)
     )
-    for created_at, state, role, partner, quiz_version, result in rows:
-        read += 1
-        for row in rollup_rows(
-            created_at=created_at,
-            state=state,
-            role=role,
-            partner=partner,
-            quiz_version=quiz_version,
-            result=result,
-        ):
-            key = tuple(row[k] for k in KEY)
-            if key in totals:
-                for c in COUNTS:
-                    totals[key][c] += row[c]
-            else:
-                totals[key] = row
-    months: dict[tuple[str, ...], dict[str, Any]] = {}
-    for row in totals.values():
-        key = tuple(row[k] for k in MONTH_KEY)
-        if key in months:
-            for c in COUNTS:
-                months[key][c] += row[c]
-        else:
-            months[key] = {k: v for k, v in row.items() if k != "day"}
-    tables = (
-        (ConditionRollup, list(totals.values())),
-        (ConditionRollupMonth, list(months.values())),
-    )
+    counted = [0]
+
+    def daily() -> Iterator[dict[str, Any]]:  # streamed: a million responses never sit in memory
+        for created_at, state, role, partner, quiz_version, result in rows:
+            counted[0] += 1
+            yield from rollup_rows(
+                created_at=created_at,
+                state=state,
+                role=role,
+                partner=partner,
+                quiz_version=quiz_version,
+                result=result,
+            )
+
+    totals = fold(daily(), KEY)
+    months = fold(totals, MONTH_KEY)
+    tables = ((ConditionRollup, totals), (ConditionRollupMonth, months))
     for model, values in tables:
         conn.execute(delete(model))
         for start in range(0, len(values), batch):
             conn.execute(_table(model).insert(), values[start : start + batch])
-    return read
+    return counted[0]
 
 
 # --- reading it --------------------------------------------------------------------------------
@@ -282,7 +284,7 @@ def _months(first: str | None, last: str | None) -> list[Any]:
     return clauses
 
 
-def _stage_counts(counts: dict[str, int]) -> dict[str, int]:
+def stage_counts(counts: dict[str, int]) -> dict[str, int]:
     return {s: counts["unknown" if s == "unknown" else f"stage_{s}"] for s in STAGES}
 
 
@@ -292,7 +294,7 @@ def rows(agg: Aggregate) -> Iterator[dict[str, Any]]:
         hidden = agg.suppressed(group)
         for condition in sorted(group.conditions):
             counts = group.conditions[condition]
-            for stage, n in _stage_counts(counts).items():
+            for stage, n in stage_counts(counts).items():
                 yield {
                     **group.values,
                     "condition": condition,
@@ -373,10 +375,33 @@ def benchmarks(
             shares = (
                 {}
                 if hidden
-                else {s: round(n / group.responses, 4) for s, n in _stage_counts(counts).items()}
+                else {s: round(n / group.responses, 4) for s, n in stage_counts(counts).items()}
             )
             result[condition] = Benchmark(group.responses, hidden, shares)
     return result
+
+
+class BenchmarkCache:
+    """Benchmarks change slowly and are read on every result page: keep each (quiz version,
+    state) for a minute per process, the same minute the API tells caches."""
+
+    def __init__(self, seconds: float = 60.0):
+        self.seconds = seconds
+        self._kept: dict[tuple[str, str | None, int], tuple[float, dict[str, Benchmark]]] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, session: Session, quiz_version: str, min_group_size: int, state: str | None = None
+    ) -> dict[str, Benchmark]:
+        key = (quiz_version, state, min_group_size)
+        with self._lock:
+            kept = self._kept.get(key)
+        if kept is not None and time.monotonic() - kept[0] < self.seconds:
+            return kept[1]
+        found = benchmarks(session, quiz_version, min_group_size, state)
+        with self._lock:
+            self._kept[key] = (time.monotonic(), found)
+        return found
 
 
 def parse_group_by(raw: str | None) -> list[GroupColumn]:

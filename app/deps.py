@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app.aggregates import BenchmarkCache
 from app.config import Settings
 from app.ratelimit import RateLimiter
 from app.webhooks import WebhookSender
@@ -56,6 +57,11 @@ def get_webhooks(request: Request) -> WebhookSender:
     return sender
 
 
+def get_benchmarks(request: Request) -> BenchmarkCache:
+    cache: BenchmarkCache = request.app.state.benchmarks
+    return cache
+
+
 def client_address(request: Request) -> str:
     """The client's address: the socket peer, or what a trusted proxy says (TRUSTED_PROXIES,
     applied by uvicorn's ProxyHeadersMiddleware in create_app)."""
@@ -63,6 +69,7 @@ def client_address(request: Request) -> str:
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
+BenchmarksDep = Annotated[BenchmarkCache, Depends(get_benchmarks)]
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 WebhooksDep = Annotated[WebhookSender, Depends(get_webhooks)]
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -12,6 +12,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from app.aggregates import BenchmarkCache
 from app.api.router import api_router, root_router
 from app.api.routes.content import ContentJson
 from app.config import Settings, get_settings
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.scorer = scorer
     app.state.content_json = ContentJson.of(scorer)
+    app.state.benchmarks = BenchmarkCache()
     install_error_handlers(app)
     app.include_router(root_router)
     app.include_router(api_router)

@@ -53,11 +53,19 @@ def event_body(
             "created_at": created_at.isoformat(),
             "quiz_version": result["quiz_version"],
             "result_url": result_url,
-            "stages": {c["slug"]: c["stage"] for c in result["conditions"]},
-            "top": result["begin_here"],
+            **result_summary(result),
         },
         separators=(",", ":"),
     )
+
+
+def result_summary(result: dict[str, Any]) -> dict[str, Any]:
+    """What partners hear of a result: each condition's stage and the "begin here" list (the
+    first three recommendations for results stored before that list existed)."""
+    return {
+        "stages": {c["slug"]: c["stage"] for c in result["conditions"]},
+        "top": result.get("begin_here") or [r["slug"] for r in result["recommendations"][:3]],
+    }
 
 
 def sign(secret: str, delivery_id: str, timestamp: int, body: str) -> str:

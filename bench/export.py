@@ -27,7 +27,17 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from app.aggregates import COUNTS, KEY, Filters, add_to_rollup, aggregate, as_json, rollup_rows  # noqa: E402
+from app.aggregates import (  # noqa: E402
+    COUNTS,
+    KEY,
+    MONTH_KEY,
+    Filters,
+    add_to_rollup,
+    aggregate,
+    as_json,
+    fold,
+    rollup_rows,
+)
 from app.db import make_engine, migrate  # noqa: E402
 from app.models import ConditionRollup, ConditionRollupMonth  # noqa: E402
 from quiz import load_content  # noqa: E402
@@ -40,6 +50,7 @@ ROLES = ["legislator", "state-board", "state-agency", "educator", None]
 PARTNERS = ["news", "assoc", None, None, None]
 STAGES = (0, 0, 1, 1, 1, 2, 2, 3, None)
 REPEAT = 5
+BARE = f"bare GROUP BY over {RESPONSES:,} rows"
 SUBMISSIONS = 2000
 
 
@@ -74,22 +85,10 @@ def simulate(
     return rows, bare
 
 
-def monthly(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    months: dict[tuple[str, ...], dict[str, Any]] = {}
-    for row in rows:
-        key = (row["month"], *(row[k] for k in KEY[1:]))
-        if key in months:
-            for c in COUNTS:
-                months[key][c] += row[c]
-        else:
-            months[key] = {k: v for k, v in row.items() if k != "day"}
-    return list(months.values())
-
-
 def seed(engine: Engine, conditions: list[str], quiz_version: str) -> None:
     began = time.perf_counter()
     rows, bare = simulate(conditions, quiz_version)
-    months = monthly(rows)
+    months = fold(rows, MONTH_KEY)
     with engine.begin() as conn:
         for model, values in ((ConditionRollup, rows), (ConditionRollupMonth, months)):
             table = model.__table__  # type: ignore[attr-defined]
@@ -139,13 +138,13 @@ def main() -> None:
     one_month = Filters(state="OH", since=date(2026, 1, 1), until=date(2026, 1, 31))
     odd_range = Filters(since=date(2025, 3, 17), until=date(2026, 2, 9))
     results = {
-        "bare GROUP BY over 1M rows": timed(bare),
+        BARE: timed(bare),
         "full export": timed(export(engine, Filters(), [])),
         "full export by state x month": timed(export(engine, Filters(), ["state", "month"])),
         "filtered (one state, one month)": timed(export(engine, one_month, [])),
         "filtered (mid-month to mid-month)": timed(export(engine, odd_range, [])),
     }
-    base = results["bare GROUP BY over 1M rows"]
+    base = results[BARE]
     for name, ms in results.items():
         print(f"{name:>36}: {ms:8.1f} ms (median of {REPEAT}) = {ms / base:5.2f} x bare")
 

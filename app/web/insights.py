@@ -21,7 +21,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.aggregates import Aggregate, Filters, aggregate, as_csv, export_query
+from app.aggregates import Aggregate, Filters, aggregate, export_query, stage_counts
+from app.api.routes.export import csv_response
 from app.config import Settings
 from app.deps import FrameworkDep, QuizDep, SessionDep, SettingsDep
 from app.errors import ExportDisabled, Unauthorized
@@ -124,12 +125,8 @@ def _charts(agg: Aggregate, names: dict[str, str]) -> dict[str, Any]:
         if counts is None:
             continue
         bars = [
-            Bar(
-                STAGE_LABELS[s],
-                counts["unknown" if s == "unknown" else f"stage_{s}"] / n,
-                f"{counts['unknown' if s == 'unknown' else f'stage_{s}']} ({counts['unknown' if s == 'unknown' else f'stage_{s}'] / n:.0%})",
-            )
-            for s in STAGE_LABELS
+            Bar(STAGE_LABELS[stage], n_at / n, f"{n_at} ({n_at / n:.0%})")
+            for stage, n_at in stage_counts(counts).items()
         ]
         stages.append(
             {"slug": slug, "name": names[slug], "chart": chart(names[slug], bars), "counts": bars}
@@ -163,17 +160,17 @@ def _filters(
     until: date | None,
     quiz_version: str,
 ) -> Filters:
+    """The export's own checks (dates in order), with empty form fields meaning "all"."""
     _, filters = export_query(
-        None, since, until, state=state or None, partner=partner or None, quiz_version=quiz_version
+        None,
+        since,
+        until,
+        state=state or None,
+        partner=partner or None,
+        quiz_version=quiz_version,
+        role=role or None,
     )
-    return Filters(
-        filters.since,
-        filters.until,
-        filters.state,
-        filters.partner,
-        filters.quiz_version,
-        role or None,
-    )
+    return filters
 
 
 @router.get("/insights", response_class=HTMLResponse)
@@ -288,11 +285,4 @@ def export_csv(
         [],
         settings.min_group_size,
     )
-    return Response(
-        as_csv(agg),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": 'attachment; filename="insights.csv"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return csv_response(agg, "insights.csv", {"Cache-Control": "no-store"})

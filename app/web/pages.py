@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app.aggregates import benchmarks
 from app.deps import (
+    BenchmarksDep,
     FrameworkDep,
     LimiterDep,
     QuizDep,
@@ -27,6 +27,7 @@ from app.errors import InvalidRequest
 from app.submissions import read_response, result_url, submit
 from app.web.embedding import Embed, EmbedDep
 from app.web.templating import render
+from app.webhooks import result_summary
 from quiz import Framework, Quiz
 from scoring import Problem, Submission, SubmissionInvalid
 
@@ -265,6 +266,7 @@ def read_result_page(
     quiz: QuizDep,
     settings: SettingsDep,
     embed: EmbedDep,
+    peers: BenchmarksDep,
     completed: str | None = None,
 ) -> Response:
     """The shareable result, rendered from the result exactly as it was stored: a stage map, the
@@ -290,8 +292,8 @@ def read_result_page(
             "begin": begin,
             "headline": result.get("headline", "begin"),
             "by_strategy": _by_strategy(framework, result["conditions"]),
-            "peers": benchmarks(session, record.quiz_version, settings.min_group_size),
-            "state_peers": benchmarks(
+            "peers": peers.get(session, record.quiz_version, settings.min_group_size),
+            "state_peers": peers.get(
                 session, record.quiz_version, settings.min_group_size, record.state
             )
             if record.state
@@ -306,13 +308,8 @@ def read_result_page(
 
 
 def _completed_event(response_id: str, url: str, result: dict[str, Any]) -> dict[str, Any]:
-    """The detail of `statequiz:completed`, the same fields as the webhook's event."""
-    return {
-        "id": response_id,
-        "result_url": url,
-        "stages": {c["slug"]: c["stage"] for c in result["conditions"]},
-        "top": result.get("begin_here") or [r["slug"] for r in result["recommendations"][:3]],
-    }
+    """The detail of `statequiz:completed`: the same fields as the webhook's event."""
+    return {"id": response_id, "result_url": url, **result_summary(result)}
 
 
 def _by_strategy(

@@ -10,9 +10,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse, Response
 
-from app.aggregates import aggregate, as_csv, as_json, benchmarks, export_query
+from app.aggregates import Aggregate, aggregate, as_csv, as_json, export_query
 from app.config import Settings
-from app.deps import QuizDep, SessionDep, SettingsDep
+from app.deps import BenchmarksDep, QuizDep, SessionDep, SettingsDep
 from app.errors import ExportDisabled, Unauthorized
 
 router = APIRouter(tags=["export"])
@@ -63,18 +63,26 @@ def read_aggregate(
     agg = aggregate(session, filters, groups, settings.min_group_size)
     now = datetime.now(UTC)
     if format == "csv":
-        name = f"aggregate-{now:%Y%m%d-%H%M%S}.csv"
-        return Response(
-            as_csv(agg),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return csv_response(agg, f"aggregate-{now:%Y%m%d-%H%M%S}.csv")
     return JSONResponse(as_json(agg, now))
+
+
+def csv_response(agg: Aggregate, filename: str, headers: dict[str, str] | None = None) -> Response:
+    """The aggregate as an RFC 4180 download."""
+    return Response(
+        as_csv(agg),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', **(headers or {})},
+    )
 
 
 @router.get("/benchmarks")
 def read_benchmarks(
-    session: SessionDep, settings: SettingsDep, quiz: QuizDep, state: str | None = None
+    session: SessionDep,
+    settings: SettingsDep,
+    quiz: QuizDep,
+    peers: BenchmarksDep,
+    state: str | None = None,
 ) -> JSONResponse:
     """Where respondents place their states on each condition (this quiz version), overall and
     for one state; groups below MIN_GROUP_SIZE are suppressed. Cacheable for a minute."""
@@ -88,9 +96,9 @@ def read_benchmarks(
     body = {
         "quiz_version": quiz.version,
         "min_group_size": settings.min_group_size,
-        "overall": dump(benchmarks(session, quiz.version, settings.min_group_size)),
+        "overall": dump(peers.get(session, quiz.version, settings.min_group_size)),
         "state": state,
-        "for_state": dump(benchmarks(session, quiz.version, settings.min_group_size, state))
+        "for_state": dump(peers.get(session, quiz.version, settings.min_group_size, state))
         if state
         else None,
     }
