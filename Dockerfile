@@ -1,27 +1,37 @@
-# Production image: the app on uvicorn, as a non-root user. SQLite lives in /app/var (mount a
-# volume there), or set DATABASE_URL=postgresql+psycopg://... for PostgreSQL.
-FROM python:3.11-slim-bookworm AS build
-WORKDIR /app
+# Production image: the app on uvicorn, as a non-root user, from a slim base. SQLite lives in
+# /app/var (mount a volume there), or set DATABASE_URL=postgresql+psycopg://... for PostgreSQL.
+#
+# BASE is any Debian 12 image with python3 and python3-venv. No registry is reachable on our
+# machines, so `make image-test` builds one from Debian packages (debootstrap + docker import);
+# elsewhere, `--build-arg BASE=python:3.11-slim-bookworm` works as well.
+ARG BASE=where-to-begin-base:bookworm
+
+FROM ${BASE} AS build
+WORKDIR /src
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
-RUN python -m venv /opt/venv
-COPY pyproject.toml README.md ./
+# An extra certificate authority for a proxy in front of PyPI, if the build context has one
+# (image-test.sh copies the host's bundle); it stays in this stage only.
+COPY requirements.lock pyproject.toml README.md build-ca.crt* ./
+RUN python3 -m venv /opt/venv \
+ && if [ -s build-ca.crt ]; then export PIP_CERT=/src/build-ca.crt; fi \
+ && /opt/venv/bin/pip install --require-hashes -r requirements.lock
+RUN find /opt/venv -name __pycache__ -prune -exec rm -rf {} +
+
+FROM ${BASE}
+WORKDIR /app
+COPY --from=build /opt/venv /opt/venv
+# The source itself, run from /app (uvicorn and `python3 -m` find the packages here).
+COPY data ./data
 COPY app ./app
 COPY quiz ./quiz
 COPY scoring ./scoring
-RUN /opt/venv/bin/pip install .
-
-FROM python:3.11-slim-bookworm
-RUN useradd --system --create-home --uid 10001 nonroot
-WORKDIR /app
-COPY --from=build /opt/venv /opt/venv
-COPY --chown=nonroot:nonroot data ./data
-COPY --chown=nonroot:nonroot app ./app
-COPY --chown=nonroot:nonroot quiz ./quiz
-COPY --chown=nonroot:nonroot scoring ./scoring
-RUN mkdir -p /app/var && chown nonroot:nonroot /app/var
-ENV PATH="/opt/venv/bin:$PATH" PYTHONUNBUFFERED=1 QUIZ_DATA_DIR=/app/data
-USER nonroot
+# Numeric user: the minimal base has no useradd, and nothing here needs a named account.
+RUN mkdir -p /app/var && chown 10001:10001 /app/var
+ENV PATH="/opt/venv/bin:$PATH" PYTHONUNBUFFERED=1 QUIZ_DATA_DIR=/app/data \
+    DATABASE_URL=sqlite:////app/var/quiz.db
+USER 10001:10001
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
+  CMD python3 -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
 # Migrate once, then serve: the app itself only checks that the schema is current.
-CMD ["sh", "-c", "python -m app.cli migrate && exec uvicorn app.main:app --host 0.0.0.0 --port 8000 --no-proxy-headers"]
+CMD ["sh", "-c", "python3 -m app.cli migrate && exec uvicorn app.main:app --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY:-2} --no-proxy-headers"]

@@ -9,7 +9,7 @@ PORT ?= 8000
 # The fast subset: no uvicorn server, no PostgreSQL, no browser.
 FAST := not live and not postgres and not browser
 
-.PHONY: run test check bench lint types format migrate system-deps lock fresh-test clean
+.PHONY: run test check bench lint types format migrate system-deps lock fresh-test image-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,9 +46,12 @@ check: $(VENV)/.installed-test
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -m "$(FAST)"
 
+# Speed next to bare baselines in the same run: scoring, export, and HTTP with wrk (installed
+# from Debian by bench/serve.py when missing); docs/performance.md keeps the figures.
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/score.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/serve.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -71,6 +74,10 @@ lock: $(VENV)/.installed-test
 # root: proves the project installs everything the suite needs by itself.
 fresh-test:
 	bash scripts/fresh-test.sh
+
+# Build the production image from a debootstrap base, run it, check /healthz and a submission.
+image-test:
+	bash scripts/image-test.sh
 
 clean:
 	rm -rf $(VENV) var test-artifacts node_modules .pytest_cache .ruff_cache .mypy_cache .hypothesis

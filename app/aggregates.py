@@ -89,7 +89,27 @@ def add_to_rollup(connection: Connection | Session, rows: list[dict[str, Any]]) 
     bind = connection.get_bind() if isinstance(connection, Session) else connection
     daily, monthly = _upserts(bind.dialect.name)
     connection.execute(daily, rows)
-    connection.execute(monthly, [{k: v for k, v in row.items() if k != "day"} for row in rows])
+    connection.execute(monthly, fold(rows, MONTH_KEY))
+
+
+# Rollup rows a session has yet to write: a batch of submissions adds them up and writes them
+# with one upsert per table just before its commit (app/writer.py).
+PENDING = "pending_rollup"
+
+
+def defer_rollup(session: Session, rows: list[dict[str, Any]]) -> None:
+    session.info.setdefault(PENDING, []).extend(rows)
+
+
+def pending_rollup(session: Session) -> list[dict[str, Any]]:
+    pending: list[dict[str, Any]] = session.info.setdefault(PENDING, [])
+    return pending
+
+
+def write_pending_rollup(session: Session) -> None:
+    """Add up what the session's submissions deferred and write it (days and months)."""
+    rows = session.info.pop(PENDING, [])
+    add_to_rollup(session, fold(rows, KEY))
 
 
 @cache

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -18,6 +20,11 @@ from sqlmodel import create_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def json_compact(value: Any) -> str:
+    """JSON columns without the spaces `json.dumps` puts after separators by default."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def is_sqlite(url: str) -> bool:
@@ -43,6 +50,7 @@ def make_engine(url: str) -> Engine:
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             pool_size=20,
             max_overflow=20,
+            json_serializer=json_compact,
         )
 
         @event.listens_for(engine, "connect")
@@ -55,7 +63,9 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=json_compact
+    )
 
 
 def alembic_config(url: str) -> Config:

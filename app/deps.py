@@ -1,7 +1,8 @@
 """Dependencies shared by the API and the pages: the database session, content and settings.
 
 Everything here comes from `app.state`, set once by `create_app`; routes never reach into
-`app.state` themselves.
+`app.state` themselves. The getters are `async def` on purpose: FastAPI runs a plain `def`
+dependency in the thread pool, a hop that cost more than the lookup on every request.
 """
 
 from collections.abc import Iterator
@@ -14,12 +15,14 @@ from sqlmodel import Session
 from app.aggregates import BenchmarkCache
 from app.config import Settings
 from app.ratelimit import RateLimiter
+from app.results import Results
 from app.webhooks import WebhookSender
+from app.writer import Writer
 from quiz import Framework, Quiz
 from scoring import Scorer
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
@@ -29,35 +32,45 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
         yield session
 
 
-def get_scorer(request: Request) -> Scorer:
+async def get_scorer(request: Request) -> Scorer:
     scorer: Scorer = request.app.state.scorer
     return scorer
 
 
-def get_framework(scorer: Annotated[Scorer, Depends(get_scorer)]) -> Framework:
+async def get_results(request: Request) -> Results:
+    results: Results = request.app.state.results
+    return results
+
+
+async def get_writer(request: Request) -> Writer:
+    writer: Writer = request.app.state.writer
+    return writer
+
+
+async def get_framework(scorer: Annotated[Scorer, Depends(get_scorer)]) -> Framework:
     return scorer.framework
 
 
-def get_quiz(scorer: Annotated[Scorer, Depends(get_scorer)]) -> Quiz:
+async def get_quiz(scorer: Annotated[Scorer, Depends(get_scorer)]) -> Quiz:
     return scorer.quiz
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_limiter(request: Request) -> RateLimiter:
+async def get_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.limiter
     return limiter
 
 
-def get_webhooks(request: Request) -> WebhookSender:
+async def get_webhooks(request: Request) -> WebhookSender:
     sender: WebhookSender = request.app.state.webhooks
     return sender
 
 
-def get_benchmarks(request: Request) -> BenchmarkCache:
+async def get_benchmarks(request: Request) -> BenchmarkCache:
     cache: BenchmarkCache = request.app.state.benchmarks
     return cache
 
@@ -74,6 +87,8 @@ LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 WebhooksDep = Annotated[WebhookSender, Depends(get_webhooks)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ScorerDep = Annotated[Scorer, Depends(get_scorer)]
+ResultsDep = Annotated[Results, Depends(get_results)]
+WriterDep = Annotated[Writer, Depends(get_writer)]
 FrameworkDep = Annotated[Framework, Depends(get_framework)]
 QuizDep = Annotated[Quiz, Depends(get_quiz)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -23,9 +23,11 @@ from app.head import HeadAsGet
 from app.limits import BodySizeLimit
 from app.partners import OriginCache
 from app.ratelimit import RateLimiter
+from app.results import Results, register_content
 from app.security import SecurityHeaders
 from app.web import insights, pages
 from app.webhooks import WebhookSender
+from app.writer import make_writer
 from quiz import load_content
 from scoring import Scorer
 
@@ -44,7 +46,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Migrations run once, before the app starts (`python -m app.cli migrate`); a worker
         # only checks that it was done, so many workers never race to change the schema.
         check_schema(engine)
+        with engine.begin() as connection:
+            register_content(connection, app.state.results)
         app.state.engine = engine
+        app.state.writer = make_writer(settings.database_url, engine)
+        app.state.writer.start()
         app.state.limiter = RateLimiter(engine)
         app.state.origins = OriginCache(engine, settings.origins)
         app.state.webhooks = WebhookSender(engine, settings)
@@ -52,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            app.state.writer.stop()  # what is queued is written first
             app.state.webhooks.stop()
             engine.dispose()
 
@@ -63,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.scorer = scorer
+    app.state.results = Results(scorer)
     app.state.content_json = ContentJson.of(scorer)
     app.state.benchmarks = BenchmarkCache()
     install_error_handlers(app)

@@ -1,16 +1,17 @@
 """Table models (what is stored) and the public models the API returns for them.
 
-A stored response keeps the result exactly as it was computed, so later changes to the quiz,
-the content or the scoring never rewrite an answer someone already received. One row per
-condition in `response_stages` (with the filter columns copied in) lets SQL aggregate stages
-without reading any JSON.
+A stored response keeps what scoring decided (`scoring.Computed`: stages, ranks, order basis,
+versions) and the hash of the content version it was scored with; `content_versions` keeps each
+published content version once, so a result always reads as it did when it was computed, even
+after the quiz changes (app/results.py). Responses stored before that kept their whole result
+(`content_hash` is NULL) and are served exactly as stored.
 """
 
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, Column, DateTime, Index, SmallInteger
+from sqlalchemy import JSON, Column, DateTime, Index
 from sqlmodel import Field, SQLModel
 
 from scoring import Result
@@ -40,24 +41,24 @@ class ResponseRecord(SQLModel, table=True):
     role: str | None = Field(default=None, max_length=40)
     partner: str | None = Field(default=None, max_length=64, index=True)
     answers: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    # `scoring.Computed` when `content_hash` is set; the whole `Result` for older rows.
     result: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-
-
-class ResponseStage(SQLModel, table=True):
-    __tablename__ = "response_stages"
-    __table_args__ = (
-        Index("ix_response_stages_created_condition", "created_at", "condition"),
-        Index("ix_response_stages_condition_stage", "condition", "stage"),
+    content_hash: str | None = Field(
+        default=None, foreign_key="content_versions.hash", max_length=64
     )
 
-    response_id: str = Field(foreign_key="responses.id", primary_key=True, max_length=32)
-    condition: str = Field(primary_key=True, max_length=80)
-    # NULL when the respondent was not sure or did not answer; `confidence` says which.
-    stage: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
-    confidence: str = Field(max_length=12)
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    state: str | None = Field(default=None, max_length=8)
-    partner: str | None = Field(default=None, max_length=64)
+
+class ContentVersion(SQLModel, table=True):
+    """One published version of the framework and quiz (`quiz.content_snapshot`), kept once."""
+
+    __tablename__ = "content_versions"
+
+    hash: str = Field(primary_key=True, max_length=64)
+    quiz_version: str = Field(max_length=100)
+    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
 
 
 class IdempotencyRecord(SQLModel, table=True):

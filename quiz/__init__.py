@@ -4,6 +4,7 @@ from pathlib import Path
 
 from quiz.framework import DATA_DIR, Condition, ContentError, Framework, load_framework
 from quiz.questions import ContextQuestion, Option, Question, Quiz, load_quiz
+from quiz.snapshot import Snapshot, content_from_snapshot, content_snapshot, snapshot_hash
 
 __all__ = [
     "DATA_DIR",
@@ -14,9 +15,13 @@ __all__ = [
     "Option",
     "Question",
     "Quiz",
+    "Snapshot",
+    "content_from_snapshot",
+    "content_snapshot",
     "load_content",
     "load_framework",
     "load_quiz",
+    "snapshot_hash",
 ]
 
 

@@ -4,6 +4,7 @@ from scoring.engine import DEFAULT_TOP, Scorer
 from scoring.models import (
     SCORING_VERSION,
     Answer,
+    Computed,
     Problem,
     Result,
     StageEstimate,
@@ -16,6 +17,7 @@ __all__ = [
     "DEFAULT_TOP",
     "SCORING_VERSION",
     "Answer",
+    "Computed",
     "Problem",
     "Result",
     "Scorer",

@@ -26,7 +26,10 @@ from quiz.framework import Commitment, Condition, ConditionStage
 from quiz.questions import Question
 from scoring.models import (
     SCORING_VERSION,
+    Answer,
     CommitmentFocus,
+    Computed,
+    ComputedCondition,
     ConditionStatus,
     Contradiction,
     ContradictoryAnswer,
@@ -227,20 +230,25 @@ class Scorer:
             seen.add(slug)
         return problems
 
-    def estimate(self, submission: Submission) -> list[StageEstimate]:
-        """One estimate per condition, in listing order. Assumes a valid submission."""
+    def evidence_by_condition(self, answers: list[Answer]) -> dict[str, list[Evidence]]:
+        """The answers as evidence, per condition, in the quiz's question order."""
         evidence: dict[str, list[Evidence]] = {}
-        for answer in submission.answers:
+        for answer in answers:
             slug, answered = self.evidence[(answer.question_id, answer.option_id)]
             evidence.setdefault(slug, []).append(answered)
+        for found in evidence.values():
+            found.sort(key=lambda e: self.question_position[e.question_id])
+        return evidence
+
+    def estimate(self, submission: Submission) -> list[StageEstimate]:
+        """One estimate per condition, in listing order. Assumes a valid submission."""
+        evidence = self.evidence_by_condition(submission.answers)
         estimates = []
         for slug in self.conditions:
             found = evidence.get(slug)
             if found is None:
                 estimates.append(StageEstimate(slug, None, "unanswered"))
                 continue
-            # Listing order of the questions, whatever order the answers came in.
-            found.sort(key=lambda e: self.question_position[e.question_id])
             known = [e.stage for e in found if e.stage is not None]
             if not known:
                 estimates.append(StageEstimate(slug, None, "unsure", tuple(found)))
@@ -267,23 +275,63 @@ class Scorer:
         chosen = set(priorities)
         return sorted(estimates, key=lambda e: self.rank_key(e, chosen))
 
-    def score(self, submission: Submission, top: int = DEFAULT_TOP) -> Result:
-        """Validate, estimate, rank and explain. `top` is how many recommendations carry detail."""
+    def compute(self, submission: Submission) -> Computed:
+        """Validate, estimate and rank: every decision, without a word of explanation."""
         self.validate(submission)
         priorities = set(submission.priorities)
         estimates = self.estimate(submission)
         ranked = self.rank(estimates, priorities)
-        rank_of = {e.slug: i for i, e in enumerate(ranked, start=1)}
-        shown = ranked[: max(1, min(top, len(ranked)))]
-        recommendations = [
-            self._recommendation(e, rank_of[e.slug], ranked, submission) for e in shown
-        ]
-        begin_here = self._begin_here(ranked)
-        return Result(
+        placed = {
+            e.slug: (rank, order_basis(e, self._peers(e, ranked), priorities)[0])
+            for rank, e in enumerate(ranked, start=1)
+        }
+        return Computed(
             quiz_version=self.quiz.version,
             scoring_version=SCORING_VERSION,
             priorities=list(submission.priorities),
-            conditions=[self._status(e, rank_of[e.slug], priorities) for e in estimates],
+            conditions=[
+                ComputedCondition(
+                    slug=e.slug,
+                    stage=e.stage,
+                    confidence=e.confidence,
+                    progress=e.progress,
+                    rank=placed[e.slug][0],
+                    order_basis=placed[e.slug][1],
+                )
+                for e in estimates
+            ],
+        )
+
+    def explain(
+        self,
+        computed: Computed,
+        answers: list[Answer],
+        state: str | None = None,
+        top: int | None = None,
+    ) -> Result:
+        """The full result of `computed`, in the words of this scorer's content: stage map,
+        recommendations with reasons, "Begin here", commitments. `answers` are the ones scored
+        (for the evidence quoted in reasons); `top` limits the recommendations (all by default)."""
+        priorities = set(computed.priorities)
+        evidence = self.evidence_by_condition(answers)
+        estimates = [
+            StageEstimate(
+                c.slug, c.stage, c.confidence, tuple(evidence.get(c.slug, ())), c.progress
+            )
+            for c in computed.conditions
+        ]
+        placed = {c.slug: c for c in computed.conditions}
+        ranked = sorted(estimates, key=lambda e: placed[e.slug].rank)
+        shown = ranked[: max(1, min(top or len(ranked), len(ranked)))]
+        recommendations = [
+            self._recommendation(e, placed[e.slug], ranked, priorities, state) for e in shown
+        ]
+        begin_here = self._begin_here(ranked)
+        return Result(
+            quiz_version=computed.quiz_version,
+            scoring_version=computed.scoring_version,
+            priorities=list(computed.priorities),
+            conditions=[self._status(e, placed[e.slug].rank, priorities) for e in estimates],
             recommendations=recommendations,
             begin_here=[e.slug for e in begin_here],
             headline=self._headline(begin_here),
@@ -295,6 +343,11 @@ class Scorer:
             ],
             notes=list(self.framework.notes),
         )
+
+    def score(self, submission: Submission, top: int = DEFAULT_TOP) -> Result:
+        """Compute and explain. `top` is how many recommendations carry detail."""
+        computed = self.compute(submission)
+        return self.explain(computed, submission.answers, submission.context.state, top)
 
     # --- pieces of the result ---------------------------------------------------------------
 
@@ -320,17 +373,19 @@ class Scorer:
     def _recommendation(
         self,
         estimate: StageEstimate,
-        rank: int,
+        placed: ComputedCondition,
         ranked: list[StageEstimate],
-        submission: Submission,
+        priorities: set[str],
+        state: str | None,
     ) -> Recommendation:
         condition = self.conditions[estimate.slug]
-        priorities = set(submission.priorities)
-        basis, tied_with = order_basis(estimate, self._peers(estimate, ranked), priorities)
+        basis = placed.order_basis
+        # The conditions it was ordered against: everything its stored basis ruled on.
+        tied_with = order_basis(estimate, self._peers(estimate, ranked), priorities)[1]
         next_level = 1 if estimate.stage is None else estimate.stage + 1
         adopter = condition.early_adopter
         return Recommendation(
-            rank=rank,
+            rank=placed.rank,
             slug=condition.slug,
             name=condition.name,
             strategy=condition.strategy,
@@ -348,8 +403,7 @@ class Scorer:
             reasons=self._reasons(estimate, ranked, basis, tied_with, priorities),
             early_adopter=adopter,
             early_adopter_note=condition.early_adopter_note,
-            early_adopter_is_respondent_state=adopter is not None
-            and adopter.state == submission.context.state,
+            early_adopter_is_respondent_state=adopter is not None and adopter.state == state,
             source_url=condition.source_url,
         )
 

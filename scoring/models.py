@@ -159,6 +159,30 @@ class CommitmentFocus(BaseModel):
     related_recommendations: list[RelatedRecommendation]
 
 
+class ComputedCondition(BaseModel):
+    """One condition as scoring placed it. Defaults are left out when stored."""
+
+    slug: str
+    stage: int | None
+    confidence: Confidence = "answered"
+    progress: int = 0
+    rank: int
+    order_basis: OrderBasis = "stage"
+
+
+class Computed(BaseModel):
+    """What scoring decided, and all a stored response keeps of its result (about 1 KB): the
+    stage, rank and order basis of each condition, the priorities and the versions. With the
+    answers, the respondent's state and the content version it was scored with,
+    `Scorer.explain` turns it back into the full `Result`, sentence for sentence."""
+
+    quiz_version: str
+    scoring_version: str
+    priorities: list[str] = []
+    # In the framework's listing order.
+    conditions: list[ComputedCondition]
+
+
 class Result(BaseModel):
     quiz_version: str
     scoring_version: str

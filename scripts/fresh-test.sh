@@ -10,31 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 IMAGE=${FRESH_IMAGE:-where-to-begin-fresh:bookworm}
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
-need=()
-command -v debootstrap >/dev/null || need+=(debootstrap)
-command -v dockerd >/dev/null || need+=(docker.io)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
-
-# Debian's docker.io, started by hand where no init system runs it.
-if ! docker info >/dev/null 2>&1; then
-  nohup dockerd >/var/log/dockerd-fresh-test.log 2>&1 &
-  for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
-  docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/dockerd-fresh-test.log" >&2; exit 1; }
-fi
-
-if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
-  rootfs=$(mktemp -d /var/tmp/fresh-rootfs.XXXXXX)
-  echo "building $IMAGE with debootstrap (minbase) ..."
-  debootstrap --variant=minbase --include=python3,python3-venv,make,git,ca-certificates \
-    bookworm "$rootfs" "$MIRROR" >/dev/null
-  tar -C "$rootfs" -c . | docker import - "$IMAGE" >/dev/null
-  rm -rf "$rootfs"
-fi
+. scripts/lib-docker.sh
+ensure_docker
+debootstrap_image "$IMAGE" python3,python3-venv,make,git,ca-certificates
 
 work=$(mktemp -d /var/tmp/fresh-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT

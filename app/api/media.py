@@ -5,7 +5,7 @@ from fastapi import Request
 from app.errors import UnsupportedMediaType
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind and kind != "application/json" and not kind.endswith("+json"):
         raise UnsupportedMediaType(

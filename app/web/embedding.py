@@ -15,9 +15,12 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
-from app.deps import SessionDep
+from app.deps import EngineDep
 from app.errors import NotFound
 from app.models import Partner
 from app.partners import active_partner
@@ -49,19 +52,26 @@ class Embed:
         return response
 
 
-def get_embed(request: Request, session: SessionDep) -> Embed:
+async def get_embed(request: Request, engine: EngineDep) -> Embed:
+    """Async, and the database is asked only inside a partner's embed: the plain pages (most
+    requests) skip the thread pool."""
     if not is_embed(request):
         return Embed()
     slug = request.query_params.get("partner")
     if slug is None:
         return Embed(on=True)
-    partner = active_partner(session, slug)
+    partner = await run_in_threadpool(_active_partner, engine, slug)
     if partner is None:
         raise NotFound(
             "This quiz is not available for embedding on that site. You can take it here instead."
         )
     parent = request.query_params.get("parent_origin")
     return Embed(True, partner, parent if parent in partner.origins else None)
+
+
+def _active_partner(engine: Engine, slug: str) -> Partner | None:
+    with Session(engine) as session:
+        return active_partner(session, slug)
 
 
 EmbedDep = Annotated[Embed, Depends(get_embed)]

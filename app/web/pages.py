@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -10,20 +11,27 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app.aggregates import BenchmarkCache
+from app.config import Settings
 from app.deps import (
     BenchmarksDep,
+    EngineDep,
     FrameworkDep,
     LimiterDep,
     QuizDep,
+    ResultsDep,
     ScorerDep,
     SessionDep,
     SettingsDep,
     WebhooksDep,
+    WriterDep,
     client_address,
 )
 from app.errors import InvalidRequest
+from app.results import Results
 from app.submissions import read_response, result_url, submit
 from app.web.embedding import Embed, EmbedDep
 from app.web.templating import render
@@ -58,7 +66,7 @@ def quiz_sections(framework: Framework, quiz: Quiz) -> list[StrategySection]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def read_home(request: Request) -> Response:
+async def read_home(request: Request) -> Response:
     """What the quiz is for, the framework in a few lines, and a start button."""
     return render(request, "home.html", {})
 
@@ -102,11 +110,11 @@ def _quiz_page(
 
 
 @router.get("/quiz", response_class=HTMLResponse)
-def read_quiz_form(
+async def read_quiz_form(
     request: Request,
     framework: FrameworkDep,
     quiz: QuizDep,
-    session: SessionDep,
+    engine: EngineDep,
     embed: EmbedDep,
     from_id: Annotated[str | None, Query(alias="from")] = None,
     state: str | None = None,
@@ -117,7 +125,9 @@ def read_quiz_form(
     (from an embed's data attributes) preselect the context questions."""
     if not request.url.query:
         return _plain_quiz_page(request, framework, quiz, embed)
-    form = QuizForm() if from_id is None else _prefill(quiz, session, from_id)
+    form = (
+        QuizForm() if from_id is None else await run_in_threadpool(_prefill, quiz, engine, from_id)
+    )
     for question_id, value in (("state", state), ("role", role)):
         question = quiz.context_question(question_id)
         if value and question is not None and question.option(value) is not None:
@@ -140,8 +150,9 @@ def _plain_quiz_page(request: Request, framework: Framework, quiz: Quiz, embed: 
     return HTMLResponse(body)
 
 
-def _prefill(quiz: Quiz, session: Session, response_id: str) -> QuizForm:
-    record = read_response(session=session, response_id=response_id)
+def _prefill(quiz: Quiz, engine: Engine, response_id: str) -> QuizForm:
+    with Session(engine) as session:
+        record = read_response(session=session, response_id=response_id)
     options = {(q.id, o.id) for q in quiz.questions for o in q.options}
     fields = {
         a["question_id"]: a["option_id"]
@@ -213,6 +224,8 @@ async def submit_quiz_form(
     request: Request,
     session: SessionDep,
     scorer: ScorerDep,
+    results: ResultsDep,
+    writer: WriterDep,
     settings: SettingsDep,
     limiter: LimiterDep,
     webhooks: WebhooksDep,
@@ -233,7 +246,8 @@ async def submit_quiz_form(
             submitted = await run_in_threadpool(
                 submit,
                 session=session,
-                scorer=scorer,
+                results=results,
+                writer=writer,
                 submission=submission,
                 idempotency_key=form.fields.get("form_token") or None,
                 on_key_reuse="new",  # the visitor went back and changed answers
@@ -258,22 +272,53 @@ async def submit_quiz_form(
 
 
 @router.get("/results/{response_id}", response_class=HTMLResponse)
-def read_result_page(
+async def read_result_page(
     response_id: str,
     request: Request,
-    session: SessionDep,
-    framework: FrameworkDep,
-    quiz: QuizDep,
+    engine: EngineDep,
+    results: ResultsDep,
     settings: SettingsDep,
     embed: EmbedDep,
     peers: BenchmarksDep,
-    completed: str | None = None,
 ) -> Response:
     """The shareable result, rendered from the result exactly as it was stored: a stage map, the
     list to begin with and the reasons. Results stored under older quiz versions render too.
-    In a partner's embed, `completed=1` (set by the form's redirect) tells the partner's page."""
-    record = read_response(session=session, response_id=response_id)
-    result = record.result
+    In a partner's embed, `completed=1` (set by the form's redirect) tells the partner's page.
+    A rendered page is kept for a minute (as long as the peer figures it shows)."""
+    key = (response_id, request.url.query, str(request.base_url))
+    body = results.pages.get(key)
+    if body is None:
+        body = await run_in_threadpool(
+            _result_page, request, engine, results, settings, embed, peers, response_id
+        )
+        results.pages.put(key, body)
+    etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=60"}
+    if request.headers.get("if-none-match") == etag:
+        return embed.allow_framing(Response(status_code=304, headers=headers))
+    return embed.allow_framing(HTMLResponse(body, headers=headers))
+
+
+def _result_page(
+    request: Request,
+    engine: Engine,
+    results: Results,
+    settings: Settings,
+    embed: Embed,
+    peers: BenchmarkCache,
+    response_id: str,
+) -> bytes:
+    quiz = results.scorer.quiz
+    completed = request.query_params.get("completed")
+    with Session(engine) as session:
+        record = read_response(session=session, response_id=response_id)
+        result = results.full(session, record)
+        peer_figures = peers.get(session, record.quiz_version, settings.min_group_size)
+        state_peers = (
+            peers.get(session, record.quiz_version, settings.min_group_size, record.state)
+            if record.state
+            else {}
+        )
     recommendations = result["recommendations"]
     chosen = set(result.get("begin_here", []))
     begin = [r for r in recommendations if r["slug"] in chosen] or recommendations[:3]
@@ -291,20 +336,16 @@ def read_result_page(
             "result": result,
             "begin": begin,
             "headline": result.get("headline", "begin"),
-            "by_strategy": _by_strategy(framework, result["conditions"]),
-            "peers": peers.get(session, record.quiz_version, settings.min_group_size),
-            "state_peers": peers.get(
-                session, record.quiz_version, settings.min_group_size, record.state
-            )
-            if record.state
-            else {},
+            "by_strategy": _by_strategy(results.scorer.framework, result["conditions"]),
+            "peers": peer_figures,
+            "state_peers": state_peers,
             "min_group_size": settings.min_group_size,
             "share_url": share_url,
             "state_name": _label(quiz, "state", record.state),
             "role_name": _label(quiz, "role", record.role),
         },
     )
-    return embed.allow_framing(page)
+    return bytes(page.body)
 
 
 def _completed_event(response_id: str, url: str, result: dict[str, Any]) -> dict[str, Any]:

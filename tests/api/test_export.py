@@ -20,9 +20,10 @@ from app.models import (
     ConditionRollupMonth,
     IdempotencyRecord,
     ResponseRecord,
-    ResponseStage,
 )
+from app.results import Results, register_content
 from app.submissions import submit
+from app.writer import DirectWriter
 from quiz import Quiz, load_content
 from scoring import Scorer, Submission
 from tests.scoring.support import option_for
@@ -47,6 +48,10 @@ FIXTURE = [
 
 def store(url: str, scorer: Scorer, rows: list[tuple], monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[type-arg]
     engine = create_engine(url)
+    results = Results(scorer)
+    with engine.begin() as connection:
+        register_content(connection, results)
+    writer = DirectWriter(engine)
     with Session(engine) as session:
         for day, state, role, partner, funding in rows:
             moment = datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
@@ -61,7 +66,7 @@ def store(url: str, scorer: Scorer, rows: list[tuple], monkeypatch: pytest.Monke
                     "partner": partner,
                 }
             )
-            submit(session=session, scorer=scorer, submission=submission)
+            submit(session=session, results=results, writer=writer, submission=submission)
     engine.dispose()
 
 
@@ -284,7 +289,6 @@ def test_rollup_equals_recomputation(
             IdempotencyRecord,
             ConditionRollup,
             ConditionRollupMonth,
-            ResponseStage,
             ResponseRecord,
         ):
             conn.execute(delete(model))

@@ -24,7 +24,7 @@ def test_migrations_match_models(database_url: str) -> None:
             diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
             tables = set(inspect(conn).get_table_names())
         assert diff == []
-        assert {"responses", "response_stages", "idempotency_keys", "alembic_version"} <= tables
+        assert {"responses", "content_versions", "idempotency_keys", "alembic_version"} <= tables
     finally:
         engine.dispose()
 

@@ -54,7 +54,7 @@ class ContentJson:
         )
 
 
-def get_content_json(request: Request) -> ContentJson:
+async def get_content_json(request: Request) -> ContentJson:
     content: ContentJson = request.app.state.content_json
     return content
 
@@ -63,7 +63,7 @@ ContentJsonDep = Annotated[ContentJson, Depends(get_content_json)]
 
 
 @router.get("/framework", response_model=Framework)
-def read_framework(request: Request, content: ContentJsonDep) -> Response:
+async def read_framework(request: Request, content: ContentJsonDep) -> Response:
     """The whole framework: stages, strategies, conditions, commitments and open notes."""
     return content.framework.answer(request)
 
@@ -71,7 +71,7 @@ def read_framework(request: Request, content: ContentJsonDep) -> Response:
 @router.get(
     "/conditions/{slug}", response_model=Condition, responses={404: {"description": "Unknown slug"}}
 )
-def read_condition(slug: str, request: Request, content: ContentJsonDep) -> Response:
+async def read_condition(slug: str, request: Request, content: ContentJsonDep) -> Response:
     """One condition with its three stages and early-adopter example."""
     found = content.conditions.get(slug)
     if found is None:
@@ -80,6 +80,6 @@ def read_condition(slug: str, request: Request, content: ContentJsonDep) -> Resp
 
 
 @router.get("/quiz", response_model=Quiz)
-def read_quiz(request: Request, content: ContentJsonDep) -> Response:
+async def read_quiz(request: Request, content: ContentJsonDep) -> Response:
     """The questions, each option mapped to a stage (null for "I'm not sure")."""
     return content.quiz.answer(request)

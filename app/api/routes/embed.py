@@ -15,7 +15,7 @@ HEADERS = {"Cache-Control": "public, max-age=3600", "ETag": ETAG, "X-Embed-Versi
 
 
 @router.get("/embed.js", include_in_schema=False)
-def read_embed_script(request: Request) -> Response:
+async def read_embed_script(request: Request) -> Response:
     """The widget script, or 304 when the client's copy is current."""
     if request.headers.get("if-none-match") == ETAG:
         return Response(status_code=304, headers=HEADERS)

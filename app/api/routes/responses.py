@@ -1,24 +1,31 @@
 """`POST /responses` stores a scored submission; `GET /responses/{id}` reads it back as stored."""
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic_core import to_jsonable_python
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from app.api.media import require_json
 from app.api.routes.score import INVALID, TopQuery
 from app.deps import (
+    EngineDep,
     LimiterDep,
-    ScorerDep,
+    ResultsDep,
     SessionDep,
     SettingsDep,
     WebhooksDep,
+    WriterDep,
     client_address,
 )
 from app.errors import InvalidRequest
 from app.models import ResponseCreated, ResponsePublic, as_utc
 from app.partners import partner_for_key
+from app.results import Results
 from app.submissions import RESPONSE_ID, read_response, result_url, submit, with_top
 from scoring import DEFAULT_TOP, Submission
 
@@ -42,7 +49,8 @@ def create_response(
     submission: Submission,
     request: Request,
     session: SessionDep,
-    scorer: ScorerDep,
+    results: ResultsDep,
+    writer: WriterDep,
     settings: SettingsDep,
     limiter: LimiterDep,
     webhooks: WebhooksDep,
@@ -62,7 +70,8 @@ def create_response(
     base_url = settings.public_base_url or str(request.base_url)
     submitted = submit(
         session=session,
-        scorer=scorer,
+        results=results,
+        writer=writer,
         submission=submission,
         idempotency_key=idempotency_key,
         admit=lambda: limiter.hit(bucket, limit),
@@ -100,24 +109,37 @@ def _attributed(submission: Submission, slug: str) -> Submission:
     response_model=ResponsePublic,
     responses={404: {"description": "Unknown id"}},
 )
-def read_stored_response(
-    response_id: str, request: Request, session: SessionDep, top: TopQuery = DEFAULT_TOP
+async def read_stored_response(
+    response_id: str,
+    request: Request,
+    engine: EngineDep,
+    results: ResultsDep,
+    top: TopQuery = DEFAULT_TOP,
 ) -> Response:
     """A stored response, exactly as it was scored when submitted (never re-scored). Stored
-    results never change, so the ETag is the id and `top`, and a client that has it gets a 304
-    without a database read."""
+    results never change, so the ETag is the id and `top`, a client that has it gets a 304
+    without a database read, and each process keeps recent answers serialised."""
     etag = f'"{response_id}.{top}"'
     headers = {"ETag": etag, "Cache-Control": "private, max-age=86400"}
     if request.headers.get("if-none-match") == etag and RESPONSE_ID.match(response_id):
         return Response(status_code=304, headers=headers)
-    record = read_response(session=session, response_id=response_id)
-    stored = {
-        "id": record.id,
-        # RFC 3339 with an offset on both databases (SQLite hands back naive UTC times).
-        "created_at": to_jsonable_python(as_utc(record.created_at)),
-        "quiz_version": record.quiz_version,
-        "context": {"state": record.state, "role": record.role},
-        "partner": record.partner,
-        "result": with_top(record.result, top),
-    }
-    return JSONResponse(stored, headers=headers)
+    body = results.bodies.get((response_id, top))
+    if body is None:
+        body = await run_in_threadpool(_serialised, engine, results, response_id, top)
+        results.bodies.put((response_id, top), body)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def _serialised(engine: Engine, results: Results, response_id: str, top: int) -> bytes:
+    with Session(engine) as session:
+        record = read_response(session=session, response_id=response_id)
+        stored = {
+            "id": record.id,
+            # RFC 3339 with an offset on both databases (SQLite hands back naive UTC times).
+            "created_at": to_jsonable_python(as_utc(record.created_at)),
+            "quiz_version": record.quiz_version,
+            "context": {"state": record.state, "role": record.role},
+            "partner": record.partner,
+            "result": with_top(results.full(session, record), top),
+        }
+    return json.dumps(stored, ensure_ascii=False, separators=(",", ":")).encode()

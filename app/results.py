@@ -1,0 +1,163 @@
+"""Stored results: lean rows in, whole results out, each in the words it was computed with.
+
+A response row keeps `scoring.Computed` (what scoring decided) and the hash of its content
+version. Reading it back explains that with the scorer of its own content version, loaded once
+from `content_versions` and kept, so a result scored before the quiz changed still reads
+exactly as it did. Rows from before lean storage hold their whole result and are served as is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, update
+from sqlalchemy import select as select_columns
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from app.cache import TtlLru
+from app.models import ContentVersion, ResponseRecord, utcnow
+from quiz import content_from_snapshot, content_snapshot, snapshot_hash
+from scoring import SCORING_VERSION, Answer, Computed, Scorer, Submission, SubmissionInvalid
+
+StoredResult = dict[str, Any]
+# Whole results kept in memory per process: results never change, and a shared link is often
+# opened many times in a row.
+CACHED_RESULTS = 1024
+# Result pages show peer figures, refreshed once a minute (app/aggregates.py BenchmarkCache).
+CACHED_PAGES = 256
+PAGE_SECONDS = 60.0
+
+
+class Results:
+    """The current scorer and its content hash, and the way back from a row to its result."""
+
+    def __init__(self, scorer: Scorer):
+        self.scorer = scorer
+        self.snapshot = content_snapshot(scorer.framework, scorer.quiz)
+        self.content_hash = snapshot_hash(self.snapshot)
+        self._scorers: dict[str, Scorer] = {self.content_hash: scorer}
+        self._cache: TtlLru[str, StoredResult] = TtlLru(CACHED_RESULTS)
+        # Serialised answers of the API and rendered result pages, kept by their readers.
+        self.bodies: TtlLru[tuple[str, int], bytes] = TtlLru(CACHED_RESULTS)
+        self.pages: TtlLru[tuple[str, ...], bytes] = TtlLru(CACHED_PAGES, ttl=PAGE_SECONDS)
+
+    def lean(self, computed: Computed) -> StoredResult:
+        """What a new row stores of its result (defaults left out: about 1 KB)."""
+        return computed.model_dump(mode="json", exclude_defaults=True)
+
+    def full(self, session: Session | Connection, record: ResponseRecord) -> StoredResult:
+        """The whole result of a stored row, exactly as it was when computed."""
+        if record.content_hash is None:
+            return record.result
+        cached = self._cache.get(record.id)
+        if cached is not None:
+            return cached
+        scorer = self.scorer_for(session, record.content_hash)
+        result = scorer.explain(
+            Computed.model_validate(record.result),
+            [Answer.model_validate(a) for a in record.answers],
+            record.state,
+        ).model_dump(mode="json")
+        self.remember(record.id, result)
+        return result
+
+    def remember(self, response_id: str, result: StoredResult) -> None:
+        self._cache.put(response_id, result)
+
+    def scorer_for(self, session: Session | Connection, content_hash: str) -> Scorer:
+        """The scorer of a content version, built once per process from its stored snapshot."""
+        scorer = self._scorers.get(content_hash)
+        if scorer is None:
+            snapshot = session.execute(
+                select_columns(col(ContentVersion.content)).where(
+                    col(ContentVersion.hash) == content_hash
+                )
+            ).scalar_one()
+            scorer = Scorer(*content_from_snapshot(snapshot))
+            self._scorers[content_hash] = scorer
+        return scorer
+
+
+def register_content(connection: Connection, results: Results) -> None:
+    """Keep the current content version (once, whoever of many processes gets there first)."""
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    connection.execute(
+        insert(ContentVersion)
+        .values(
+            hash=results.content_hash,
+            quiz_version=results.scorer.quiz.version,
+            content=results.snapshot,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["hash"])
+    )
+
+
+def compact_stored(connection: Connection, results: Results) -> tuple[int, int]:
+    """Turn whole stored results into lean rows where that loses nothing: a row is rewritten
+    only when explaining its recomputed decisions with the current content gives back exactly
+    the result it stores. Returns (rewritten, kept whole)."""
+    register_content(connection, results)
+    scorer = results.scorer
+    rows = connection.execute(
+        select_columns(
+            col(ResponseRecord.id),
+            col(ResponseRecord.answers),
+            col(ResponseRecord.state),
+            col(ResponseRecord.role),
+            col(ResponseRecord.result),
+        ).where(
+            col(ResponseRecord.content_hash).is_(None),
+            col(ResponseRecord.quiz_version) == scorer.quiz.version,
+            col(ResponseRecord.scoring_version) == SCORING_VERSION,
+        )
+    ).all()
+    rewritten = 0
+    for response_id, answers, state, role, stored in rows:
+        computed = _recomputed(scorer, answers, state, role, stored)
+        if computed is None:
+            continue
+        explained = scorer.explain(computed, [Answer.model_validate(a) for a in answers], state)
+        if explained.model_dump(mode="json") != stored:
+            continue
+        connection.execute(
+            update(ResponseRecord)
+            .where(col(ResponseRecord.id) == response_id)
+            .values(result=results.lean(computed), content_hash=results.content_hash)
+        )
+        rewritten += 1
+    return rewritten, len(rows) - rewritten
+
+
+def _recomputed(
+    scorer: Scorer, answers: Any, state: str | None, role: str | None, stored: StoredResult
+) -> Computed | None:
+    try:
+        submission = Submission.model_validate(
+            {
+                "quiz_version": scorer.quiz.version,
+                "answers": answers,
+                "context": {"state": state, "role": role},
+                "priorities": stored.get("priorities", []),
+            }
+        )
+        return scorer.compute(submission)
+    except (SubmissionInvalid, ValueError):
+        return None
+
+
+def expand_stored(connection: Connection, results: Results) -> int:
+    """The way back (migration 0004's downgrade): every lean row gets its whole result again."""
+    with Session(bind=connection) as session:
+        records = session.exec(
+            select(ResponseRecord).where(col(ResponseRecord.content_hash).is_not(None))
+        ).all()
+    for record in records:
+        connection.execute(
+            update(ResponseRecord)
+            .where(col(ResponseRecord.id) == record.id)
+            .values(result=results.full(connection, record), content_hash=None)
+        )
+    return len(records)

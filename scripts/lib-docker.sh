@@ -1,0 +1,34 @@
+# Shared by fresh-test.sh and image-test.sh (sourced): Debian's docker.io running, and base
+# images made from Debian packages, since no image registry is reachable on these machines.
+
+ensure_docker() {
+  local need=()
+  command -v debootstrap >/dev/null || need+=(debootstrap)
+  command -v dockerd >/dev/null || need+=(docker.io)
+  if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+  # Started by hand where no init system runs it.
+  if ! docker info >/dev/null 2>&1; then
+    nohup dockerd >/var/log/dockerd-where-to-begin.log 2>&1 &
+    for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+    docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/dockerd-where-to-begin.log" >&2; exit 1; }
+  fi
+}
+
+# debootstrap_image IMAGE PACKAGES: a Debian 12 minbase image with PACKAGES (comma-separated),
+# built once and kept (`docker rmi IMAGE` to rebuild).
+debootstrap_image() {
+  local image=$1 packages=$2 rootfs
+  docker image inspect "$image" >/dev/null 2>&1 && return 0
+  rootfs=$(mktemp -d /var/tmp/rootfs.XXXXXX)
+  echo "building $image with debootstrap (minbase + $packages) ..."
+  debootstrap --variant=minbase --include="$packages" bookworm "$rootfs" \
+    "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >/dev/null
+  # Package lists and docs are not needed at run time.
+  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* \
+    "$rootfs"/var/cache/apt/*.bin
+  tar -C "$rootfs" -c . | docker import - "$image" >/dev/null
+  rm -rf "$rootfs"
+}
