@@ -21,8 +21,17 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
-    # Public base URL used in `result_url`; empty means "the URL the request came in on".
+    # Where links to results point (`result_url`, share links, webhooks). Without it, links use
+    # the address a request came to only when its host is in ALLOWED_HOSTS; a forged Host
+    # header never makes our links point elsewhere (they are relative then).
     public_base_url: str = ""
+    allowed_hosts: str = "localhost,127.0.0.1"
+    # The interactive API docs (/docs, /redoc) load Swagger UI and ReDoc from a CDN: off unless
+    # turned on (development). /openapi.json is always served: it is the contract.
+    api_docs: bool = False
+    # The access log names method, route and status. Client addresses and full paths (with
+    # result ids) only when this is on: the privacy promise covers logs too.
+    access_log_detail: bool = False
     # Another copy of the framework content (a folder like `data/`).
     quiz_data_dir: Path = DATA_DIR
     # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed.
@@ -49,6 +58,10 @@ class Settings(BaseSettings):
     @property
     def origins(self) -> list[str]:
         return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
 
     @property
     def proxies(self) -> list[str]:

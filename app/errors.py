@@ -12,6 +12,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import (
+    DatabaseError,
+    DBAPIError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.web.templating import render_error
@@ -72,6 +79,8 @@ class InvalidIdempotencyKey(AppError):
 
 class IdempotencyKeyReused(AppError):
     status_code, code = 409, "idempotency_key_reused"
+    # The response first stored under the key (the form links to it).
+    response_id: str | None = None
 
 
 class NotFound(AppError):
@@ -154,6 +163,17 @@ def validation_details(errors: list[Detail]) -> list[Detail]:
     return details
 
 
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached or read (down, restarting, missing, a damaged file, the
+    pool exhausted), as opposed to a bug in what we asked of it (an integrity or SQL error)."""
+    if isinstance(exc, PoolTimeout | OperationalError | InterfaceError):
+        return True
+    return type(exc) is DatabaseError
+
+
 def install_error_handlers(app: FastAPI) -> None:
     def render(
         request: Request,
@@ -190,6 +210,22 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and message == "Not Found":
             message = f"Nothing at {request.url.path}."
         return render(request, exc.status_code, code, message, None, getattr(exc, "headers", None))
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_error(request: Request, exc: Exception) -> Response:
+        if not database_unavailable(exc):
+            return await _unexpected(request, exc)
+        log.warning("database unavailable on %s: %s", request.url.path, exc)
+        return render(
+            request,
+            503,
+            "unavailable",
+            "The database is not reachable right now; nothing was lost. Please try again in a "
+            "few seconds.",
+            None,
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -12,6 +12,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from app.accesslog import AccessLog
 from app.aggregates import BenchmarkCache
 from app.api.router import api_router, root_router
 from app.api.routes.content import ContentJson
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # uvicorn's access log names client addresses and result ids; ours does not (AccessLog).
+        logging.getLogger("uvicorn.access").disabled = True
         engine = make_engine(settings.database_url)
         # Migrations run once, before the app starts (`python -m app.cli migrate`); a worker
         # only checks that it was done, so many workers never race to change the schema.
@@ -67,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=scorer.quiz.version,
         summary="A quiz on KnowledgeWorks' State Policy Framework for Personalized Learning.",
         lifespan=lifespan,
+        docs_url="/docs" if settings.api_docs else None,
+        redoc_url="/redoc" if settings.api_docs else None,
     )
     app.state.settings = settings
     app.state.scorer = scorer
@@ -85,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog, detail=settings.access_log_detail)
     if settings.proxies:
         # uvicorn's own middleware, told which peers to believe; uvicorn itself runs with
         # --no-proxy-headers so that TRUSTED_PROXIES is the only switch.

@@ -12,13 +12,14 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
+from starlette.requests import Request
 
 from app.aggregates import defer_rollup, rollup_rows
+from app.config import Settings
 from app.errors import IdempotencyKeyReused, InvalidIdempotencyKey, NotFound
 from app.models import IdempotencyRecord, Partner, ResponseRecord, WebhookDelivery, utcnow
 from app.results import Results, StoredResult
@@ -28,9 +29,6 @@ from scoring import Submission
 
 RESPONSE_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 MAX_IDEMPOTENCY_KEY = 255
-# What to do when an idempotency key comes back with a different body: an API client made a
-# mistake ("conflict", 409); a visitor went back and changed answers ("new" response).
-OnKeyReuse = Literal["conflict", "new"]
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,6 @@ def submit(
     writer: Writer,
     submission: Submission,
     idempotency_key: str | None = None,
-    on_key_reuse: OnKeyReuse = "conflict",
     admit: Callable[[], None] | None = None,
     partner: Partner | None = None,
     base_url: str = "",
@@ -99,15 +96,9 @@ def submit(
     key = None
     if idempotency_key is not None:
         key = _Key(_key_hash(idempotency_key, submission.partner), _request_hash(submission))
-        try:
-            replay = _replay(session, results, key)
-        except IdempotencyKeyReused:
-            if on_key_reuse == "conflict":
-                raise
-            key = None  # a visitor changed their answers: a new response, without the key
-        else:
-            if replay is not None:
-                return replay
+        replay = _replay(session, results, key)
+        if replay is not None:
+            return replay
     if admit is not None:
         admit()
     computed = results.scorer.compute(submission)
@@ -157,7 +148,7 @@ def _replay(session: Session, results: Results, key: _Key) -> Submitted | None:
     if existing is None:
         return None
     if existing.request_hash != key.request_hash:
-        raise IdempotencyKeyReused(
+        reused = IdempotencyKeyReused(
             "This Idempotency-Key was already used with a different request body. "
             "Use a new key for a new submission.",
             [
@@ -168,6 +159,8 @@ def _replay(session: Session, results: Results, key: _Key) -> Submitted | None:
                 }
             ],
         )
+        reused.response_id = existing.response_id
+        raise reused
     record = read_response(session=session, response_id=existing.response_id)
     return Submitted(id=record.id, result=results.full(session, record), replayed=True)
 
@@ -216,7 +209,7 @@ def _webhook(
         response_id=row.id,
         created_at=row.created_at,
         result=answered,
-        result_url=result_url(base_url, "", row.id),
+        result_url=result_url(base_url, row.id),
     )
     return delivery_for(partner, row.id, body)
 
@@ -230,7 +223,17 @@ def read_response(*, session: Session, response_id: str) -> ResponseRecord:
     return record
 
 
-def result_url(base_url: str, public_base_url: str, response_id: str) -> str:
-    """The shareable page of a response, on PUBLIC_BASE_URL or the host the request came to."""
-    base = public_base_url.rstrip("/") or base_url.rstrip("/")
-    return f"{base}/results/{response_id}"
+def result_url(base_url: str, response_id: str) -> str:
+    """The shareable page of a response, on the base `public_base` chose."""
+    return f"{base_url.rstrip('/')}/results/{response_id}"
+
+
+def public_base(request: Request, settings: Settings) -> str:
+    """Where our links point: PUBLIC_BASE_URL; else the address the request came to, if its
+    host is one of ALLOWED_HOSTS; else nothing (relative links). Never a Host header we do not
+    know, or a forged one would make the links we hand out point to another site."""
+    if settings.public_base_url:
+        return settings.public_base_url.rstrip("/")
+    if (request.url.hostname or "").lower() in settings.hosts:
+        return str(request.base_url).rstrip("/")
+    return ""

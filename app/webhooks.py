@@ -117,9 +117,11 @@ class WebhookSender:
                         self._send(client, *claimed)
                         if self._stop.is_set():
                             return
+                    wait = self._seconds_to_next()
                 except Exception:  # the thread must outlive a database hiccup
                     log.exception("webhook sender failed; retrying")
-                self._wake.wait(self._seconds_to_next())
+                    wait = IDLE_POLL_SECONDS
+                self._wake.wait(wait)
                 self._wake.clear()
 
     def _seconds_to_next(self) -> float:

@@ -85,8 +85,13 @@ def migrated(database_url: str) -> str:
 
 
 def app_settings(database_url: str, **overrides: object) -> Settings:
-    """Settings for a test app: rate limits off unless a test turns them on."""
-    values: dict[str, object] = {"rate_limit_per_minute": 0, **overrides}
+    """Settings for a test app: rate limits off unless a test turns them on; TestClient's host
+    is one we make links on."""
+    values: dict[str, object] = {
+        "rate_limit_per_minute": 0,
+        "allowed_hosts": "localhost,127.0.0.1,testserver",
+        **overrides,
+    }
     return Settings(database_url=database_url, **values)  # type: ignore[arg-type]
 
 

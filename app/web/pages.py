@@ -30,9 +30,9 @@ from app.deps import (
     WriterDep,
     client_address,
 )
-from app.errors import InvalidRequest
+from app.errors import IdempotencyKeyReused, InvalidRequest
 from app.results import Results
-from app.submissions import read_response, result_url, submit
+from app.submissions import public_base, read_response, result_url, submit
 from app.web.embedding import Embed, EmbedDep
 from app.web.templating import render
 from app.webhooks import result_summary
@@ -79,6 +79,14 @@ class QuizForm:
     priorities: list[str] = field(default_factory=list)
     # Shown above the form, e.g. when it was prefilled from an earlier result.
     notice: str | None = None
+    # Fields sent with more than MAX_FIELD characters: refused and named, never cut silently.
+    too_long: list[str] = field(default_factory=list)
+
+
+MAX_FIELD = 100
+TOO_LONG = (
+    f"This value is too long (at most {MAX_FIELD} characters); choose one of the listed options."
+)
 
 
 def _quiz_page(
@@ -212,11 +220,21 @@ def _submission(quiz: Quiz, form: QuizForm) -> Submission:
 
 async def _read_form(request: Request) -> QuizForm:
     raw = await request.form()
-    fields = {
-        k: v for k, v in raw.items() if k != "priority" and isinstance(v, str) and len(v) <= 100
-    }
-    chosen = [v for v in raw.getlist("priority") if isinstance(v, str) and len(v) <= 100]
-    return QuizForm(fields, chosen[:20])
+    values = [(k, v) for k, v in raw.multi_items() if isinstance(v, str)]
+    too_long = sorted({k for k, v in values if len(v) > MAX_FIELD})
+    fields = {k: v for k, v in values if k != "priority" and k not in too_long}
+    chosen = [v for k, v in values if k == "priority" and len(v) <= MAX_FIELD]
+    return QuizForm(fields, chosen[:20], too_long=too_long)
+
+
+def _too_long_errors(quiz: Quiz, form: QuizForm) -> dict[str, str]:
+    """Each over-long field as an error next to its question (or above the form)."""
+    known = {q.id for q in quiz.questions} | {"state", "role"}
+    errors: dict[str, str] = {}
+    for name in form.too_long:
+        key = name if name in known else "priorities" if name == "priority" else "form"
+        errors[key] = TOO_LONG
+    return errors
 
 
 @router.post("/quiz", response_class=HTMLResponse)
@@ -238,7 +256,7 @@ async def submit_quiz_form(
     form = await _read_form(request)
     problems: list[Problem] = []
     bucket, limit = f"ip:{client_address(request)}", settings.rate_limit_per_minute
-    if all(form.fields.get(q.id) for q in quiz.questions):
+    if not form.too_long and all(form.fields.get(q.id) for q in quiz.questions):
         submission = _submission(quiz, form)
         if embed.partner is not None:
             submission = submission.model_copy(update={"partner": embed.partner.slug})
@@ -250,13 +268,15 @@ async def submit_quiz_form(
                 writer=writer,
                 submission=submission,
                 idempotency_key=form.fields.get("form_token") or None,
-                on_key_reuse="new",  # the visitor went back and changed answers
                 admit=lambda: limiter.hit(bucket, limit),
                 partner=embed.partner,
-                base_url=settings.public_base_url or str(request.base_url),
+                base_url=public_base(request, settings),
             )
         except SubmissionInvalid as exc:
             problems = exc.problems
+        except IdempotencyKeyReused as exc:
+            # The visitor went back and sent this form again with other answers.
+            return _already_submitted(request, exc.response_id, embed)
         else:
             if submitted.webhook:
                 webhooks.wake()
@@ -264,11 +284,23 @@ async def submit_quiz_form(
             done = {"completed": "1"} if embed.parent_origin else {}
             location = f"/results/{submitted.id}{embed.query(**done)}"
             return RedirectResponse(location, status_code=303)
-    errors = _form_errors(quiz, form, problems)
+    errors = _form_errors(quiz, form, problems) | _too_long_errors(quiz, form)
     kept = QuizForm({k: v for k, v in form.fields.items() if k not in errors}, form.priorities)
     if "priorities" in errors:
         kept.priorities = [p for p in form.priorities if p in scorer.conditions]
     return _quiz_page(request, scorer.framework, quiz, kept, errors, embed, status_code=422)
+
+
+def _already_submitted(request: Request, response_id: str | None, embed: Embed) -> Response:
+    """A form is stored once: sent again with changed answers, it points to what it stored
+    and to a fresh form with those answers (nothing new is stored)."""
+    page = render(
+        request,
+        "already_submitted.html",
+        {"response_id": response_id, "embed_query": embed.query()},
+        status_code=409,
+    )
+    return embed.allow_framing(page)
 
 
 @router.get("/results/{response_id}", response_class=HTMLResponse)
@@ -285,7 +317,7 @@ async def read_result_page(
     list to begin with and the reasons. Results stored under older quiz versions render too.
     In a partner's embed, `completed=1` (set by the form's redirect) tells the partner's page.
     A rendered page is kept for a minute (as long as the peer figures it shows)."""
-    key = (response_id, request.url.query, str(request.base_url))
+    key = (response_id, request.url.query, public_base(request, settings))
     body = results.pages.get(key)
     if body is None:
         body = await run_in_threadpool(
@@ -322,7 +354,7 @@ def _result_page(
     recommendations = result["recommendations"]
     chosen = set(result.get("begin_here", []))
     begin = [r for r in recommendations if r["slug"] in chosen] or recommendations[:3]
-    share_url = result_url(str(request.base_url), settings.public_base_url, record.id)
+    share_url = result_url(public_base(request, settings), record.id)
     page = render(
         request,
         "result.html",

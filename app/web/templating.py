@@ -23,6 +23,7 @@ ERROR_TITLES = {
     413: "That was too much to send",
     422: "Something in the request was not right",
     429: "Too many requests",
+    503: "Temporarily unavailable",
     500: "Something went wrong",
 }
 

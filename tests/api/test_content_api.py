@@ -83,8 +83,8 @@ def test_unknown_api_path_and_method_use_the_error_shape(client: httpx.Client) -
 def test_openapi_and_docs(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()
     assert "/api/v1/score" in spec["paths"] and "/api/v1/responses/{response_id}" in spec["paths"]
-    docs = client.get("/docs")
-    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    # The interactive docs load third-party scripts: off unless API_DOCS=true (test_hardening).
+    assert client.get("/docs").status_code == 404
 
 
 def test_security_headers_on_api(client: httpx.Client) -> None:

@@ -26,7 +26,14 @@ from app.errors import InvalidRequest
 from app.models import ResponseCreated, ResponsePublic, as_utc
 from app.partners import partner_for_key
 from app.results import Results
-from app.submissions import RESPONSE_ID, read_response, result_url, submit, with_top
+from app.submissions import (
+    RESPONSE_ID,
+    public_base,
+    read_response,
+    result_url,
+    submit,
+    with_top,
+)
 from scoring import DEFAULT_TOP, Submission
 
 router = APIRouter(tags=["responses"])
@@ -67,7 +74,7 @@ def create_response(
         bucket, limit = f"key:{partner.id}", partner.rate_limit_per_minute
     else:
         bucket, limit = f"ip:{client_address(request)}", settings.rate_limit_per_minute
-    base_url = settings.public_base_url or str(request.base_url)
+    base_url = public_base(request, settings)
     submitted = submit(
         session=session,
         results=results,
@@ -82,7 +89,7 @@ def create_response(
         webhooks.wake()
     created = {
         "id": submitted.id,
-        "result_url": result_url(base_url, "", submitted.id),
+        "result_url": result_url(base_url, submitted.id),
         "result": with_top(submitted.result, top),
     }
     headers = {"Idempotent-Replayed": "true"} if submitted.replayed else None

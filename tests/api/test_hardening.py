@@ -1,0 +1,158 @@
+"""Hardened edges: links never from a forged Host, 503 when the database is gone, long form
+values named, a resent form stored once, API docs off by default, an access log without
+addresses or result ids."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, func, select
+
+from app.db import make_engine
+from app.main import create_app
+from app.models import ResponseRecord
+from app.results import Results
+from app.writer import GroupCommitWriter
+from quiz import Quiz
+from tests.scoring.support import every_question_at, option_for
+from tests.support import app_settings, migrated
+
+
+def submission(quiz: Quiz) -> dict[str, object]:
+    return {
+        "quiz_version": quiz.version,
+        "answers": [{"question_id": "funding", "option_id": option_for("funding", 1)}],
+    }
+
+
+def form(quiz: Quiz, stage: int, token: str = "tok-aaaaaaaaaaaaaaaaaaaa") -> dict[str, str]:
+    answers = {q: option_for(q, stage) for q in every_question_at(stage)}
+    return {"quiz_version": quiz.version, "form_token": token, **answers}
+
+
+def stored(url: str) -> int:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(ResponseRecord)).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return migrated(f"sqlite:///{tmp_path / 'quiz.db'}")
+
+
+def test_links_never_come_from_a_forged_host(url: str, quiz: Quiz) -> None:
+    with TestClient(create_app(app_settings(url)), follow_redirects=False) as client:
+        created = client.post(
+            "/api/v1/responses", json=submission(quiz), headers={"Host": "evil.example"}
+        ).json()
+        assert created["result_url"] == f"/results/{created['id']}"
+        page = client.get(f"/results/{created['id']}", headers={"Host": "evil.example"}).text
+        assert "evil.example" not in page
+        known = client.post("/api/v1/responses", json=submission(quiz)).json()
+        assert known["result_url"].startswith("http://testserver/results/")
+    settings = app_settings(url, public_base_url="https://quiz.example.org")
+    with TestClient(create_app(settings)) as client:
+        created = client.post(
+            "/api/v1/responses", json=submission(quiz), headers={"Host": "evil.example"}
+        ).json()
+        assert created["result_url"] == f"https://quiz.example.org/results/{created['id']}"
+
+
+def test_database_gone_is_503_with_retry_after(url: str, quiz: Quiz, tmp_path: Path) -> None:
+    app = create_app(app_settings(url))
+    with TestClient(app, follow_redirects=False) as client:
+        kept = client.post("/api/v1/responses", json=submission(quiz)).json()["id"]
+        # The database cannot be opened any more (a volume gone, a server down): the app's
+        # engine and writer now point at a path that is a directory.
+        working = app.state.engine, app.state.writer
+        gone = tmp_path / "gone.db"
+        gone.mkdir()
+        app.state.engine = make_engine(f"sqlite:///{gone}")
+        app.state.writer = GroupCommitWriter(f"sqlite:///{gone}")
+        app.state.writer.start()
+        app.state.results = Results(app.state.scorer)  # nothing cached
+        for method, path, kwargs in (
+            ("POST", "/api/v1/responses", {"json": submission(quiz)}),
+            ("GET", f"/api/v1/responses/{kept}", {}),
+            ("GET", "/healthz", {}),
+        ):
+            r = client.request(method, path, **kwargs)  # type: ignore[arg-type]
+            assert r.status_code == 503, (path, r.text)
+            if path != "/healthz":
+                assert r.headers["retry-after"] == "5"
+                assert r.json()["error"]["code"] == "unavailable"
+        for method, path, kwargs in (
+            ("GET", f"/results/{kept}", {}),
+            ("POST", "/quiz", {"data": form(quiz, 1)}),
+        ):
+            r = client.request(method, path, **kwargs)  # type: ignore[arg-type]
+            assert r.status_code == 503, (path, r.text[:500])
+            assert r.headers["retry-after"] == "5"
+            assert "not reachable right now" in r.text and "<html" in r.text
+        app.state.writer.stop()
+        app.state.engine, app.state.writer = working
+        # Back again: nothing that was stored is lost.
+        assert client.get(f"/api/v1/responses/{kept}").status_code == 200
+    assert stored(url) == 1
+
+
+def test_too_long_form_values_are_named_next_to_the_field(client: TestClient, quiz: Quiz) -> None:
+    data = form(quiz, 1) | {"funding": "x" * 101, "state": "y" * 500}
+    r = client.post("/quiz", data=data)
+    assert r.status_code == 422
+    assert r.text.count("This value is too long") >= 2
+    assert 'id="funding-error"' in r.text
+
+
+def test_a_resent_form_with_changed_answers_is_stored_once(url: str, quiz: Quiz) -> None:
+    with TestClient(create_app(app_settings(url)), follow_redirects=False) as client:
+        first = client.post("/quiz", data=form(quiz, 1))
+        assert first.status_code == 303
+        again = client.post("/quiz", data=form(quiz, 2))
+        assert again.status_code == 409
+        assert "You already sent this form" in again.text
+        assert f'href="{first.headers["location"]}"' in again.text
+        assert "/quiz?from=" in again.text
+        # The same answers again are simply the same response (a double click).
+        assert (
+            client.post("/quiz", data=form(quiz, 1)).headers["location"]
+            == first.headers["location"]
+        )
+    assert stored(url) == 1
+
+
+def test_api_docs_are_off_unless_turned_on(url: str) -> None:
+    with TestClient(create_app(app_settings(url))) as client:
+        assert client.get("/docs").status_code == 404
+        assert client.get("/redoc").status_code == 404
+        assert client.get("/openapi.json").status_code == 200
+    with TestClient(create_app(app_settings(url, api_docs=True))) as client:
+        assert client.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize("detail", [False, True])
+def test_access_log_names_no_address_or_result_id_unless_asked(
+    url: str, quiz: Quiz, caplog: pytest.LogCaptureFixture, detail: bool
+) -> None:
+    with TestClient(create_app(app_settings(url, access_log_detail=detail))) as client:
+        created = client.post("/api/v1/responses", json=submission(quiz)).json()
+        with caplog.at_level(logging.INFO, logger="app.access"):
+            client.get(f"/results/{created['id']}")
+        assert logging.getLogger("uvicorn.access").disabled
+    lines = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "app.access" and "GET /results" in r.getMessage()
+    ]
+    assert len(lines) == 1
+    if detail:
+        assert created["id"] in lines[0] and "testclient" in lines[0]
+    else:
+        assert lines[0].startswith("GET /results/{response_id} 200 ")
+        assert created["id"] not in lines[0] and "testclient" not in lines[0]
