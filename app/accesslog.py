@@ -51,5 +51,6 @@ def _pattern(scope: Scope) -> str:
     """The path with each path parameter named instead of given: `/results/{response_id}`."""
     names = {str(v): k for k, v in (scope.get("path_params") or {}).items()}
     if not names:
-        return str(scope["path"]) if scope.get("route") else "(no route)"
+        matched = scope.get("route") or scope.get("endpoint")
+        return str(scope["path"]) if matched else "(no route)"
     return "/".join("{" + names[s] + "}" if s in names else s for s in scope["path"].split("/"))

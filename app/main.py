@@ -22,6 +22,7 @@ from app.db import check_schema, make_engine
 from app.errors import install_error_handlers
 from app.head import HeadAsGet
 from app.limits import BodySizeLimit
+from app.openapi import install_openapi
 from app.partners import OriginCache
 from app.ratelimit import RateLimiter
 from app.results import Results, register_content
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.content_json = ContentJson.of(scorer)
     app.state.benchmarks = BenchmarkCache()
     install_error_handlers(app)
+    install_openapi(app, scorer)
     app.include_router(root_router)
     app.include_router(api_router)
     app.include_router(pages.router)

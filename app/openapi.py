@@ -1,0 +1,172 @@
+"""The OpenAPI document, made to say exactly what the server enforces.
+
+FastAPI describes the pydantic models, which are general on purpose (the scoring layer knows
+nothing of HTTP). Here the document is tightened with what the content decides: the one quiz
+version accepted, each question's own option ids, the state and role codes, the condition slugs
+a priority may name; and every status an operation can answer, each with the `{"error": ...}`
+body the server really sends (not FastAPI's `{"detail": ...}`). Built once per process.
+
+One rule stays in words only: at most one answer per question (JSON Schema cannot say that two
+items of a list differ in one field); the description says so and the server answers 422.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from scoring import Scorer
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "additionalProperties": False,
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["field", "code", "message"],
+                        "properties": {
+                            "field": {"type": "string"},
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        }
+    },
+}
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+STATUS_TEXT = {
+    304: "Not modified: the copy the client has (If-None-Match) is current",
+    401: "Wrong, revoked or missing key or token",
+    404: "Nothing with that id",
+    409: "Idempotency-Key already used with another body",
+    413: "Body larger than MAX_BODY_BYTES",
+    415: "Body not sent as application/json",
+    422: "Invalid request or submission; `details` names each field",
+    429: "Too many requests; see Retry-After",
+    503: "The database cannot be reached, or the export is off; see Retry-After",
+}
+# Statuses beyond those FastAPI lists, by operation (method, path).
+EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
+    ("get", "/healthz"): (503,),
+    ("get", "/api/v1/framework"): (304,),
+    ("get", "/api/v1/quiz"): (304,),
+    ("get", "/api/v1/conditions/{slug}"): (304, 404),
+    ("post", "/api/v1/score"): (413, 415, 422),
+    ("post", "/api/v1/responses"): (401, 409, 413, 415, 422, 429, 503),
+    ("get", "/api/v1/responses/{response_id}"): (304, 404, 422, 503),
+    ("get", "/api/v1/export/aggregate"): (401, 422, 503),
+    ("get", "/api/v1/benchmarks"): (422, 503),
+}
+IDEMPOTENCY_KEY = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    # Printable ASCII, no space at either end (HTTP would strip it).
+    "pattern": "^[!-~]([ -~]*[!-~])?$",
+}
+
+
+def install_openapi(app: FastAPI, scorer: Scorer) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = exact(document, scorer)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
+
+
+def exact(document: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
+    schemas = document["components"]["schemas"]
+    _submission(schemas, scorer)
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    schemas["Error"] = ERROR_SCHEMA
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            _statuses(operation, EXTRA_STATUSES.get((method, path), ()))
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] == "Idempotency-Key":
+                    parameter["schema"] = IDEMPOTENCY_KEY
+                elif parameter["in"] == "header":
+                    parameter["schema"] = {"type": "string", "minLength": 1}
+    return document
+
+
+def _submission(schemas: dict[str, Any], scorer: Scorer) -> None:
+    quiz = scorer.quiz
+    submission = schemas["Submission"]["properties"]
+    submission["quiz_version"] = {
+        "type": "string",
+        "enum": [quiz.version],
+        "description": "The version of the quiz answered (GET /api/v1/quiz).",
+    }
+    schemas["Answer"] = {
+        "title": "Answer",
+        "description": "One answer: a question id and one of that question's option ids.",
+        "anyOf": [
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["question_id", "option_id"],
+                "properties": {
+                    "question_id": {"type": "string", "enum": [q.id]},
+                    "option_id": {"type": "string", "enum": [o.id for o in q.options]},
+                },
+            }
+            for q in quiz.questions
+        ],
+    }
+    submission["answers"].update(
+        {
+            "maxItems": len(quiz.questions),
+            "uniqueItems": True,
+            "description": "At most one answer per question; unanswered questions are left out.",
+        }
+    )
+    submission["priorities"].update(
+        {
+            "items": {"type": "string", "enum": list(scorer.conditions)},
+            "maxItems": quiz.priorities.max_choices,
+            "uniqueItems": True,
+        }
+    )
+    context = schemas["SubmissionContext"]["properties"]
+    for question in quiz.context_questions:
+        codes = [o.id for o in question.options]
+        context[question.id] = {
+            "anyOf": [{"type": "string", "enum": ["", *codes]}, {"type": "null"}],
+            "description": "Empty or null: not given.",
+        }
+
+
+def _statuses(operation: dict[str, Any], extra: tuple[int, ...]) -> None:
+    responses = operation["responses"]
+    for status in extra:
+        responses.setdefault(str(status), {"description": STATUS_TEXT[status]})
+    for status, response in responses.items():
+        if status == "304":
+            response.pop("content", None)
+        elif status.startswith(("4", "5")):
+            response["description"] = STATUS_TEXT.get(int(status), response["description"])
+            response["content"] = {"application/json": {"schema": ERROR_REF}}
