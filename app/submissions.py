@@ -101,9 +101,8 @@ def submit(
             return replay
     if admit is not None:
         admit()
-    computed = results.scorer.compute(submission)
     # Every recommendation, so a later reader can ask for any `top`; dumped once and answered.
-    full = results.scorer.explain(computed, submission.answers, submission.context.state)
+    computed, full = results.scorer.compute_and_explain(submission)
     answered = full.model_dump(mode="json")
     row = ResponseRecord(
         id=new_response_id(),

@@ -60,7 +60,7 @@ def free_port() -> int:
 
 
 def start(
-    app: str, port: int, env: dict[str, str], probe: str
+    app: str, port: int, env: dict[str, str], probe: str, log: Path
 ) -> tuple[subprocess.Popen[bytes], float]:
     """Spawn uvicorn with 2 workers; return it and the seconds from spawn to the first 200."""
     began = time.perf_counter()
@@ -81,7 +81,9 @@ def start(
         cwd=ROOT,
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        # A file, not a pipe: the access log is written on every request, and a pipe nobody
+        # reads fills up and stalls the server.
+        stderr=log.open("w"),
     )
     url = f"http://127.0.0.1:{port}{probe}"
     while time.perf_counter() - began < 60:
@@ -91,7 +93,7 @@ def start(
         except httpx.HTTPError:
             pass
         if proc.poll() is not None:
-            sys.exit(f"{app} exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+            sys.exit(f"{app} exited: {log.read_text()[-2000:]}")
         time.sleep(0.01)
     sys.exit(f"{app} did not answer {probe} within 60 s")
 
@@ -149,7 +151,11 @@ def main() -> None:
         folder = Path(tmp)
         base_port, app_port = free_port(), free_port()
         baseline, base_cold = start(
-            "bench.baseline_app:app", base_port, {"BASELINE_DB": str(folder / "base.db")}, "/json"
+            "bench.baseline_app:app",
+            base_port,
+            {"BASELINE_DB": str(folder / "base.db")},
+            "/json",
+            folder / "base.log",
         )
         try:
             bare_get = wrk(binary, f"http://127.0.0.1:{base_port}/json")
@@ -171,7 +177,7 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
-        service, app_cold = start("app.main:app", app_port, env, "/healthz")
+        service, app_cold = start("app.main:app", app_port, env, "/healthz", folder / "app.log")
         try:
             root = f"http://127.0.0.1:{app_port}"
             created = httpx.post(

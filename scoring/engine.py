@@ -21,25 +21,20 @@ dictionary reads and one result model.
 
 from __future__ import annotations
 
+from typing import Any
+
 from quiz import Framework, Quiz
 from quiz.framework import Commitment, Condition, ConditionStage
 from quiz.questions import Question
 from scoring.models import (
     SCORING_VERSION,
     Answer,
-    CommitmentFocus,
     Computed,
-    ComputedCondition,
-    ConditionStatus,
-    Contradiction,
-    ContradictoryAnswer,
     Evidence,
     Focus,
     Headline,
     OrderBasis,
     Problem,
-    Recommendation,
-    RelatedRecommendation,
     Result,
     StageEstimate,
     Submission,
@@ -52,6 +47,12 @@ BEGIN_HERE = 3
 # Answers this many stages apart about one condition are reported as a contradiction.
 CONTRADICTION_GAP = 2
 RankKey = tuple[int, int, int, int, int]
+# A piece of a result (a condition's status, a recommendation...) before `Result` validates it.
+Piece = dict[str, Any]
+# A condition's rank, the rule that placed it there and the conditions that rule ruled on (None
+# when read back from storage: recomputed when needed); Placements holds them by slug.
+Placement = tuple[int, OrderBasis, list[str] | None]
+Placements = dict[str, Placement]
 
 
 def _quote(text: str) -> str:
@@ -77,6 +78,14 @@ def stage_group(estimate: StageEstimate) -> tuple[int, int]:
     if estimate.stage >= TOP_STAGE:
         return 2, estimate.stage
     return 0, estimate.stage
+
+
+def _peers_by_stage(ranked: list[StageEstimate]) -> dict[tuple[int, int], list[StageEstimate]]:
+    """The conditions at each stage (group and stage), in rank order."""
+    peers: dict[tuple[int, int], list[StageEstimate]] = {}
+    for estimate in ranked:
+        peers.setdefault(stage_group(estimate), []).append(estimate)
+    return peers
 
 
 def order_basis(
@@ -277,30 +286,8 @@ class Scorer:
 
     def compute(self, submission: Submission) -> Computed:
         """Validate, estimate and rank: every decision, without a word of explanation."""
-        self.validate(submission)
-        priorities = set(submission.priorities)
-        estimates = self.estimate(submission)
-        ranked = self.rank(estimates, priorities)
-        placed = {
-            e.slug: (rank, order_basis(e, self._peers(e, ranked), priorities)[0])
-            for rank, e in enumerate(ranked, start=1)
-        }
-        return Computed(
-            quiz_version=self.quiz.version,
-            scoring_version=SCORING_VERSION,
-            priorities=list(submission.priorities),
-            conditions=[
-                ComputedCondition(
-                    slug=e.slug,
-                    stage=e.stage,
-                    confidence=e.confidence,
-                    progress=e.progress,
-                    rank=placed[e.slug][0],
-                    order_basis=placed[e.slug][1],
-                )
-                for e in estimates
-            ],
-        )
+        estimates, placed, _ = self._decide(submission)
+        return self._computed(submission, estimates, placed)
 
     def explain(
         self,
@@ -312,7 +299,6 @@ class Scorer:
         """The full result of `computed`, in the words of this scorer's content: stage map,
         recommendations with reasons, "Begin here", commitments. `answers` are the ones scored
         (for the evidence quoted in reasons); `top` limits the recommendations (all by default)."""
-        priorities = set(computed.priorities)
         evidence = self.evidence_by_condition(answers)
         estimates = [
             StageEstimate(
@@ -320,92 +306,162 @@ class Scorer:
             )
             for c in computed.conditions
         ]
-        placed = {c.slug: c for c in computed.conditions}
-        ranked = sorted(estimates, key=lambda e: placed[e.slug].rank)
-        shown = ranked[: max(1, min(top or len(ranked), len(ranked)))]
-        recommendations = [
-            self._recommendation(e, placed[e.slug], ranked, priorities, state) for e in shown
-        ]
-        begin_here = self._begin_here(ranked)
-        return Result(
-            quiz_version=computed.quiz_version,
-            scoring_version=computed.scoring_version,
-            priorities=list(computed.priorities),
-            conditions=[self._status(e, placed[e.slug].rank, priorities) for e in estimates],
-            recommendations=recommendations,
-            begin_here=[e.slug for e in begin_here],
-            headline=self._headline(begin_here),
-            tie_note=self._tie_note(ranked, priorities),
-            contradictions=[c for e in estimates if (c := self._contradiction(e))],
-            commitments=[
-                self._commitment(c, {e.slug for e in begin_here})
-                for c in self.framework.commitments
-            ],
-            notes=list(self.framework.notes),
-        )
+        placed: Placements = {c.slug: (c.rank, c.order_basis, None) for c in computed.conditions}
+        versions = (computed.quiz_version, computed.scoring_version)
+        return self._explain(estimates, placed, computed.priorities, versions, state, top)
 
     def score(self, submission: Submission, top: int = DEFAULT_TOP) -> Result:
         """Compute and explain. `top` is how many recommendations carry detail."""
-        computed = self.compute(submission)
-        return self.explain(computed, submission.answers, submission.context.state, top)
+        estimates, placed, ranked = self._decide(submission)
+        versions = (self.quiz.version, SCORING_VERSION)
+        state = submission.context.state
+        chosen = submission.priorities
+        return self._explain(estimates, placed, chosen, versions, state, top, ranked)
+
+    def compute_and_explain(self, submission: Submission) -> tuple[Computed, Result]:
+        """Both at once, deciding once: what to store, and the whole result to answer with."""
+        estimates, placed, ranked = self._decide(submission)
+        versions = (self.quiz.version, SCORING_VERSION)
+        state = submission.context.state
+        chosen = submission.priorities
+        result = self._explain(estimates, placed, chosen, versions, state, None, ranked)
+        return self._computed(submission, estimates, placed), result
+
+    def _decide(
+        self, submission: Submission
+    ) -> tuple[list[StageEstimate], Placements, list[StageEstimate]]:
+        """Estimates in listing order, each condition's rank and order basis, and the ranking."""
+        self.validate(submission)
+        priorities = set(submission.priorities)
+        estimates = self.estimate(submission)
+        ranked = self.rank(estimates, priorities)
+        peers = _peers_by_stage(ranked)
+        placed: Placements = {}
+        for rank, e in enumerate(ranked, start=1):
+            basis, tied_with = order_basis(e, peers[stage_group(e)], priorities)
+            placed[e.slug] = (rank, basis, tied_with)
+        return estimates, placed, ranked
+
+    def _computed(
+        self, submission: Submission, estimates: list[StageEstimate], placed: Placements
+    ) -> Computed:
+        # One validation of the whole tree (pydantic's fastest path for a fresh model).
+        return Computed.model_validate(
+            {
+                "quiz_version": self.quiz.version,
+                "scoring_version": SCORING_VERSION,
+                "priorities": list(submission.priorities),
+                "conditions": [
+                    {
+                        "slug": e.slug,
+                        "stage": e.stage,
+                        "confidence": e.confidence,
+                        "progress": e.progress,
+                        "rank": placed[e.slug][0],
+                        "order_basis": placed[e.slug][1],
+                    }
+                    for e in estimates
+                ],
+            }
+        )
+
+    def _explain(
+        self,
+        estimates: list[StageEstimate],
+        placed: Placements,
+        chosen: list[str],
+        versions: tuple[str, str],
+        state: str | None,
+        top: int | None,
+        ranked: list[StageEstimate] | None = None,
+    ) -> Result:
+        priorities = set(chosen)
+        if ranked is None:
+            ranked = sorted(estimates, key=lambda e: placed[e.slug][0])
+        peers = _peers_by_stage(ranked)
+        shown = ranked[: max(1, min(top or len(ranked), len(ranked)))]
+        recommendations = [
+            self._recommendation(
+                e, placed[e.slug], peers[stage_group(e)], ranked, priorities, state
+            )
+            for e in shown
+        ]
+        begin_here = self._begin_here(ranked)
+        return Result.model_validate(
+            {
+                "quiz_version": versions[0],
+                "scoring_version": versions[1],
+                "priorities": list(chosen),
+                "conditions": [self._status(e, placed[e.slug][0], priorities) for e in estimates],
+                "recommendations": recommendations,
+                "begin_here": [e.slug for e in begin_here],
+                "headline": self._headline(begin_here),
+                "tie_note": self._tie_note(ranked[0], placed[ranked[0].slug], peers, priorities),
+                "contradictions": [c for e in estimates if (c := self._contradiction(e))],
+                "commitments": [
+                    self._commitment(c, {e.slug for e in begin_here})
+                    for c in self.framework.commitments
+                ],
+                "notes": list(self.framework.notes),
+            }
+        )
 
     # --- pieces of the result ---------------------------------------------------------------
 
-    def _status(self, estimate: StageEstimate, rank: int, priorities: set[str]) -> ConditionStatus:
-        condition = self.conditions[estimate.slug]
-        return ConditionStatus(
-            slug=condition.slug,
-            name=condition.name,
-            strategy=condition.strategy,
-            strategy_name=self.strategy_names[condition.slug],
-            stage=estimate.stage,
-            stage_name=self.stage_names[estimate.stage],
-            confidence=estimate.confidence,
-            rank=rank,
-            prioritized=condition.slug in priorities,
-        )
+    # The pieces are plain dicts, validated once as a whole `Result`: one call into pydantic's
+    # core instead of one per piece (scoring's largest cost before).
 
-    def _peers(self, estimate: StageEstimate, ranked: list[StageEstimate]) -> list[StageEstimate]:
-        """The conditions at the same stage as `estimate` (itself included), in rank order."""
-        group = stage_group(estimate)
-        return [e for e in ranked if e.stage == estimate.stage and stage_group(e) == group]
+    def _status(self, estimate: StageEstimate, rank: int, priorities: set[str]) -> Piece:
+        condition = self.conditions[estimate.slug]
+        return {
+            "slug": condition.slug,
+            "name": condition.name,
+            "strategy": condition.strategy,
+            "strategy_name": self.strategy_names[condition.slug],
+            "stage": estimate.stage,
+            "stage_name": self.stage_names[estimate.stage],
+            "confidence": estimate.confidence,
+            "rank": rank,
+            "prioritized": condition.slug in priorities,
+        }
 
     def _recommendation(
         self,
         estimate: StageEstimate,
-        placed: ComputedCondition,
+        placed: Placement,
+        peers: list[StageEstimate],
         ranked: list[StageEstimate],
         priorities: set[str],
         state: str | None,
-    ) -> Recommendation:
+    ) -> Piece:
         condition = self.conditions[estimate.slug]
-        basis = placed.order_basis
-        # The conditions it was ordered against: everything its stored basis ruled on.
-        tied_with = order_basis(estimate, self._peers(estimate, ranked), priorities)[1]
+        rank, basis, tied_with = placed
+        if tied_with is None:  # read back from storage: the conditions it was ordered against
+            tied_with = order_basis(estimate, peers, priorities)[1]
         next_level = 1 if estimate.stage is None else estimate.stage + 1
         adopter = condition.early_adopter
-        return Recommendation(
-            rank=placed.rank,
-            slug=condition.slug,
-            name=condition.name,
-            strategy=condition.strategy,
-            current_stage=estimate.stage,
-            current_stage_name=self.stage_names[estimate.stage],
-            confidence=estimate.confidence,
-            focus=_focus(estimate.stage),
-            prioritized=condition.slug in priorities,
-            order_basis=basis,
-            tied_with=tied_with,
-            next_stage=self.stages.get((condition.slug, next_level)),
-            current_stage_detail=self.stages.get((condition.slug, TOP_STAGE))
+        return {
+            "rank": rank,
+            "slug": condition.slug,
+            "name": condition.name,
+            "strategy": condition.strategy,
+            "current_stage": estimate.stage,
+            "current_stage_name": self.stage_names[estimate.stage],
+            "confidence": estimate.confidence,
+            "focus": _focus(estimate.stage),
+            "prioritized": condition.slug in priorities,
+            "order_basis": basis,
+            "tied_with": tied_with,
+            "next_stage": self.stages.get((condition.slug, next_level)),
+            "current_stage_detail": self.stages.get((condition.slug, TOP_STAGE))
             if estimate.stage == TOP_STAGE
             else None,
-            reasons=self._reasons(estimate, ranked, basis, tied_with, priorities),
-            early_adopter=adopter,
-            early_adopter_note=condition.early_adopter_note,
-            early_adopter_is_respondent_state=adopter is not None and adopter.state == state,
-            source_url=condition.source_url,
-        )
+            "reasons": self._reasons(estimate, ranked, basis, tied_with, priorities),
+            "early_adopter": adopter,
+            "early_adopter_note": condition.early_adopter_note,
+            "early_adopter_is_respondent_state": adopter is not None and adopter.state == state,
+            "source_url": condition.source_url,
+        }
 
     def _begin_here(self, ranked: list[StageEstimate]) -> list[StageEstimate]:
         """Conditions with a next step; finished ones only when nothing else is left."""
@@ -420,11 +476,18 @@ class Scorer:
             return "confirm"
         return "begin"
 
-    def _tie_note(self, ranked: list[StageEstimate], priorities: set[str]) -> str | None:
-        first = ranked[0]
-        basis, tied = order_basis(first, self._peers(first, ranked), priorities)
-        if basis != "sequence":
+    def _tie_note(
+        self,
+        first: StageEstimate,
+        placed: Placement,
+        peers: dict[tuple[int, int], list[StageEstimate]],
+        priorities: set[str],
+    ) -> str | None:
+        if placed[1] != "sequence":
             return None
+        tied = placed[2]
+        if tied is None:
+            tied = order_basis(first, peers[stage_group(first)], priorities)[1]
         names = _names([self.conditions[s].name for s in [first.slug, *tied]])
         return (
             f"Your answers put {names} in the same position, and nothing in them decides which "
@@ -433,7 +496,7 @@ class Scorer:
             "to put them in your own order."
         )
 
-    def _contradiction(self, estimate: StageEstimate) -> Contradiction | None:
+    def _contradiction(self, estimate: StageEstimate) -> Piece | None:
         if len(estimate.evidence) < 2:
             return None
         known = [e for e in estimate.evidence if e.stage is not None]
@@ -442,38 +505,36 @@ class Scorer:
             return None
         name = self.conditions[estimate.slug].name
         answers = [
-            ContradictoryAnswer(
-                question_id=e.question_id,
-                prompt=e.prompt,
-                label=e.label,
-                stage=e.stage,
-                stage_name=self.stage_names[e.stage],
-            )
+            {
+                "question_id": e.question_id,
+                "prompt": e.prompt,
+                "label": e.label,
+                "stage": e.stage,
+                "stage_name": self.stage_names[e.stage],
+            }
             for e in known
             if e.stage is not None
         ]
-        listed = "; ".join(f"{_quote(a.label)} ({a.stage_name})" for a in answers)
-        return Contradiction(
-            slug=estimate.slug,
-            name=name,
-            answers=answers,
-            message=f"Your answers about {name} point to different stages: {listed}. We used "
-            "the lower one. Check with a colleague which is right.",
-        )
+        listed = "; ".join(f"{_quote(e.label)} ({self.stage_names[e.stage]})" for e in known)
+        return {
+            "slug": estimate.slug,
+            "name": name,
+            "answers": answers,
+            "message": f"Your answers about {name} point to different stages: {listed}. We "
+            "used the lower one. Check with a colleague which is right.",
+        }
 
-    def _commitment(self, commitment: Commitment, shown: set[str]) -> CommitmentFocus:
-        return CommitmentFocus(
-            slug=commitment.slug,
-            name=commitment.name,
-            summary=commitment.summary,
-            related_recommendations=[
-                RelatedRecommendation(
-                    slug=rc.slug, name=self.conditions[rc.slug].name, basis=rc.basis
-                )
+    def _commitment(self, commitment: Commitment, shown: set[str]) -> Piece:
+        return {
+            "slug": commitment.slug,
+            "name": commitment.name,
+            "summary": commitment.summary,
+            "related_recommendations": [
+                {"slug": rc.slug, "name": self.conditions[rc.slug].name, "basis": rc.basis}
                 for rc in commitment.related_conditions
                 if rc.slug in shown
             ],
-        )
+        }
 
     # --- explanations -----------------------------------------------------------------------
 

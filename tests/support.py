@@ -6,6 +6,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -198,7 +199,8 @@ class AppProcess:
     """The app as its own uvicorn process (as in production), for what must hold across
     processes: shared rate limits, webhooks resumed after a restart."""
 
-    def __init__(self, database_url: str, **env: str):
+    def __init__(self, database_url: str, workers: int = 1, **env: str):
+        self.workers = workers
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DATABASE_URL": database_url, "RATE_LIMIT_PER_MINUTE": "0", **env}
@@ -218,9 +220,12 @@ class AppProcess:
                 "--no-proxy-headers",
                 "--log-level",
                 "warning",
+                "--workers",
+                str(self.workers),
             ],
             cwd=Path(__file__).resolve().parents[1],
             env=self.env,
+            start_new_session=True,  # its own process group: kill() reaches every worker
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -237,6 +242,12 @@ class AppProcess:
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
+            self.proc.wait(timeout=20)
+
+    def kill(self) -> None:
+        """SIGKILL to the server and all its workers at once: no shutdown, no flushing."""
+        if self.proc is not None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=20)
 
     def client(self) -> httpx.Client:
