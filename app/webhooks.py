@@ -18,10 +18,9 @@ import secrets
 import threading
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -30,6 +29,9 @@ from app.config import Settings
 from app.errors import PartnerError
 from app.models import Partner, WebhookDelivery, utcnow
 from app.partners import check_webhook_url
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("app.webhooks")
 # How long a claimed delivery stays with the process that claimed it before others may retry.
@@ -110,6 +112,9 @@ class WebhookSender:
         self._wake.set()
 
     def _run(self) -> None:
+        # Imported here, in the sender's own thread: start-up does not wait for httpx.
+        import httpx
+
         with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
             while not self._stop.is_set():
                 try:
@@ -189,6 +194,8 @@ class WebhookSender:
 
     def _try(self, client: httpx.Client, delivery: WebhookDelivery, partner: Partner) -> str | None:
         """Send once; None on success, else what went wrong."""
+        import httpx  # already loaded by the sender thread; see _run
+
         if partner.revoked_at is not None or not partner.webhook_url or not partner.webhook_secret:
             return "the partner is revoked or has no webhook any more"
         try:

@@ -102,6 +102,9 @@ def wrk(binary: str, url: str, script: Path | None = None) -> Run:
     command = [binary, "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "--timeout", "10s"]
     if script:
         command += ["-s", str(script)]
+    # Two unrecorded seconds first: both workers warm, caches filled, as in a running service.
+    warm = [binary, "-t2", f"-c{CONNECTIONS}", "-d2s", *command[5:]]
+    subprocess.run([*warm, url], check=True, capture_output=True)
     out = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 

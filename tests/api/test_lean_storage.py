@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from alembic import command
 
 from app.db import alembic_config, make_engine, migrate
-from scoring import Scorer, Submission
+from quiz import content_from_snapshot
+from scoring import Answer, Computed, Scorer, Submission
 from tests.scoring.support import every_question_at, option_for
 from tests.support import InProcessServer, app_settings
 
@@ -170,3 +171,17 @@ def _stored_whole(url: str) -> dict[str, tuple[Any, None]]:
         rid: (json.loads(result) if isinstance(result, str) else result, None)
         for rid, result in found
     }
+
+
+def test_a_lean_result_of_scoring_2_0_reads_as_it_did_when_stored() -> None:
+    """The wording of reasons lives in the scoring code: changing it, or which reasons appear,
+    must come with a new SCORING_VERSION (and the old explanation kept), or results already
+    stored would start to read differently. This fixture fails the suite first."""
+    fixture = json.loads((FIXTURE.parent / "lean-scoring-2.0.json").read_text())
+    scorer = Scorer(*content_from_snapshot(fixture["content"]))
+    explained = scorer.explain(
+        Computed.model_validate(fixture["computed"]),
+        [Answer.model_validate(a) for a in fixture["answers"]],
+        fixture["state"],
+    )
+    assert explained.model_dump(mode="json") == fixture["result"]

@@ -41,3 +41,12 @@ def test_app_refuses_a_database_that_was_not_migrated(tmp_path) -> None:  # type
     engine.dispose()
     with TestClient(app) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_head_revision_read_from_file_names_is_alembics_head() -> None:
+    """Start-up reads the head from the file names (no Alembic import); it must agree."""
+    from alembic.script import ScriptDirectory
+
+    from app.db import MIGRATIONS_DIR, head_revision
+
+    assert head_revision() == ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
