@@ -46,6 +46,8 @@ class ResponseRecord(SQLModel, table=True):
     content_hash: str | None = Field(
         default=None, foreign_key="content_versions.hash", max_length=64
     )
+    # A what-if saved as its own response points at the response it started from.
+    based_on: str | None = Field(default=None, foreign_key="responses.id", max_length=32)
 
 
 class ContentVersion(SQLModel, table=True):
@@ -90,6 +92,7 @@ class ResponsePublic(BaseModel):
     quiz_version: str
     context: ContextPublic
     partner: str | None = None
+    based_on: str | None = None
     result: Result
 
 

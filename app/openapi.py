@@ -65,7 +65,7 @@ EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("get", "/api/v1/framework"): (304,),
     ("get", "/api/v1/quiz"): (304,),
     ("get", "/api/v1/conditions/{slug}"): (304, 404),
-    ("post", "/api/v1/score"): (413, 415, 422),
+    ("post", "/api/v1/score"): (404, 413, 415, 422, 503),
     ("post", "/api/v1/responses"): (401, 409, 413, 415, 422, 429, 503),
     ("get", "/api/v1/responses/{response_id}"): (304, 404, 422, 503),
     ("get", "/api/v1/export/aggregate"): (401, 422, 503),

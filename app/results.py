@@ -14,7 +14,7 @@ from sqlalchemy import Connection, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from app.cache import TtlLru
 from app.models import ContentVersion, ResponseRecord, utcnow
@@ -150,10 +150,20 @@ def _recomputed(
 
 def expand_stored(connection: Connection, results: Results) -> int:
     """The way back (migration 0004's downgrade): every lean row gets its whole result again."""
-    with Session(bind=connection) as session:
-        records = session.exec(
-            select(ResponseRecord).where(col(ResponseRecord.content_hash).is_not(None))
-        ).all()
+    # Only the columns 0004 knows: later migrations add others this must not ask for.
+    rows = connection.execute(
+        select_columns(
+            col(ResponseRecord.id),
+            col(ResponseRecord.answers),
+            col(ResponseRecord.state),
+            col(ResponseRecord.result),
+            col(ResponseRecord.content_hash),
+        ).where(col(ResponseRecord.content_hash).is_not(None))
+    ).all()
+    records = [
+        ResponseRecord.model_construct(id=i, answers=a, state=s, result=r, content_hash=h)
+        for i, a, s, r, h in rows
+    ]
     for record in records:
         connection.execute(
             update(ResponseRecord)

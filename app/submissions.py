@@ -20,7 +20,7 @@ from starlette.requests import Request
 
 from app.aggregates import defer_rollup, rollup_rows
 from app.config import Settings
-from app.errors import IdempotencyKeyReused, InvalidIdempotencyKey, NotFound
+from app.errors import IdempotencyKeyReused, InvalidIdempotencyKey, InvalidRequest, NotFound
 from app.models import IdempotencyRecord, Partner, ResponseRecord, WebhookDelivery, utcnow
 from app.results import Results, StoredResult
 from app.webhooks import delivery_for, event_body
@@ -115,8 +115,15 @@ def submit(
         answers=[a.model_dump() for a in submission.answers],
         result=results.lean(computed),
         content_hash=results.content_hash,
+        based_on=submission.based_on,
     )
     webhook = _webhook(partner, row, answered, base_url)
+
+    if submission.based_on is not None and session.get(ResponseRecord, submission.based_on) is None:
+        raise InvalidRequest(
+            "based_on names no stored response.",
+            [{"field": "based_on", "code": "unknown_response", "message": "no such response"}],
+        )
 
     def store(write: Session) -> Submitted:
         if key is not None:

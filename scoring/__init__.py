@@ -1,5 +1,6 @@
 """Scoring: answers -> stage per condition -> ranked, explained result. Pure Python."""
 
+from scoring.changes import ConditionChange, changes
 from scoring.engine import DEFAULT_TOP, Scorer
 from scoring.models import (
     SCORING_VERSION,
@@ -18,6 +19,7 @@ __all__ = [
     "SCORING_VERSION",
     "Answer",
     "Computed",
+    "ConditionChange",
     "Problem",
     "Result",
     "Scorer",
@@ -25,4 +27,5 @@ __all__ = [
     "Submission",
     "SubmissionContext",
     "SubmissionInvalid",
+    "changes",
 ]

@@ -50,6 +50,8 @@ class Submission(_Input):
     partner: (
         Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] | None
     ) = None
+    # A what-if saved as a new response: the id of the response it started from.
+    based_on: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{22}$")] | None = None
 
 
 class Problem(BaseModel):

@@ -37,7 +37,8 @@ from app.web.embedding import Embed, EmbedDep
 from app.web.templating import render
 from app.webhooks import result_summary
 from quiz import Framework, Quiz
-from scoring import Problem, Submission, SubmissionInvalid
+from scoring import Problem, Submission, SubmissionInvalid, changes
+from scoring.changes import headline as changes_headline
 
 router = APIRouter(include_in_schema=False)
 
@@ -212,6 +213,7 @@ def _submission(quiz: Quiz, form: QuizForm) -> Submission:
                     "role": form.fields.get("role") or None,
                 },
                 "priorities": form.priorities,
+                "based_on": form.fields.get("based_on") or None,
             }
         )
     except ValidationError as exc:
@@ -378,6 +380,82 @@ def _result_page(
         },
     )
     return bytes(page.body)
+
+
+@router.get("/results/{response_id}/what-if", response_class=HTMLResponse)
+async def read_what_if(
+    response_id: str,
+    request: Request,
+    engine: EngineDep,
+    results: ResultsDep,
+    embed: EmbedDep,
+) -> Response:
+    """What if…? The stored answers and priorities in a form; with changed ones in the query
+    (the form's GET), the new result side by side with the stored one: each condition's stage
+    and rank then and now, and the new "Begin here". Nothing is stored; "Save this version"
+    posts the changed answers to the quiz as a new response based on this one."""
+    stored, form = await run_in_threadpool(_stored_for_what_if, engine, results, response_id)
+    scorer = results.scorer
+    asked = request.query_params
+    comparison = None
+    errors: dict[str, str] = {}
+    if any(q.id in asked for q in scorer.quiz.questions) or "priority" in asked:
+        form = QuizForm(
+            {q.id: asked[q.id] for q in scorer.quiz.questions if asked.get(q.id)}
+            | {k: v for k in ("state", "role") if (v := form.fields.get(k))},
+            asked.getlist("priority")[:20],
+        )
+        try:
+            versioned = QuizForm(
+                form.fields | {"quiz_version": scorer.quiz.version}, form.priorities
+            )
+            result = scorer.score(_submission(scorer.quiz, versioned))
+        except SubmissionInvalid as exc:
+            errors = _form_errors(scorer.quiz, form, exc.problems)
+            errors = {k: v for k, v in errors.items() if v != NOT_ANSWERED}
+        else:
+            found = changes(stored, result)
+            comparison = {
+                "changes": found,
+                "summary": changes_headline(found),
+                "begin": [c for c in result.conditions if c.slug in result.begin_here],
+                "begin_order": result.begin_here,
+            }
+    page = render(
+        request,
+        "whatif.html",
+        {
+            "response_id": response_id,
+            "embed_query": embed.query(),
+            "sections": quiz_sections(scorer.framework, scorer.quiz),
+            "answers": form.fields,
+            "priorities": form.priorities,
+            "errors": errors,
+            "comparison": comparison,
+            "stored_begin": stored.get("begin_here")
+            or [r["slug"] for r in stored["recommendations"][:3]],
+            "names": {c.slug: c.name for c in scorer.framework.conditions},
+            "form_token": secrets.token_urlsafe(16),
+        },
+        status_code=422 if errors else 200,
+    )
+    return embed.allow_framing(page)
+
+
+def _stored_for_what_if(
+    engine: Engine, results: Results, response_id: str
+) -> tuple[dict[str, Any], QuizForm]:
+    with Session(engine) as session:
+        record = read_response(session=session, response_id=response_id)
+        stored = results.full(session, record)
+    options = {(q.id, o.id) for q in results.scorer.quiz.questions for o in q.options}
+    fields = {
+        a["question_id"]: a["option_id"]
+        for a in record.answers
+        if (a.get("question_id"), a.get("option_id")) in options
+    }
+    fields |= {k: v for k, v in (("state", record.state), ("role", record.role)) if v}
+    return stored, QuizForm(fields, list(stored.get("priorities", [])))
 
 
 def _completed_event(response_id: str, url: str, result: dict[str, Any]) -> dict[str, Any]:

@@ -147,6 +147,7 @@ def _serialised(engine: Engine, results: Results, response_id: str, top: int) ->
             "quiz_version": record.quiz_version,
             "context": {"state": record.state, "role": record.role},
             "partner": record.partner,
+            "based_on": record.based_on,
             "result": with_top(results.full(session, record), top),
         }
     return json.dumps(stored, ensure_ascii=False, separators=(",", ":")).encode()

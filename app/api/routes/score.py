@@ -4,11 +4,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from sqlmodel import Session
 
 from app.api.media import require_json
 from app.api.respond import model_response
-from app.deps import ScorerDep
-from scoring import DEFAULT_TOP, Result, Submission
+from app.deps import EngineDep, ResultsDep, ScorerDep
+from app.submissions import read_response
+from scoring import DEFAULT_TOP, ConditionChange, Result, Submission, changes
+from scoring.changes import headline
 
 router = APIRouter(tags=["score"])
 
@@ -25,14 +28,46 @@ INVALID: dict[int | str, dict[str, Any]] = {
 }
 
 
+class ComparedResult(Result):
+    """A result, and with `compare_to`, how it differs from that stored result (what-if)."""
+
+    compared_to: str | None = None
+    # Per condition, in the new ranking's order: stage and rank before and after.
+    changes: list[ConditionChange] | None = None
+    # One sentence on the biggest moves, for a live region.
+    changes_summary: str | None = None
+
+
 @router.post(
     "/score",
-    response_model=Result,
-    responses=INVALID | {415: {"description": "Not application/json"}},
+    response_model=ComparedResult,
+    responses=INVALID
+    | {
+        404: {"description": "No stored response with the id in compare_to"},
+        415: {"description": "Not application/json"},
+    },
     dependencies=[Depends(require_json)],
 )
 def score_submission(
-    submission: Submission, scorer: ScorerDep, top: TopQuery = DEFAULT_TOP
+    submission: Submission,
+    scorer: ScorerDep,
+    engine: EngineDep,
+    results: ResultsDep,
+    top: TopQuery = DEFAULT_TOP,
+    compare_to: Annotated[
+        str | None,
+        Query(description="A stored response's id: add how this result differs from it."),
+    ] = None,
 ) -> Response:
-    """Score a submission and return the result; nothing is stored."""
-    return model_response(scorer.score(submission, top=top))
+    """Score a submission and return the result; nothing is stored. With `compare_to`, the
+    answer also says, per condition, the stage and rank before and after (what-if)."""
+    result = scorer.score(submission, top=top)
+    if compare_to is None:
+        return model_response(result)
+    with Session(engine) as session:
+        before = results.full(session, read_response(session=session, response_id=compare_to))
+    found = changes(before, result)
+    compared = ComparedResult(
+        **dict(result), compared_to=compare_to, changes=found, changes_summary=headline(found)
+    )
+    return model_response(compared)
