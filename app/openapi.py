@@ -49,9 +49,10 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 STATUS_TEXT = {
+    400: "The body could not be read (not UTF-8)",
     304: "Not modified: the copy the client has (If-None-Match) is current",
     401: "Wrong, revoked or missing key or token",
-    404: "Nothing with that id",
+    404: "Nothing with that id (in the path, `compare_to` or `based_on`)",
     409: "Idempotency-Key already used with another body",
     413: "Body larger than MAX_BODY_BYTES",
     415: "Body not sent as application/json",
@@ -65,8 +66,8 @@ EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("get", "/api/v1/framework"): (304,),
     ("get", "/api/v1/quiz"): (304,),
     ("get", "/api/v1/conditions/{slug}"): (304, 404),
-    ("post", "/api/v1/score"): (404, 413, 415, 422, 503),
-    ("post", "/api/v1/responses"): (401, 409, 413, 415, 422, 429, 503),
+    ("post", "/api/v1/score"): (400, 404, 413, 415, 422, 503),
+    ("post", "/api/v1/responses"): (400, 401, 404, 409, 413, 415, 422, 429, 503),
     ("get", "/api/v1/responses/{response_id}"): (304, 404, 422, 503),
     ("get", "/api/v1/export/aggregate"): (401, 422, 503),
     ("get", "/api/v1/benchmarks"): (422, 503),

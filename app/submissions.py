@@ -20,7 +20,7 @@ from starlette.requests import Request
 
 from app.aggregates import defer_rollup, rollup_rows
 from app.config import Settings
-from app.errors import IdempotencyKeyReused, InvalidIdempotencyKey, InvalidRequest, NotFound
+from app.errors import IdempotencyKeyReused, InvalidIdempotencyKey, NotFound
 from app.models import IdempotencyRecord, Partner, ResponseRecord, WebhookDelivery, utcnow
 from app.results import Results, StoredResult
 from app.webhooks import delivery_for, event_body
@@ -120,7 +120,7 @@ def submit(
     webhook = _webhook(partner, row, answered, base_url)
 
     if submission.based_on is not None and session.get(ResponseRecord, submission.based_on) is None:
-        raise InvalidRequest(
+        raise NotFound(
             "based_on names no stored response.",
             [{"field": "based_on", "code": "unknown_response", "message": "no such response"}],
         )

@@ -1,18 +1,38 @@
 """schemathesis hooks for tests/api/test_contract.py (loaded through SCHEMATHESIS_HOOKS).
 
 At most one answer per question is the one rule the OpenAPI document cannot state (JSON Schema
-has no "unique by field"); generated bodies that answer a question twice are left out here,
-and the 422 they get is tested in tests/scoring and tests/api."""
+has no "unique by field"); generated bodies keep only the first answer to each question, and
+the 422 a repeated question gets is tested in tests/scoring and tests/api."""
 
 from typing import Any
 
 import schemathesis
 
 
-@schemathesis.hook
-def filter_body(context: Any, body: Any) -> bool:
+def _first_answer_per_question(body: Any) -> Any:
     answers = body.get("answers") if isinstance(body, dict) else None
     if not isinstance(answers, list):
-        return True
-    ids = [a.get("question_id") for a in answers if isinstance(a, dict)]
-    return len(ids) == len(set(ids))
+        return body
+    seen: set[Any] = set()
+    kept = []
+    for answer in answers:
+        question = answer.get("question_id") if isinstance(answer, dict) else None
+        if not isinstance(question, str):  # invalid on purpose (negative cases): left as is
+            kept.append(answer)
+            continue
+        if question in seen:
+            continue
+        seen.add(question)
+        kept.append(answer)
+    return {**body, "answers": kept}
+
+
+@schemathesis.hook
+def map_body(context: Any, body: Any) -> Any:
+    return _first_answer_per_question(body)
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: Any) -> None:
+    """Also for requests built by the stateful phase, which do not pass through map_body."""
+    case.body = _first_answer_per_question(case.body)

@@ -107,5 +107,5 @@ def test_what_if_of_an_unknown_result_is_a_friendly_404(client: httpx.Client) ->
 def test_based_on_must_name_a_stored_response(client: httpx.Client, quiz: Quiz) -> None:
     body = {"quiz_version": quiz.version, "answers": answers(BEFORE), "based_on": "C" * 22}
     r = client.post("/api/v1/responses", json=body)
-    assert r.status_code == 422
+    assert r.status_code == 404
     assert r.json()["error"]["details"][0]["field"] == "based_on"
