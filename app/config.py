@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/quiz.db"
     export_token: str | None = None
     min_group_size: int = Field(default=5, ge=1)
+    # A team's page shows nothing about its members until this many have answered.
+    team_min_members: int = Field(default=3, ge=1)
     # Comma-separated list of origins allowed to call the API from a browser.
     allowed_origins: str = ""
     rate_limit_per_minute: int = Field(default=30, ge=0)

@@ -87,6 +87,10 @@ class NotFound(AppError):
     status_code, code = 404, "not_found"
 
 
+class TeamClosed(AppError):
+    status_code, code = 409, "team_closed"
+
+
 class Unauthorized(AppError):
     status_code, code = 401, "unauthorized"
 

@@ -27,7 +27,7 @@ from app.partners import OriginCache
 from app.ratelimit import RateLimiter
 from app.results import Results, register_content
 from app.security import SecurityHeaders
-from app.web import insights, pages
+from app.web import insights, pages, teams
 from app.webhooks import WebhookSender
 from app.writer import make_writer
 from quiz import load_content
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(pages.router)
     app.include_router(insights.router)
+    app.include_router(teams.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # The last added runs first: security headers go on every answer, even the early 413.
     app.add_middleware(Cors, allowed=lambda: app.state.origins.allowed())

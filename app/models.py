@@ -48,6 +48,28 @@ class ResponseRecord(SQLModel, table=True):
     )
     # A what-if saved as its own response points at the response it started from.
     based_on: str | None = Field(default=None, foreign_key="responses.id", max_length=32)
+    # Taken through a team's join link: the team's page counts it (never names it).
+    team_id: str | None = Field(default=None, foreign_key="teams.id", max_length=32, index=True)
+
+
+class Team(SQLModel, table=True):
+    """A state leadership team answering together. The join and lead tokens are shown once and
+    stored only as hashes; the id (128 random bits) is the team page's address."""
+
+    __tablename__ = "teams"
+
+    id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=120)
+    state: str | None = Field(default=None, max_length=8)
+    join_token_hash: str = Field(max_length=64, unique=True)
+    lead_token_hash: str = Field(max_length=64)
+    closes_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    closed_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
 
 
 class ContentVersion(SQLModel, table=True):

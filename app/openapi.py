@@ -71,6 +71,9 @@ EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("get", "/api/v1/responses/{response_id}"): (304, 404, 422, 503),
     ("get", "/api/v1/export/aggregate"): (401, 422, 503),
     ("get", "/api/v1/benchmarks"): (422, 503),
+    ("post", "/api/v1/teams"): (400, 413, 415, 422, 429, 503),
+    ("get", "/api/v1/teams/{team_id}"): (404, 422, 503),
+    ("post", "/api/v1/teams/{team_id}/close"): (401, 404, 422, 503),
 }
 IDEMPOTENCY_KEY = {
     "type": "string",
@@ -109,6 +112,9 @@ def exact(document: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
             for parameter in operation.get("parameters", []):
                 if parameter["name"] == "Idempotency-Key":
                     parameter["schema"] = IDEMPOTENCY_KEY
+                elif parameter["name"] == "X-Team-Lead-Token":
+                    # Any value is read; a wrong one is simply not the lead's.
+                    parameter["schema"] = {"type": "string"}
                 elif parameter["in"] == "header":
                     parameter["schema"] = {"type": "string", "minLength": 1}
     return document
@@ -152,6 +158,14 @@ def _submission(schemas: dict[str, Any], scorer: Scorer) -> None:
             "uniqueItems": True,
         }
     )
+    if "TeamCreate" in schemas:
+        schemas["TeamCreate"]["properties"]["state"] = {
+            "anyOf": [
+                {"type": "string", "enum": ["", *sorted(scorer.context_options["state"])]},
+                {"type": "null"},
+            ],
+            "description": "Empty or null: not given.",
+        }
     context = schemas["SubmissionContext"]["properties"]
     for question in quiz.context_questions:
         codes = [o.id for o in question.options]

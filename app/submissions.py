@@ -23,6 +23,7 @@ from app.config import Settings
 from app.errors import IdempotencyKeyReused, InvalidIdempotencyKey, NotFound
 from app.models import IdempotencyRecord, Partner, ResponseRecord, WebhookDelivery, utcnow
 from app.results import Results, StoredResult
+from app.teams import team_for_join
 from app.webhooks import delivery_for, event_body
 from app.writer import Writer
 from scoring import Submission
@@ -101,6 +102,13 @@ def submit(
             return replay
     if admit is not None:
         admit()
+    team_id = team_for_join(session, submission.team).id if submission.team else None
+    if submission.based_on is not None and session.get(ResponseRecord, submission.based_on) is None:
+        raise NotFound(
+            "based_on names no stored response.",
+            [{"field": "based_on", "code": "unknown_response", "message": "no such response"}],
+        )
+
     # Every recommendation, so a later reader can ask for any `top`; dumped once and answered.
     computed, full = results.scorer.compute_and_explain(submission)
     answered = full.model_dump(mode="json")
@@ -116,14 +124,9 @@ def submit(
         result=results.lean(computed),
         content_hash=results.content_hash,
         based_on=submission.based_on,
+        team_id=team_id,
     )
     webhook = _webhook(partner, row, answered, base_url)
-
-    if submission.based_on is not None and session.get(ResponseRecord, submission.based_on) is None:
-        raise NotFound(
-            "based_on names no stored response.",
-            [{"field": "based_on", "code": "unknown_response", "message": "no such response"}],
-        )
 
     def store(write: Session) -> Submitted:
         if key is not None:

@@ -31,8 +31,10 @@ from app.deps import (
     client_address,
 )
 from app.errors import IdempotencyKeyReused, InvalidRequest
+from app.models import Team
 from app.results import Results
 from app.submissions import public_base, read_response, result_url, submit
+from app.teams import team_for_join
 from app.web.embedding import Embed, EmbedDep
 from app.web.templating import render
 from app.webhooks import result_summary
@@ -128,6 +130,7 @@ async def read_quiz_form(
     from_id: Annotated[str | None, Query(alias="from")] = None,
     state: str | None = None,
     role: str | None = None,
+    team: str | None = None,
 ) -> Response:
     """The quiz as a plain HTML form that works without JavaScript; `?from=ID` fills it in with
     the answers of an earlier result, to change them or add priorities; `?state=` and `?role=`
@@ -137,6 +140,13 @@ async def read_quiz_form(
     form = (
         QuizForm() if from_id is None else await run_in_threadpool(_prefill, quiz, engine, from_id)
     )
+    if team:
+        joined = await run_in_threadpool(_open_team, engine, team)
+        form.fields["team"] = team
+        form.notice = (
+            f"You are answering as a member of the team “{joined.name}”. No names are asked, "
+            "and the team's page never shows who gave which answer."
+        )
     for question_id, value in (("state", state), ("role", role)):
         question = quiz.context_question(question_id)
         if value and question is not None and question.option(value) is not None:
@@ -157,6 +167,11 @@ def _plain_quiz_page(request: Request, framework: Framework, quiz: Quiz, embed: 
         request.app.state.plain_quiz_page = cached
     body = cached.replace(TOKEN_SLOT.encode(), secrets.token_urlsafe(16).encode())
     return HTMLResponse(body)
+
+
+def _open_team(engine: Engine, join_token: str) -> Team:
+    with Session(engine) as session:
+        return team_for_join(session, join_token)
 
 
 def _prefill(quiz: Quiz, engine: Engine, response_id: str) -> QuizForm:
@@ -214,6 +229,7 @@ def _submission(quiz: Quiz, form: QuizForm) -> Submission:
                 },
                 "priorities": form.priorities,
                 "based_on": form.fields.get("based_on") or None,
+                "team": form.fields.get("team") or None,
             }
         )
     except ValidationError as exc:

@@ -1,0 +1,155 @@
+"""Team mode: create a team, join it through its link, read it as one picture.
+
+A team has a public id (its page's address, 128 random bits), a join token (the link members
+take the quiz through) and a lead token (to see the count early and to close the team). Both
+tokens are shown once and stored as sha256 hashes. Members are counted, never named: the team
+view is built from their stored results (scoring/team.py) and shows nothing about any of them
+until TEAM_MIN_MEMBERS have answered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.errors import NotFound, TeamClosed, Unauthorized
+from app.models import ResponseRecord, Team, as_utc, utcnow
+from app.results import Results
+from scoring.team import Member, aggregate
+
+TEAM_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
+DEFAULT_DAYS = 90
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CreatedTeam:
+    team: Team
+    join_token: str
+    lead_token: str
+
+
+def create_team(
+    session: Session, *, name: str, state: str | None, closes_in_days: int = DEFAULT_DAYS
+) -> CreatedTeam:
+    join_token, lead_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    now = utcnow()
+    team = Team(
+        id=secrets.token_urlsafe(16),
+        name=name.strip(),
+        state=state or None,
+        join_token_hash=_hash(join_token),
+        lead_token_hash=_hash(lead_token),
+        closes_at=now + timedelta(days=closes_in_days),
+        created_at=now,
+    )
+    session.add(team)
+    session.commit()
+    session.refresh(team)
+    return CreatedTeam(team, join_token, lead_token)
+
+
+def get_team(session: Session, team_id: str) -> Team:
+    team = session.get(Team, team_id) if TEAM_ID.match(team_id) else None
+    if team is None:
+        raise NotFound("No team with that id.")
+    return team
+
+
+def team_for_join(session: Session, join_token: str) -> Team:
+    """The open team a join link belongs to; 404 for an unknown link, 409 once closed."""
+    team = session.exec(select(Team).where(col(Team.join_token_hash) == _hash(join_token))).first()
+    if team is None:
+        raise NotFound(
+            "That team link is not known. Ask your team lead for the link again.",
+            [{"field": "team", "code": "unknown_team", "message": "no team with that link"}],
+        )
+    if is_closed(team):
+        raise TeamClosed(
+            f"The team “{team.name}” is closed and takes no new answers. Its page stays readable.",
+            [{"field": "team", "code": "team_closed", "message": "the team is closed"}],
+        )
+    return team
+
+
+def is_closed(team: Team, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return team.closed_at is not None or as_utc(team.closes_at) <= now
+
+
+def is_lead(team: Team, lead_token: str | None) -> bool:
+    return bool(lead_token) and hmac.compare_digest(team.lead_token_hash, _hash(lead_token or ""))
+
+
+def close_team(session: Session, team: Team, lead_token: str | None) -> Team:
+    if not is_lead(team, lead_token):
+        raise Unauthorized("Only the team lead's link can close the team.")
+    if team.closed_at is None:
+        team.closed_at = utcnow()
+        session.add(team)
+        session.commit()
+        session.refresh(team)
+    return team
+
+
+def member_count(session: Session, team: Team) -> int:
+    count = session.exec(
+        select(func.count())
+        .select_from(ResponseRecord)
+        .where(col(ResponseRecord.team_id) == team.id)
+    ).one()
+    return int(count)
+
+
+def team_view(
+    session: Session, results: Results, team: Team, *, lead: bool, threshold: int
+) -> dict[str, Any]:
+    """What the team page and `GET /api/v1/teams/{id}` show. Below the threshold, nothing about
+    the members (the count only to the lead)."""
+    members = member_count(session, team)
+    enough = members >= threshold
+    view: dict[str, Any] = {
+        "id": team.id,
+        "name": team.name,
+        "state": team.state,
+        "members": members if enough or lead else None,
+        "threshold": threshold,
+        "closed": is_closed(team),
+        "closes_at": as_utc(team.closes_at),
+        "conditions": None,
+        "recommendations": None,
+    }
+    if enough:
+        aggregated = aggregate(results.scorer, _members(session, results, team))
+        view["conditions"] = [c.model_dump(mode="json") for c in aggregated.conditions]
+        view["recommendations"] = [r.model_dump(mode="json") for r in aggregated.recommendations]
+    return view
+
+
+def _members(session: Session, results: Results, team: Team) -> list[Member]:
+    records = session.exec(
+        select(ResponseRecord).where(col(ResponseRecord.team_id) == team.id)
+    ).all()
+    members = []
+    for record in records:
+        # Decisions only: the stored core (or an older whole result) has each condition's stage.
+        stored = record.result
+        members.append(
+            Member(
+                stages={c["slug"]: c.get("stage") for c in stored.get("conditions", [])},
+                answers={a["question_id"]: a["option_id"] for a in record.answers},
+                priorities=tuple(stored.get("priorities", [])),
+            )
+        )
+    return members

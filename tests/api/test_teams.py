@@ -1,0 +1,104 @@
+"""Team mode through the API, on SQLite and PostgreSQL: create, join, the threshold, closing,
+concurrent joins."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from quiz import Quiz
+from tests.scoring.support import every_question_at, option_for
+from tests.support import InProcessServer, LiveServer
+
+
+def member(quiz: Quiz, token: str, funding: int, **extra: Any) -> dict[str, Any]:
+    stages = every_question_at(1) | {"funding": funding}
+    return {
+        "quiz_version": quiz.version,
+        "team": token,
+        "context": {"role": "state-board"},
+        "answers": [{"question_id": q, "option_id": option_for(q, s)} for q, s in stages.items()],
+        **extra,
+    }
+
+
+def test_team_lifecycle(server: LiveServer | InProcessServer, quiz: Quiz) -> None:
+    with server.client() as c:
+        r = c.post("/api/v1/teams", json={"name": "  Ohio leadership  ", "state": "OH"})
+        assert r.status_code == 201, r.text
+        team = r.json()
+        assert team["name"] == "Ohio leadership" and team["state"] == "OH"
+        assert team["join_url"].endswith(f"/quiz?team={team['join_token']}")
+        assert team["team_url"].endswith(f"/teams/{team['id']}")
+        assert team["closes_at"].endswith(("Z", "+00:00"))
+        lead = {"X-Team-Lead-Token": team["lead_token"]}
+        url = f"/api/v1/teams/{team['id']}"
+
+        for i, funding in enumerate((1, 1)):
+            assert (
+                c.post(
+                    "/api/v1/responses", json=member(quiz, team["join_token"], funding)
+                ).status_code
+                == 201
+            )
+            public = c.get(url).json()
+            assert public["members"] is None and public["conditions"] is None
+            assert c.get(url, headers=lead).json()["members"] == i + 1
+        c.post("/api/v1/responses", json=member(quiz, team["join_token"], 3))
+        view = c.get(url).json()
+        assert view["members"] == 3 and view["threshold"] == 3 and not view["closed"]
+        funding = next(x for x in view["conditions"] if x["slug"] == "responsive-funding-systems")
+        assert funding["counts"] == {"0": 0, "1": 2, "2": 0, "3": 1, "unknown": 0}
+        assert funding["team_stage"] == 1 and funding["disagreement"]
+        assert funding["differing_questions"] == ["funding"]
+        agreed = [x for x in view["conditions"] if not x["disagreement"]]
+        assert len(agreed) == len(view["conditions"]) - 1
+        assert len(view["recommendations"]) == 3
+
+        assert c.post(f"{url}/close").status_code == 401
+        assert c.post(f"{url}/close", headers={"X-Team-Lead-Token": "wrong"}).status_code == 401
+        closed = c.post(f"{url}/close", headers=lead).json()
+        assert closed["closed"] is True
+        late = c.post("/api/v1/responses", json=member(quiz, team["join_token"], 2))
+        assert late.status_code == 409 and late.json()["error"]["code"] == "team_closed"
+        assert c.get(url).json()["members"] == 3  # still readable
+
+
+def test_unknown_teams_and_links(server: LiveServer | InProcessServer, quiz: Quiz) -> None:
+    with server.client() as c:
+        for bad in ("nope", "A" * 22, "../x"):
+            assert c.get(f"/api/v1/teams/{bad}").status_code == 404
+        r = c.post("/api/v1/responses", json=member(quiz, "not-a-team-link", 1))
+        assert r.status_code == 404 and r.json()["error"]["details"][0]["field"] == "team"
+        for bad in (
+            {"name": ""},
+            {"name": "x" * 121},
+            {"name": "T", "state": "ZZ"},
+            {"name": "T", "closes_in_days": 0},
+        ):
+            assert c.post("/api/v1/teams", json=bad).status_code == 422
+
+
+def test_twenty_members_join_at_once(live: LiveServer, quiz: Quiz) -> None:
+    team = httpx.post(f"{live.base_url}/api/v1/teams", json={"name": "Big team"}).json()
+
+    def join(i: int) -> int:
+        with httpx.Client(base_url=live.base_url, timeout=60) as c:
+            return c.post(
+                "/api/v1/responses", json=member(quiz, team["join_token"], i % 4)
+            ).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        assert list(pool.map(join, range(20))) == [201] * 20
+    view = httpx.get(f"{live.base_url}/api/v1/teams/{team['id']}").json()
+    assert view["members"] == 20
+    assert (
+        sum(
+            next(x for x in view["conditions"] if x["slug"] == "responsive-funding-systems")[
+                "counts"
+            ].values()
+        )
+        == 20
+    )
