@@ -78,7 +78,10 @@ async def read_team_page(
     view, lead = await run_in_threadpool(
         _view, engine, results, team_id, lead_token, settings.team_min_members
     )
-    prompts = {q.id: q.prompt for q in results.scorer.quiz.questions}
+    quiz = results.scorer.quiz
+    prompts = {q.id: q.prompt for q in quiz.questions}
+    states = quiz.context_question("state")
+    state = states.option(view["state"]) if states and view["state"] else None
     page = render(
         request,
         "team.html",
@@ -87,6 +90,7 @@ async def read_team_page(
             "lead": lead,
             "lead_token": lead_token if lead else None,
             "prompts": prompts,
+            "state_name": state.label if state else None,
             "stage_names": results.scorer.stage_names,
             "join_hint": lead,
         },

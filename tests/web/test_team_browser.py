@@ -59,6 +59,10 @@ def test_a_team_of_three_and_the_lead_sees_disagreement(browser, site, quiz: Qui
     assert "Talk about this first" in row.inner_text()
     assert axe_violations(page) == []
     page.screenshot(path=ARTIFACTS / "team-page.png", full_page=True)
+    page.emulate_media(media="print")
+    assert page.locator("table.team-table").is_visible()
+    assert not page.get_by_role("button", name="Close the team now").is_visible()
+    assert not page.locator("header.site").is_visible()
     lead.close()
 
     phone = browser.new_context(base_url=site.base_url, viewport={"width": 375, "height": 740})

@@ -58,6 +58,12 @@ def test_what_if_updates_live_by_keyboard(browser, site, stored_id: str, quiz: Q
     assert "down" in row.inner_text()
     assert page.locator("#save-version").is_visible()
     page.screenshot(path=ARTIFACTS / "what-if-live.png", full_page=True)
+    # Printed, the comparison is the report: no form, no save button, no site chrome.
+    page.emulate_media(media="print")
+    assert page.locator("table.changes").is_visible()
+    assert not page.locator("#whatif-form").is_visible()
+    assert not page.locator("#save-version").is_visible()
+    assert not page.locator("header.site").is_visible()
     context.close()
 
 
