@@ -139,6 +139,18 @@ class Scorer:
             (c.slug, s.level): s for c in framework.conditions for s in c.stages
         }
         self.context_options = {cq.id: {o.id for o in cq.options} for cq in quiz.context_questions}
+        # The parts of a condition's status that never change, built once.
+        self.status_base: dict[str, Piece] = {
+            c.slug: {
+                "slug": c.slug,
+                "name": c.name,
+                "strategy": c.strategy,
+                "strategy_name": self.strategy_names[c.slug],
+            }
+            for c in framework.conditions
+        }
+        # Commitments depend only on which conditions are in "Begin here": a few dozen lists.
+        self._commitments: dict[tuple[str, ...], list[Piece]] = {}
 
     # --- the steps, in the order `score` runs them ------------------------------------------
 
@@ -398,10 +410,7 @@ class Scorer:
                 "headline": self._headline(begin_here),
                 "tie_note": self._tie_note(ranked[0], placed[ranked[0].slug], peers, priorities),
                 "contradictions": [c for e in estimates if (c := self._contradiction(e))],
-                "commitments": [
-                    self._commitment(c, {e.slug for e in begin_here})
-                    for c in self.framework.commitments
-                ],
+                "commitments": self._commitments_for(begin_here),
                 "notes": list(self.framework.notes),
             }
         )
@@ -412,18 +421,23 @@ class Scorer:
     # core instead of one per piece (scoring's largest cost before).
 
     def _status(self, estimate: StageEstimate, rank: int, priorities: set[str]) -> Piece:
-        condition = self.conditions[estimate.slug]
         return {
-            "slug": condition.slug,
-            "name": condition.name,
-            "strategy": condition.strategy,
-            "strategy_name": self.strategy_names[condition.slug],
+            **self.status_base[estimate.slug],
             "stage": estimate.stage,
             "stage_name": self.stage_names[estimate.stage],
             "confidence": estimate.confidence,
             "rank": rank,
-            "prioritized": condition.slug in priorities,
+            "prioritized": estimate.slug in priorities,
         }
+
+    def _commitments_for(self, begin_here: list[StageEstimate]) -> list[Piece]:
+        key = tuple(sorted(e.slug for e in begin_here))
+        found = self._commitments.get(key)
+        if found is None:
+            shown = set(key)
+            found = [self._commitment(c, shown) for c in self.framework.commitments]
+            self._commitments[key] = found
+        return found
 
     def _recommendation(
         self,
