@@ -10,12 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support import LiveServer, live_server
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = 25
 
 
+@pytest.mark.live  # a uvicorn server and a schemathesis process: not in `make check`
 def test_api_matches_its_openapi_document(database_url: str) -> None:
     with live_server(database_url, export_token="contract-test-export-token") as server:
         run = _schemathesis(server)
