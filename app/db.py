@@ -38,6 +38,35 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
+# Every SQLite connection, the app's and the writer's (app/writer.py): WAL, waiting for the lock
+# instead of failing, foreign keys enforced, and a sync at checkpoints rather than each commit.
+SQLITE_PRAGMAS = (
+    "journal_mode=WAL",
+    f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+    "foreign_keys=ON",
+    "synchronous=NORMAL",
+)
+SQLITE_CONNECT_ARGS = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+
+
+def set_sqlite_pragmas(dbapi_connection: sqlite3.Connection) -> None:
+    for pragma in SQLITE_PRAGMAS:
+        dbapi_connection.execute(f"PRAGMA {pragma}")
+
+
+def sqlite_foreign_keys(op: Any, on: bool) -> None:
+    """For migrations that rebuild a table other tables point at (SQLite's batch mode copies
+    it, drops the original and renames the copy): dropping the original would trip their foreign
+    keys. Inside a transaction the check waits for the commit, when the copy holds every row
+    again; outside one (the driver opens transactions only for data changes) keys are off
+    meanwhile. Nothing on PostgreSQL, which alters tables in place."""
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    op.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+    if not on:
+        op.execute("PRAGMA defer_foreign_keys = ON")
+
+
 def make_engine(url: str) -> Engine:
     """One engine per process. SQLite gets WAL and a busy timeout so concurrent writers wait
     for each other instead of failing; PostgreSQL gets a pool sized for a threaded server."""
@@ -47,7 +76,7 @@ def make_engine(url: str) -> Engine:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            connect_args=SQLITE_CONNECT_ARGS,
             pool_size=20,
             max_overflow=20,
             json_serializer=json_compact,
@@ -55,12 +84,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
+            set_sqlite_pragmas(dbapi_connection)
 
         return engine
     return create_engine(

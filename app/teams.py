@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from app.errors import NotFound, TeamClosed, Unauthorized
@@ -58,6 +59,14 @@ def create_team(
     session.commit()
     session.refresh(team)
     return CreatedTeam(team, join_token, lead_token)
+
+
+def team_links(base: str, team_id: str, join_token: str, lead_token: str) -> dict[str, str]:
+    return {
+        "join_url": f"{base}/quiz?team={join_token}",
+        "team_url": f"{base}/teams/{team_id}",
+        "lead_url": f"{base}/teams/{team_id}?lead={lead_token}",
+    }
 
 
 def get_team(session: Session, team_id: str) -> Team:
@@ -135,6 +144,16 @@ def team_view(
         view["conditions"] = [c.model_dump(mode="json") for c in aggregated.conditions]
         view["recommendations"] = [r.model_dump(mode="json") for r in aggregated.recommendations]
     return view
+
+
+def load_team_view(
+    engine: Engine, results: Results, team_id: str, lead_token: str | None, threshold: int
+) -> tuple[dict[str, Any], bool]:
+    """The team's view and whether `lead_token` is its lead's: for the page and the API."""
+    with Session(engine) as session:
+        team = get_team(session, team_id)
+        lead = is_lead(team, lead_token)
+        return team_view(session, results, team, lead=lead, threshold=threshold), lead
 
 
 def _members(session: Session, results: Results, team: Team) -> list[Member]:

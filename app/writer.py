@@ -30,7 +30,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from app.aggregates import pending_rollup, write_pending_rollup
-from app.db import SQLITE_BUSY_TIMEOUT_MS, is_sqlite, json_compact, sqlite_path
+from app.db import (
+    SQLITE_CONNECT_ARGS,
+    is_sqlite,
+    json_compact,
+    set_sqlite_pragmas,
+    sqlite_path,
+)
 
 T = TypeVar("T")
 Work = Callable[[Session], Any]
@@ -176,7 +182,7 @@ def _immediate_engine(url: str) -> Engine:
     documents for savepoints on pysqlite."""
     engine = create_engine(
         url,
-        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        connect_args=SQLITE_CONNECT_ARGS,
         pool_size=1,
         max_overflow=0,
         json_serializer=json_compact,
@@ -185,13 +191,7 @@ def _immediate_engine(url: str) -> Engine:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: object) -> None:
         dbapi_connection.isolation_level = None
-        for pragma in (
-            "journal_mode=WAL",
-            f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
-            "foreign_keys=ON",
-            "synchronous=NORMAL",
-        ):
-            dbapi_connection.execute(f"PRAGMA {pragma}")
+        set_sqlite_pragmas(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:

@@ -31,7 +31,7 @@ from app.deps import (
     client_address,
 )
 from app.errors import IdempotencyKeyReused, InvalidRequest
-from app.models import Team
+from app.models import ResponseRecord, Team
 from app.results import Results
 from app.submissions import public_base, read_response, result_url, submit
 from app.teams import team_for_join
@@ -177,17 +177,23 @@ def _open_team(engine: Engine, join_token: str) -> Team:
 def _prefill(quiz: Quiz, engine: Engine, response_id: str) -> QuizForm:
     with Session(engine) as session:
         record = read_response(session=session, response_id=response_id)
+    fields = _stored_fields(quiz, record)
+    notice = "Your earlier answers are filled in. Change any of them, or choose priorities, and submit to see your list again."
+    if record.quiz_version != quiz.version:
+        notice += " The quiz has changed since then, so questions that changed are left blank."
+    return QuizForm(fields, list(record.result.get("priorities", [])), notice)
+
+
+def _stored_fields(quiz: Quiz, record: ResponseRecord) -> dict[str, str]:
+    """A stored response's answers and context as form fields; answers to questions or options
+    this quiz version no longer has are left out."""
     options = {(q.id, o.id) for q in quiz.questions for o in q.options}
     fields = {
         a["question_id"]: a["option_id"]
         for a in record.answers
         if (a.get("question_id"), a.get("option_id")) in options
     }
-    fields |= {k: v for k, v in (("state", record.state), ("role", record.role)) if v}
-    notice = "Your earlier answers are filled in. Change any of them, or choose priorities, and submit to see your list again."
-    if record.quiz_version != quiz.version:
-        notice += " The quiz has changed since then, so questions that changed are left blank."
-    return QuizForm(fields, list(record.result.get("priorities", [])), notice)
+    return fields | {k: v for k, v in (("state", record.state), ("role", record.role)) if v}
 
 
 def _answered(quiz: Quiz, fields: dict[str, str]) -> list[tuple[str, str]]:
@@ -434,7 +440,6 @@ async def read_what_if(
             comparison = {
                 "changes": found,
                 "summary": changes_headline(found),
-                "begin": [c for c in result.conditions if c.slug in result.begin_here],
                 "begin_order": result.begin_here,
             }
     page = render(
@@ -464,13 +469,7 @@ def _stored_for_what_if(
     with Session(engine) as session:
         record = read_response(session=session, response_id=response_id)
         stored = results.full(session, record)
-    options = {(q.id, o.id) for q in results.scorer.quiz.questions for o in q.options}
-    fields = {
-        a["question_id"]: a["option_id"]
-        for a in record.answers
-        if (a.get("question_id"), a.get("option_id")) in options
-    }
-    fields |= {k: v for k, v in (("state", record.state), ("role", record.role)) if v}
+    fields = _stored_fields(results.scorer.quiz, record)
     return stored, QuizForm(fields, list(stored.get("priorities", [])))
 
 

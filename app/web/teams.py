@@ -7,14 +7,18 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.api.routes.teams import team_links
 from app.deps import EngineDep, LimiterDep, ResultsDep, ScorerDep, SettingsDep, client_address
-from app.results import Results
 from app.submissions import public_base
-from app.teams import DEFAULT_DAYS, close_team, create_team, get_team, is_lead, team_view
+from app.teams import (
+    DEFAULT_DAYS,
+    close_team,
+    create_team,
+    get_team,
+    load_team_view,
+    team_links,
+)
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -76,7 +80,7 @@ async def read_team_page(
     about this first"), and the team's own "Begin here". Nobody's answers, ever."""
     lead_token = request.query_params.get("lead")
     view, lead = await run_in_threadpool(
-        _view, engine, results, team_id, lead_token, settings.team_min_members
+        load_team_view, engine, results, team_id, lead_token, settings.team_min_members
     )
     quiz = results.scorer.quiz
     prompts = {q.id: q.prompt for q in quiz.questions}
@@ -109,12 +113,3 @@ async def close_team_from_form(team_id: str, request: Request, engine: EngineDep
 
     await run_in_threadpool(close)
     return RedirectResponse(f"/teams/{team_id}?lead={lead_token}", status_code=303)
-
-
-def _view(
-    engine: Engine, results: Results, team_id: str, lead_token: str | None, threshold: int
-) -> tuple[dict[str, Any], bool]:
-    with Session(engine) as session:
-        team = get_team(session, team_id)
-        lead = is_lead(team, lead_token)
-        return team_view(session, results, team, lead=lead, threshold=threshold), lead

@@ -19,9 +19,9 @@ EXAMPLES = 25
 
 
 @pytest.mark.live  # a uvicorn server and a schemathesis process: not in `make check`
-def test_api_matches_its_openapi_document(database_url: str) -> None:
+def test_api_matches_its_openapi_document(database_url: str, tmp_path: Path) -> None:
     with live_server(database_url, export_token="contract-test-export-token") as server:
-        run = _schemathesis(server)
+        run = _schemathesis(server, tmp_path)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     # It really ran: every operation tested, hundreds of cases.
     selected = re.search(r"Selected: (\d+)/(\d+)", run.stdout)
@@ -31,7 +31,7 @@ def test_api_matches_its_openapi_document(database_url: str) -> None:
     assert generated is not None and int(generated.group(1)) >= 300, run.stdout[-3000:]
 
 
-def _schemathesis(server: LiveServer) -> subprocess.CompletedProcess[str]:
+def _schemathesis(server: LiveServer, workdir: Path) -> subprocess.CompletedProcess[str]:
     command = [
         str(Path(sys.executable).parent / "schemathesis"),
         "run",
@@ -46,4 +46,7 @@ def _schemathesis(server: LiveServer) -> subprocess.CompletedProcess[str]:
         "--no-color",
     ]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.api.contract_hooks", "PYTHONPATH": str(ROOT)}
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    # Run in a temporary folder: schemathesis keeps a cache (.schemathesis/) where it runs.
+    return subprocess.run(
+        command, cwd=workdir, env=env, capture_output=True, text=True, timeout=300
+    )

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 from pydantic_core import to_jsonable_python
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.api.media import require_json
 from app.deps import EngineDep, LimiterDep, ResultsDep, ScorerDep, SettingsDep, client_address
 from app.errors import InvalidRequest
 from app.models import as_utc
-from app.results import Results
 from app.submissions import public_base
-from app.teams import DEFAULT_DAYS, close_team, create_team, get_team, is_lead, team_view
+from app.teams import (
+    DEFAULT_DAYS,
+    close_team,
+    create_team,
+    get_team,
+    load_team_view,
+    team_links,
+    team_view,
+)
 from scoring.team import TeamCondition, TeamRecommendation
 
 router = APIRouter(tags=["teams"])
@@ -64,14 +70,6 @@ class TeamPublic(BaseModel):
     # Null until `threshold` members have answered.
     conditions: list[TeamCondition] | None
     recommendations: list[TeamRecommendation] | None
-
-
-def team_links(base: str, team_id: str, join_token: str, lead_token: str) -> dict[str, str]:
-    return {
-        "join_url": f"{base}/quiz?team={join_token}",
-        "team_url": f"{base}/teams/{team_id}",
-        "lead_url": f"{base}/teams/{team_id}?lead={lead_token}",
-    }
 
 
 @router.post(
@@ -137,8 +135,8 @@ async def read(
 ) -> Response:
     """The team as one picture: per condition, members by stage, the team's stage and whether
     members disagree; the team's ranking. Nothing about members below the threshold."""
-    view = await run_in_threadpool(
-        _view, engine, results, team_id, lead_token, settings.team_min_members
+    view, _ = await run_in_threadpool(
+        load_team_view, engine, results, team_id, lead_token, settings.team_min_members
     )
     return JSONResponse(to_jsonable_python(view))
 
@@ -157,16 +155,6 @@ def close(
 ) -> Response:
     """Close the team with the lead token: no new members; the page stays readable."""
     with Session(engine) as session:
-        close_team(session, get_team(session, team_id), lead_token)
-    view = _view(engine, results, team_id, lead_token, settings.team_min_members)
+        team = close_team(session, get_team(session, team_id), lead_token)
+        view = team_view(session, results, team, lead=True, threshold=settings.team_min_members)
     return JSONResponse(to_jsonable_python(view))
-
-
-def _view(
-    engine: Engine, results: Results, team_id: str, lead_token: str | None, threshold: int
-) -> dict[str, Any]:
-    with Session(engine) as session:
-        team = get_team(session, team_id)
-        return team_view(
-            session, results, team, lead=is_lead(team, lead_token), threshold=threshold
-        )

@@ -15,6 +15,8 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 
+from app.db import sqlite_foreign_keys
+
 
 revision = '0004'
 down_revision = '0003'
@@ -31,19 +33,8 @@ def _results():  # the content and scorer the app would start with
     return Results(Scorer(*load_content(get_settings().quiz_data_dir)))
 
 
-def _foreign_keys(on: bool) -> None:
-    """SQLite rebuilds `responses` to change it (batch mode): dropping the old copy would trip
-    the foreign keys of idempotency keys and webhook deliveries that point at it. Inside a
-    transaction they are checked at commit instead, when the new copy holds every row again;
-    outside one (the driver starts transactions only for data changes) they are off meanwhile."""
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
-        if not on:
-            op.execute("PRAGMA defer_foreign_keys = ON")
-
-
 def upgrade() -> None:
-    _foreign_keys(on=False)
+    sqlite_foreign_keys(op, on=False)
     op.create_table('content_versions',
     sa.Column('hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('quiz_version', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
@@ -62,13 +53,13 @@ def upgrade() -> None:
     from app.results import compact_stored
 
     compact_stored(op.get_bind(), _results())
-    _foreign_keys(on=True)
+    sqlite_foreign_keys(op, on=True)
 
 
 def downgrade() -> None:
     from app.results import expand_stored
 
-    _foreign_keys(on=False)
+    sqlite_foreign_keys(op, on=False)
     expand_stored(op.get_bind(), _results())
     op.create_table('response_stages',
     sa.Column('response_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -98,4 +89,4 @@ def downgrade() -> None:
         batch_op.drop_constraint('fk_responses_content_hash', type_='foreignkey')
         batch_op.drop_column('content_hash')
     op.drop_table('content_versions')
-    _foreign_keys(on=True)
+    sqlite_foreign_keys(op, on=True)

@@ -9,19 +9,13 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 
+from app.db import sqlite_foreign_keys
+
 
 revision = '0006'
 down_revision = '0005'
 branch_labels = None
 depends_on = None
-
-
-def _foreign_keys(on: bool) -> None:
-    """As in 0004: SQLite rebuilds `responses`; rows pointing at it must not trip the rebuild."""
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
-        if not on:
-            op.execute("PRAGMA defer_foreign_keys = ON")
 
 
 def upgrade() -> None:
@@ -37,19 +31,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('join_token_hash')
     )
-    _foreign_keys(on=False)
+    sqlite_foreign_keys(op, on=False)
     with op.batch_alter_table('responses', schema=None) as batch_op:
         batch_op.add_column(sa.Column('team_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True))
         batch_op.create_index(batch_op.f('ix_responses_team_id'), ['team_id'], unique=False)
         batch_op.create_foreign_key('fk_responses_team_id', 'teams', ['team_id'], ['id'])
-    _foreign_keys(on=True)
+    sqlite_foreign_keys(op, on=True)
 
 
 def downgrade() -> None:
-    _foreign_keys(on=False)
+    sqlite_foreign_keys(op, on=False)
     with op.batch_alter_table('responses', schema=None) as batch_op:
         batch_op.drop_constraint('fk_responses_team_id', type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_responses_team_id'))
         batch_op.drop_column('team_id')
-    _foreign_keys(on=True)
+    sqlite_foreign_keys(op, on=True)
     op.drop_table('teams')
