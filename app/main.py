@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -59,9 +60,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.origins = OriginCache(engine, settings.origins)
         app.state.webhooks = WebhookSender(engine, settings)
         app.state.webhooks.start()
+        # What start-up built (content, scorer, templates, tables) lives as long as the process:
+        # frozen, the collector stops walking it on every full collection.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             app.state.writer.stop()  # what is queued is written first
             app.state.webhooks.stop()
             engine.dispose()

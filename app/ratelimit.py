@@ -7,9 +7,11 @@ count exact across processes; SQLite serialises writers by itself.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import time
+from collections.abc import Callable
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import Engine
@@ -27,6 +29,11 @@ class RateLimiter:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
+
+    def admission(self, bucket: str, limit: int) -> Callable[[], None] | None:
+        """What counts one request in `bucket` (blocking: run it in a thread), or None when the
+        limit is off, so that a caller needs no database and no thread for it."""
+        return None if limit <= 0 else functools.partial(self.hit, bucket, limit)
 
     def hit(self, bucket: str, limit: int) -> None:
         """Count one request in `bucket`, or raise `RateLimited` (the refused one is not

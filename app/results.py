@@ -8,8 +8,10 @@ exactly as it did. Rows from before lean storage hold their whole result and are
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, cast
 
+from pydantic_core import to_json
 from sqlalchemy import Connection, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -38,7 +40,9 @@ class Results:
         self.snapshot = content_snapshot(scorer.framework, scorer.quiz)
         self.content_hash = snapshot_hash(self.snapshot)
         self._scorers: dict[str, Scorer] = {self.content_hash: scorer}
-        self._cache: TtlLru[str, StoredResult] = TtlLru(CACHED_RESULTS)
+        # Kept as JSON bytes, not as dicts: a thousand trees of dicts kept alive would make every
+        # full garbage collection walk them (pauses of 100 ms under load); bytes are not walked.
+        self._cache: TtlLru[str, bytes] = TtlLru(CACHED_RESULTS)
         # Serialised answers of the API and rendered result pages, kept by their readers.
         self.bodies: TtlLru[tuple[str, int], bytes] = TtlLru(CACHED_RESULTS)
         self.pages: TtlLru[tuple[str, ...], bytes] = TtlLru(CACHED_PAGES, ttl=PAGE_SECONDS)
@@ -53,7 +57,7 @@ class Results:
             return record.result
         cached = self._cache.get(record.id)
         if cached is not None:
-            return cached
+            return cast(StoredResult, json.loads(cached))
         scorer = self.scorer_for(session, record.content_hash)
         result = scorer.explain(
             Computed.model_validate(record.result),
@@ -64,7 +68,7 @@ class Results:
         return result
 
     def remember(self, response_id: str, result: StoredResult) -> None:
-        self._cache.put(response_id, result)
+        self._cache.put(response_id, to_json(result))
 
     def scorer_for(self, session: Session | Connection, content_hash: str) -> Scorer:
         """The scorer of a content version, built once per process from its stored snapshot."""

@@ -15,6 +15,7 @@ there, so several app processes write side by side.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import logging
 import queue
@@ -28,6 +29,7 @@ from typing import Any, Protocol, TypeVar, cast
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
+from starlette.concurrency import run_in_threadpool
 
 from app.aggregates import pending_rollup, write_pending_rollup
 from app.db import (
@@ -46,7 +48,13 @@ MAX_BATCH = 128
 
 
 class Writer(Protocol):
-    def run(self, work: Callable[[Session], T]) -> T: ...
+    def run(self, work: Callable[[Session], T]) -> T:
+        """Write, blocking the calling thread until it is committed (CLI, tests, threads)."""
+        ...
+
+    async def write(self, work: Callable[[Session], T]) -> T:
+        """Write from the event loop: the loop serves other requests until it is committed."""
+        ...
 
     def start(self) -> None: ...
 
@@ -66,6 +74,9 @@ class DirectWriter:
             session.commit()
             return value
 
+    async def write(self, work: Callable[[Session], T]) -> T:
+        return await run_in_threadpool(self.run, work)
+
     def start(self) -> None:
         pass
 
@@ -76,9 +87,26 @@ class DirectWriter:
 @dataclass(eq=False)
 class _Job:
     work: Work
+    # A caller on the event loop awaits `future` (resolved on its loop); any other waits on `done`.
+    future: asyncio.Future[Any] | None = None
     done: threading.Event = field(default_factory=threading.Event)
     value: Any = None
     error: BaseException | None = None
+
+    def finish(self) -> None:
+        if self.future is None:
+            self.done.set()
+        else:
+            self.future.get_loop().call_soon_threadsafe(_resolve, self.future, self)
+
+
+def _resolve(future: asyncio.Future[Any], job: _Job) -> None:
+    if future.cancelled():  # the client went away; what was written stays written
+        return
+    if job.error is not None:
+        future.set_exception(job.error)
+    else:
+        future.set_result(job.value)
 
 
 _STOP = _Job(work=lambda session: None)
@@ -104,6 +132,16 @@ class GroupCommitWriter:
         if job.error is not None:
             raise job.error
         return cast(T, job.value)
+
+    async def write(self, work: Callable[[Session], T]) -> T:
+        """No thread-pool thread waits here: the request awaits a future the writer resolves,
+        so a busy process holds two threads (loop and writer), not one per waiting request."""
+        if self._thread is None:
+            raise RuntimeError("the writer is not running")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.put(_Job(work, future=future))
+        # A request cancelled while waiting cancels the future only; the write goes ahead.
+        return cast(T, await future)
 
     def start(self) -> None:
         if self._thread is None:
@@ -156,7 +194,7 @@ class GroupCommitWriter:
                     job.error = exc
         finally:
             for job in jobs:
-                job.done.set()
+                job.finish()
 
 
 @contextmanager

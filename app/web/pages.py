@@ -24,7 +24,6 @@ from app.deps import (
     QuizDep,
     ResultsDep,
     ScorerDep,
-    SessionDep,
     SettingsDep,
     WebhooksDep,
     WriterDep,
@@ -264,7 +263,7 @@ def _too_long_errors(quiz: Quiz, form: QuizForm) -> dict[str, str]:
 @router.post("/quiz", response_class=HTMLResponse)
 async def submit_quiz_form(
     request: Request,
-    session: SessionDep,
+    engine: EngineDep,
     scorer: ScorerDep,
     results: ResultsDep,
     writer: WriterDep,
@@ -285,14 +284,13 @@ async def submit_quiz_form(
         if embed.partner is not None:
             submission = submission.model_copy(update={"partner": embed.partner.slug})
         try:
-            submitted = await run_in_threadpool(
-                submit,
-                session=session,
+            submitted = await submit(
+                engine=engine,
                 results=results,
                 writer=writer,
                 submission=submission,
                 idempotency_key=form.fields.get("form_token") or None,
-                admit=lambda: limiter.hit(bucket, limit),
+                admit=limiter.admission(bucket, limit),
                 partner=embed.partner,
                 base_url=public_base(request, settings),
             )

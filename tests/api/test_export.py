@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Iterator
@@ -52,21 +53,20 @@ def store(url: str, scorer: Scorer, rows: list[tuple], monkeypatch: pytest.Monke
     with engine.begin() as connection:
         register_content(connection, results)
     writer = DirectWriter(engine)
-    with Session(engine) as session:
-        for day, state, role, partner, funding in rows:
-            moment = datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
-            monkeypatch.setattr(app.submissions, "utcnow", lambda m=moment: m)
-            submission = Submission.model_validate(
-                {
-                    "quiz_version": scorer.quiz.version,
-                    "answers": [
-                        {"question_id": "funding", "option_id": option_for("funding", funding)}
-                    ],
-                    "context": {"state": state, "role": role},
-                    "partner": partner,
-                }
-            )
-            submit(session=session, results=results, writer=writer, submission=submission)
+    for day, state, role, partner, funding in rows:
+        moment = datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
+        monkeypatch.setattr(app.submissions, "utcnow", lambda m=moment: m)
+        submission = Submission.model_validate(
+            {
+                "quiz_version": scorer.quiz.version,
+                "answers": [
+                    {"question_id": "funding", "option_id": option_for("funding", funding)}
+                ],
+                "context": {"state": state, "role": role},
+                "partner": partner,
+            }
+        )
+        asyncio.run(submit(engine=engine, results=results, writer=writer, submission=submission))
     engine.dispose()
 
 

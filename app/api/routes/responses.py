@@ -1,12 +1,11 @@
 """`POST /responses` stores a scored submission; `GET /responses/{id}` reads it back as stored."""
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
-from pydantic_core import to_jsonable_python
+from fastapi.responses import Response
+from pydantic_core import to_json, to_jsonable_python
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -16,14 +15,13 @@ from app.deps import (
     EngineDep,
     LimiterDep,
     ResultsDep,
-    SessionDep,
     SettingsDep,
     WebhooksDep,
     WriterDep,
     client_address,
 )
 from app.errors import InvalidRequest
-from app.models import ResponseCreated, ResponsePublic, as_utc
+from app.models import Partner, ResponseCreated, ResponsePublic, as_utc
 from app.partners import partner_for_key
 from app.results import Results
 from app.submissions import (
@@ -52,10 +50,10 @@ router = APIRouter(tags=["responses"])
         429: {"description": "Too many submissions; see Retry-After"},
     },
 )
-def create_response(
+async def create_response(
     submission: Submission,
     request: Request,
-    session: SessionDep,
+    engine: EngineDep,
     results: ResultsDep,
     writer: WriterDep,
     settings: SettingsDep,
@@ -68,20 +66,22 @@ def create_response(
     """Score and store a submission. Retrying with the same Idempotency-Key returns the first
     response (same id) and stores nothing new. With `X-API-Key`, the response is attributed to
     the key's partner and counted against the partner's rate limit instead of the address's."""
-    partner = partner_for_key(session, api_key) if api_key is not None else None
+    partner = None
+    if api_key is not None:
+        partner = await run_in_threadpool(_partner_for_key, engine, api_key)
     if partner is not None:
         submission = _attributed(submission, partner.slug)
         bucket, limit = f"key:{partner.id}", partner.rate_limit_per_minute
     else:
         bucket, limit = f"ip:{client_address(request)}", settings.rate_limit_per_minute
     base_url = public_base(request, settings)
-    submitted = submit(
-        session=session,
+    submitted = await submit(
+        engine=engine,
         results=results,
         writer=writer,
         submission=submission,
         idempotency_key=idempotency_key,
-        admit=lambda: limiter.hit(bucket, limit),
+        admit=limiter.admission(bucket, limit),
         partner=partner,
         base_url=base_url,
     )
@@ -93,7 +93,12 @@ def create_response(
         "result": with_top(submitted.result, top),
     }
     headers = {"Idempotent-Replayed": "true"} if submitted.replayed else None
-    return JSONResponse(created, status_code=201, headers=headers)
+    return Response(to_json(created), 201, headers, media_type="application/json")
+
+
+def _partner_for_key(engine: Engine, api_key: str) -> Partner:
+    with Session(engine) as session:
+        return partner_for_key(session, api_key)
 
 
 def _attributed(submission: Submission, slug: str) -> Submission:
@@ -150,4 +155,4 @@ def _serialised(engine: Engine, results: Results, response_id: str, top: int) ->
             "based_on": record.based_on,
             "result": with_top(results.full(session, record), top),
         }
-    return json.dumps(stored, ensure_ascii=False, separators=(",", ":")).encode()
+    return to_json(stored)
