@@ -24,4 +24,11 @@ class HeadAsGet:
                     done = True
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+        as_get = {**scope, "method": "GET"}
+        try:
+            await self.app(as_get, receive, send_headers_only)
+        finally:
+            # What routing found, for the access log (which sees this scope, not the copy).
+            for found in ("route", "endpoint", "path_params"):
+                if found in as_get:
+                    scope[found] = as_get[found]

@@ -25,6 +25,7 @@ from app.head import HeadAsGet
 from app.limits import BodySizeLimit
 from app.openapi import install_openapi
 from app.partners import OriginCache
+from app.prebuilt import Prebuilt
 from app.ratelimit import RateLimiter
 from app.results import Results, register_content
 from app.security import SecurityHeaders
@@ -83,7 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.scorer = scorer
     app.state.results = Results(scorer)
-    app.state.content_json = ContentJson.of(scorer)
+    app.state.content_json = content = ContentJson.of(scorer)
+    app.state.plain_quiz_page = None  # rendered by the first GET /quiz (app/web/pages.py)
     app.state.benchmarks = BenchmarkCache()
     install_error_handlers(app)
     install_openapi(app, scorer)
@@ -94,6 +96,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(teams.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # The last added runs first: security headers go on every answer, even the early 413.
+    app.add_middleware(
+        Prebuilt,
+        answers={
+            "/api/v1/quiz": content.quiz.prebuilt,
+            "/api/v1/framework": content.framework.prebuilt,
+            "/quiz": lambda scope: page.built() if (page := app.state.plain_quiz_page) else None,
+        },
+    )
     app.add_middleware(Cors, allowed=lambda: app.state.origins.allowed())
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

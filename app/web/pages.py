@@ -31,6 +31,7 @@ from app.deps import (
 )
 from app.errors import IdempotencyKeyReused, InvalidRequest
 from app.models import ResponseRecord, Team
+from app.prebuilt import TokenPage
 from app.results import Results
 from app.submissions import public_base, read_response, result_url, submit
 from app.teams import team_for_join
@@ -157,15 +158,14 @@ TOKEN_SLOT = "form-token-slot-000000"  # as long as a real token, replaced on ev
 
 
 def _plain_quiz_page(request: Request, framework: Framework, quiz: Quiz, embed: Embed) -> Response:
-    """The most requested page, rendered once per process; only its form token is new each time
-    (a shared token would let one visitor's retry replay another's response)."""
-    cached: bytes | None = getattr(request.app.state, "plain_quiz_page", None)
-    if cached is None:
+    """The most requested page, rendered once per process; only its form token is new each time.
+    Once rendered, app/prebuilt.py answers it before routing."""
+    page: TokenPage | None = request.app.state.plain_quiz_page
+    if page is None:
         form = QuizForm(fields={"form_token": TOKEN_SLOT})
-        cached = bytes(_quiz_page(request, framework, quiz, form, {}, embed).body)
-        request.app.state.plain_quiz_page = cached
-    body = cached.replace(TOKEN_SLOT.encode(), secrets.token_urlsafe(16).encode())
-    return HTMLResponse(body)
+        rendered = bytes(_quiz_page(request, framework, quiz, form, {}, embed).body)
+        page = request.app.state.plain_quiz_page = TokenPage.of(rendered, TOKEN_SLOT)
+    return HTMLResponse(page.body())
 
 
 def _open_team(engine: Engine, join_token: str) -> Team:

@@ -3,9 +3,11 @@ the quiz page rendered once (with a fresh form token each time), HEAD wherever G
 
 from __future__ import annotations
 
+import logging
 import re
 
 import httpx
+import pytest
 
 from quiz import Quiz
 
@@ -65,3 +67,32 @@ def test_html_405_carries_allow(client: httpx.Client) -> None:
     r = client.delete("/quiz")
     assert r.status_code == 405 and "GET" in r.headers["allow"]
     assert r.headers["content-type"].startswith("text/html")
+
+
+def test_answers_served_before_routing_match_the_routes(client: httpx.Client) -> None:
+    """app/prebuilt.py answers these paths without a query; with one, the routes answer. Both
+    must give the same body and headers (the page: all but its fresh form token)."""
+    token = re.compile(r'name="form_token" value="[^"]+"')
+    for path in ("/api/v1/quiz", "/api/v1/framework", "/quiz"):
+        client.get(path)  # the page is built by its first request
+        fast, routed = client.get(path), client.get(path + "?state=")
+        assert fast.status_code == routed.status_code == 200, path
+        assert token.sub("", fast.text) == token.sub("", routed.text), path
+        for name in ("content-type", "etag", "cache-control", "content-security-policy"):
+            assert fast.headers.get(name) == routed.headers.get(name), (path, name)
+    public = client.get("/api/v1/quiz", headers={"Origin": "https://elsewhere.example"})
+    assert public.headers["access-control-allow-origin"] == "*"
+
+
+def test_access_log_names_the_route_for_head_too(
+    client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="app.access"):
+        for path in ("/quiz", "/api/v1/quiz", "/api/v1/conditions/measuring-success"):
+            client.head(path)
+    lines = [r.getMessage() for r in caplog.records if r.name == "app.access"]
+    assert [line.rsplit(" ", 2)[0] for line in lines] == [
+        "HEAD /quiz",
+        "HEAD /api/v1/quiz",
+        "HEAD /api/v1/conditions/{slug}",
+    ]

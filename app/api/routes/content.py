@@ -13,8 +13,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
+from starlette.types import Scope
 
 from app.errors import NotFound
+from app.prebuilt import Built, header
 from quiz import Condition, Framework, Quiz
 from scoring import Scorer
 
@@ -32,11 +34,25 @@ class StaticJson:
         body = model.model_dump_json().encode()
         return cls(body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
 
+    def built(self, if_none_match: bytes | None) -> Built:
+        """The whole answer, headers and all: for the route and for app/prebuilt.py alike."""
+        headers = [(b"etag", self.etag.encode()), (b"cache-control", CACHE_CONTROL.encode())]
+        if if_none_match == self.etag.encode():
+            return Built(304, headers, b"")
+        length = (b"content-length", str(len(self.body)).encode())
+        return Built(200, [*headers, JSON, length], self.body)
+
     def answer(self, request: Request) -> Response:
-        headers = {"ETag": self.etag, "Cache-Control": CACHE_CONTROL}
-        if request.headers.get("if-none-match") == self.etag:
-            return Response(status_code=304, headers=headers)
-        return Response(self.body, media_type="application/json", headers=headers)
+        built = self.built(request.headers.get("if-none-match", "").encode() or None)
+        response = Response(built.body, status_code=built.status)
+        response.raw_headers = built.headers
+        return response
+
+    def prebuilt(self, scope: Scope) -> Built:
+        return self.built(header(scope, b"if-none-match"))
+
+
+JSON = (b"content-type", b"application/json")
 
 
 @dataclass(frozen=True)
