@@ -17,6 +17,7 @@ from app.accesslog import AccessLog
 from app.aggregates import BenchmarkCache
 from app.api.router import api_router, root_router
 from app.api.routes.content import ContentJson
+from app.api.routes.responses import kept_response
 from app.config import Settings, get_settings
 from app.cors import Cors
 from app.db import check_schema, make_engine
@@ -25,7 +26,7 @@ from app.head import HeadAsGet
 from app.limits import BodySizeLimit
 from app.openapi import install_openapi
 from app.partners import OriginCache
-from app.prebuilt import Prebuilt
+from app.prebuilt import ByPrefix, Prebuilt
 from app.ratelimit import RateLimiter
 from app.results import Results, register_content
 from app.security import SecurityHeaders
@@ -103,6 +104,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "/api/v1/framework": content.framework.prebuilt,
             "/quiz": lambda scope: page.built() if (page := app.state.plain_quiz_page) else None,
         },
+        by_prefix=[
+            ByPrefix("/results/", "response_id", pages.kept_result_page(app.state)),
+            ByPrefix("/api/v1/responses/", "response_id", kept_response(app.state)),
+        ],
     )
     app.add_middleware(Cors, allowed=lambda: app.state.origins.allowed())
     app.add_middleware(GZipMiddleware, minimum_size=1000)

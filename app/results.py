@@ -9,6 +9,7 @@ exactly as it did. Rows from before lean storage hold their whole result and are
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, cast
 
 from pydantic_core import to_json
@@ -20,6 +21,7 @@ from sqlmodel import Session, col
 
 from app.cache import TtlLru
 from app.models import ContentVersion, ResponseRecord, utcnow
+from app.prebuilt import HTML, Built, with_length
 from quiz import content_from_snapshot, content_snapshot, snapshot_hash
 from scoring import SCORING_VERSION, Answer, Computed, Scorer, Submission, SubmissionInvalid
 
@@ -30,6 +32,20 @@ CACHED_RESULTS = 1024
 # Result pages show peer figures, refreshed once a minute (app/aggregates.py BenchmarkCache).
 CACHED_PAGES = 256
 PAGE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class KeptPage:
+    """A rendered result page and its ETag (a hash of the page, computed once)."""
+
+    body: bytes
+    etag: str
+
+    def built(self, if_none_match: bytes | None) -> Built:
+        headers = [(b"etag", self.etag.encode()), (b"cache-control", b"private, max-age=60")]
+        if if_none_match == self.etag.encode():
+            return Built(304, headers, b"")
+        return Built(200, with_length([*headers, *HTML], self.body), self.body)
 
 
 class Results:
@@ -45,7 +61,7 @@ class Results:
         self._cache: TtlLru[str, bytes] = TtlLru(CACHED_RESULTS)
         # Serialised answers of the API and rendered result pages, kept by their readers.
         self.bodies: TtlLru[tuple[str, int], bytes] = TtlLru(CACHED_RESULTS)
-        self.pages: TtlLru[tuple[str, ...], bytes] = TtlLru(CACHED_PAGES, ttl=PAGE_SECONDS)
+        self.pages: TtlLru[tuple[str, ...], KeptPage] = TtlLru(CACHED_PAGES, ttl=PAGE_SECONDS)
 
     def lean(self, computed: Computed) -> StoredResult:
         """What a new row stores of its result (defaults left out: about 1 KB)."""

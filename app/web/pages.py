@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -13,6 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.datastructures import State
+from starlette.types import Scope
 
 from app.aggregates import BenchmarkCache
 from app.config import Settings
@@ -31,8 +34,8 @@ from app.deps import (
 )
 from app.errors import IdempotencyKeyReused, InvalidRequest
 from app.models import ResponseRecord, Team
-from app.prebuilt import TokenPage
-from app.results import Results
+from app.prebuilt import Built, TokenPage, header
+from app.results import KeptPage, Results
 from app.submissions import public_base, read_response, result_url, submit
 from app.teams import team_for_join
 from app.web.embedding import Embed, EmbedDep
@@ -340,17 +343,27 @@ async def read_result_page(
     In a partner's embed, `completed=1` (set by the form's redirect) tells the partner's page.
     A rendered page is kept for a minute (as long as the peer figures it shows)."""
     key = (response_id, request.url.query, public_base(request, settings))
-    body = results.pages.get(key)
-    if body is None:
+    page = results.pages.get(key)
+    if page is None:
         body = await run_in_threadpool(
             _result_page, request, engine, results, settings, embed, peers, response_id
         )
-        results.pages.put(key, body)
-    etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
-    headers = {"ETag": etag, "Cache-Control": "private, max-age=60"}
-    if request.headers.get("if-none-match") == etag:
-        return embed.allow_framing(Response(status_code=304, headers=headers))
-    return embed.allow_framing(HTMLResponse(body, headers=headers))
+        page = KeptPage(body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
+        results.pages.put(key, page)
+    if_none_match = request.headers.get("if-none-match", "").encode() or None
+    return embed.allow_framing(page.built(if_none_match).response())
+
+
+def kept_result_page(state: State) -> Callable[[Scope, str], Built | None]:
+    """`GET /results/{id}` answered before routing while its page is kept (app/prebuilt.py):
+    only without a query, so never inside an embed, whose pages carry their own framing."""
+
+    def answer(scope: Scope, response_id: str) -> Built | None:
+        base = public_base(Request(scope), state.settings)
+        page = state.results.pages.get((response_id, "", base))
+        return None if page is None else page.built(header(scope, b"if-none-match"))
+
+    return answer
 
 
 def _result_page(

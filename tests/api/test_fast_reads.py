@@ -8,7 +8,10 @@ import re
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
+from app.api.routes.responses import kept_response
+from app.web.pages import kept_result_page
 from quiz import Quiz
 
 
@@ -96,3 +99,42 @@ def test_access_log_names_the_route_for_head_too(
         "HEAD /api/v1/quiz",
         "HEAD /api/v1/conditions/{slug}",
     ]
+
+
+def test_kept_results_are_answered_before_routing_as_the_routes_answer(
+    client: TestClient, quiz: Quiz, caplog: pytest.LogCaptureFixture
+) -> None:
+    created = client.post("/api/v1/responses", json={"quiz_version": quiz.version}).json()
+    state = client.app.state  # type: ignore[attr-defined]
+    answers = {
+        f"/results/{created['id']}": kept_result_page(state),
+        f"/api/v1/responses/{created['id']}": kept_response(state),
+    }
+    for path, kept in answers.items():
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "query_string": b"",
+            "headers": [(b"host", b"testserver")],
+        }
+        routed = client.get(path)  # the route builds the answer and keeps it
+        built = kept(scope, created["id"])
+        assert built is not None and built.body == routed.content, path
+        with caplog.at_level(logging.INFO, logger="app.access"):
+            again = client.get(path)
+            not_modified = client.get(path, headers={"If-None-Match": routed.headers["etag"]})
+        assert again.content == routed.content and not_modified.status_code == 304
+        for name in ("content-type", "etag", "cache-control", "content-security-policy"):
+            assert again.headers.get(name) == routed.headers.get(name), (path, name)
+    lines = [r.getMessage() for r in caplog.records if r.name == "app.access"]
+    assert not any(created["id"] in line for line in lines)
+    for path in ("/results/{response_id}", "/api/v1/responses/{response_id}"):
+        assert [line.rsplit(" ", 1)[0] for line in lines if path in line][-2:] == [
+            f"GET {path} 200",
+            f"GET {path} 304",
+        ]
+    # Unknown ids are left to the route (a 404), never answered from what is kept.
+    assert kept_response(state)({**scope, "path": "/api/v1/responses/x"}, "x") is None
+    assert client.get("/results/" + "A" * 22).status_code == 404

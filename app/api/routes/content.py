@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from starlette.types import Scope
 
 from app.errors import NotFound
-from app.prebuilt import Built, header
+from app.prebuilt import JSON, Built, header, with_length
 from quiz import Condition, Framework, Quiz
 from scoring import Scorer
 
@@ -39,20 +39,13 @@ class StaticJson:
         headers = [(b"etag", self.etag.encode()), (b"cache-control", CACHE_CONTROL.encode())]
         if if_none_match == self.etag.encode():
             return Built(304, headers, b"")
-        length = (b"content-length", str(len(self.body)).encode())
-        return Built(200, [*headers, JSON, length], self.body)
+        return Built(200, with_length([*headers, JSON], self.body), self.body)
 
     def answer(self, request: Request) -> Response:
-        built = self.built(request.headers.get("if-none-match", "").encode() or None)
-        response = Response(built.body, status_code=built.status)
-        response.raw_headers = built.headers
-        return response
+        return self.built(request.headers.get("if-none-match", "").encode() or None).response()
 
     def prebuilt(self, scope: Scope) -> Built:
         return self.built(header(scope, b"if-none-match"))
-
-
-JSON = (b"content-type", b"application/json")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """`POST /responses` stores a scored submission; `GET /responses/{id}` reads it back as stored."""
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -8,6 +9,8 @@ from fastapi.responses import Response
 from pydantic_core import to_json, to_jsonable_python
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.datastructures import State
+from starlette.types import Scope
 
 from app.api.media import require_json
 from app.api.routes.score import INVALID, TopQuery
@@ -23,6 +26,7 @@ from app.deps import (
 from app.errors import InvalidRequest
 from app.models import Partner, ResponseCreated, ResponsePublic, as_utc
 from app.partners import partner_for_key
+from app.prebuilt import JSON, Built, header, with_length
 from app.results import Results
 from app.submissions import (
     RESPONSE_ID,
@@ -131,15 +135,38 @@ async def read_stored_response(
     """A stored response, exactly as it was scored when submitted (never re-scored). Stored
     results never change, so the ETag is the id and `top`, a client that has it gets a 304
     without a database read, and each process keeps recent answers serialised."""
-    etag = f'"{response_id}.{top}"'
-    headers = {"ETag": etag, "Cache-Control": "private, max-age=86400"}
-    if request.headers.get("if-none-match") == etag and RESPONSE_ID.match(response_id):
-        return Response(status_code=304, headers=headers)
-    body = results.bodies.get((response_id, top))
-    if body is None:
+    if_none_match = request.headers.get("if-none-match", "").encode() or None
+    built = stored_answer(response_id, top, if_none_match, results.bodies.get((response_id, top)))
+    if built is None:
         body = await run_in_threadpool(_serialised, engine, results, response_id, top)
         results.bodies.put((response_id, top), body)
-    return Response(body, media_type="application/json", headers=headers)
+        built = stored_answer(response_id, top, if_none_match, body)
+    assert built is not None  # a body was given
+    return built.response()
+
+
+def stored_answer(
+    response_id: str, top: int, if_none_match: bytes | None, body: bytes | None
+) -> Built | None:
+    """The answer for a stored response: 304 when the client has it (checked without reading
+    anything), else the body; None when the body has yet to be read."""
+    etag = f'"{response_id}.{top}"'.encode()
+    headers = [(b"etag", etag), (b"cache-control", b"private, max-age=86400")]
+    if if_none_match == etag and RESPONSE_ID.match(response_id):
+        return Built(304, headers, b"")
+    if body is None:
+        return None
+    return Built(200, with_length([*headers, JSON], body), body)
+
+
+def kept_response(state: State) -> Callable[[Scope, str], Built | None]:
+    """`GET /api/v1/responses/{id}` answered before routing once its body is kept (app/prebuilt.py)."""
+
+    def answer(scope: Scope, response_id: str) -> Built | None:
+        kept = state.results.bodies.get((response_id, DEFAULT_TOP))
+        return stored_answer(response_id, DEFAULT_TOP, header(scope, b"if-none-match"), kept)
+
+    return answer
 
 
 def _serialised(engine: Engine, results: Results, response_id: str, top: int) -> bytes:
