@@ -23,11 +23,10 @@ from functools import cache
 from typing import Any, Literal
 
 from sqlalchemy import Table, delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
+from app.db import dialect_insert
 from app.errors import InvalidRequest
 from app.models import ConditionRollup, ConditionRollupMonth, ResponseRecord
 
@@ -114,7 +113,7 @@ def write_pending_rollup(session: Session) -> None:
 
 @cache
 def _upserts(dialect: str) -> tuple[Any, Any]:
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(dialect)
     statements = []
     for model, key in ((ConditionRollup, KEY), (ConditionRollupMonth, MONTH_KEY)):
         table = _table(model)

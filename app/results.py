@@ -15,11 +15,10 @@ from typing import Any, cast
 from pydantic_core import to_json
 from sqlalchemy import Connection, update
 from sqlalchemy import select as select_columns
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from app.cache import TtlLru
+from app.db import dialect_insert
 from app.models import ContentVersion, ResponseRecord, utcnow
 from app.prebuilt import HTML, Built, with_length
 from quiz import content_from_snapshot, content_snapshot, snapshot_hash
@@ -102,7 +101,7 @@ class Results:
 
 def register_content(connection: Connection, results: Results) -> None:
     """Keep the current content version (once, whoever of many processes gets there first)."""
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(connection.dialect.name)
     connection.execute(
         insert(ContentVersion)
         .values(

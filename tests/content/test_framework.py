@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from quiz import DATA_DIR, ContentError, Framework, load_framework
+from quiz.framework import SAFE_LOADER
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -250,3 +251,12 @@ def test_broken_content_stops_app_start_up(data_copy: Path) -> None:
     assert proc.returncode != 0
     assert "measuring-success.yaml" in proc.stderr
     assert "field 'summary'" in proc.stderr
+
+
+def test_content_reads_the_same_with_the_fast_yaml_parser() -> None:
+    """Start-up parses with libyaml where PyYAML has it; every content file must read exactly as
+    with the pure-Python parser."""
+    assert SAFE_LOADER is yaml.CSafeLoader  # the wheels ship libyaml: start-up depends on it
+    for path in sorted(DATA_DIR.rglob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        assert yaml.load(text, Loader=SAFE_LOADER) == yaml.safe_load(text), path
