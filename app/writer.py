@@ -173,20 +173,9 @@ class GroupCommitWriter:
 
     def _commit(self, jobs: list[_Job]) -> None:
         try:
-            with _processes_in_turn(self._lock_path), Session(self.engine) as session:
-                for job in jobs:
-                    pending = len(pending_rollup(session))
-                    savepoint = session.begin_nested()
-                    try:
-                        job.value = job.work(session)
-                        savepoint.commit()
-                    except Exception as exc:  # this job's problem (a key race, bad data)
-                        savepoint.rollback()
-                        del pending_rollup(session)[pending:]
-                        job.error = exc
-                # Counts of the whole batch added up: one upsert per table, not one per job.
-                write_pending_rollup(session)
-                session.commit()
+            with _processes_in_turn(self._lock_path):
+                if not _all_at_once(self.engine, jobs):
+                    _each_in_a_savepoint(self.engine, jobs)
         except Exception as exc:  # the commit failed: nothing of this batch is stored
             log.warning("group commit of %d submissions failed: %s", len(jobs), exc)
             for job in jobs:
@@ -195,6 +184,40 @@ class GroupCommitWriter:
         finally:
             for job in jobs:
                 job.finish()
+
+
+def _all_at_once(engine: Engine, jobs: list[_Job]) -> bool:
+    """The usual case: every job succeeds, and the batch needs no savepoints (two statements
+    and most of the writer's Python per job). On any failure nothing is kept and the batch is
+    run again, each job alone in a savepoint, so one bad job fails alone."""
+    with Session(engine) as session:
+        try:
+            values = [job.work(session) for job in jobs]
+            write_pending_rollup(session)
+            session.commit()
+        except Exception:
+            session.rollback()
+            return False
+    for job, value in zip(jobs, values, strict=True):
+        job.value = value
+    return True
+
+
+def _each_in_a_savepoint(engine: Engine, jobs: list[_Job]) -> None:
+    with Session(engine) as session:
+        for job in jobs:
+            pending = len(pending_rollup(session))
+            savepoint = session.begin_nested()
+            try:
+                job.value = job.work(session)
+                savepoint.commit()
+            except Exception as exc:  # this job's problem (a key race, bad data)
+                savepoint.rollback()
+                del pending_rollup(session)[pending:]
+                job.error = exc
+        # Counts of the whole batch added up: one upsert per table, not one per job.
+        write_pending_rollup(session)
+        session.commit()
 
 
 @contextmanager

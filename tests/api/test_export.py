@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -53,20 +54,26 @@ def store(url: str, scorer: Scorer, rows: list[tuple], monkeypatch: pytest.Monke
     with engine.begin() as connection:
         register_content(connection, results)
     writer = DirectWriter(engine)
-    for day, state, role, partner, funding in rows:
-        moment = datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
-        monkeypatch.setattr(app.submissions, "utcnow", lambda m=moment: m)
-        submission = Submission.model_validate(
-            {
-                "quiz_version": scorer.quiz.version,
-                "answers": [
-                    {"question_id": "funding", "option_id": option_for("funding", funding)}
-                ],
-                "context": {"state": state, "role": role},
-                "partner": partner,
-            }
-        )
-        asyncio.run(submit(engine=engine, results=results, writer=writer, submission=submission))
+
+    async def store_all() -> None:
+        for day, state, role, partner, funding in rows:
+            moment = datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
+            monkeypatch.setattr(app.submissions, "utcnow", lambda m=moment: m)
+            submission = Submission.model_validate(
+                {
+                    "quiz_version": scorer.quiz.version,
+                    "answers": [
+                        {"question_id": "funding", "option_id": option_for("funding", funding)}
+                    ],
+                    "context": {"state": state, "role": role},
+                    "partner": partner,
+                }
+            )
+            await submit(engine=engine, results=results, writer=writer, submission=submission)
+
+    # In a thread of its own: a browser test's thread already runs Playwright's event loop.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, store_all()).result()
     engine.dispose()
 
 
