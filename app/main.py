@@ -129,4 +129,8 @@ app = create_app()
 # Frozen without a collection first: start-up leaves a few hundred objects of garbage, and
 # finding them would cost a worker 60 ms of its start.
 gc.freeze()
+# A submission makes thousands of short-lived containers, nearly all freed by reference
+# counting; a young collection every 10,000 of them instead of every 700 spent about 8% less
+# CPU a submission under load (measured with wrk: 906-960 µs against 991-1,073 µs).
+gc.set_threshold(10_000, 10, 10)
 gc.enable()

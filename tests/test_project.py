@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -115,3 +116,21 @@ def test_cycle_finder_finds_a_circle() -> None:
 def test_types_are_clean() -> None:
     proc = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_served_app_leaves_the_collector_running_with_start_up_frozen(tmp_path: Path) -> None:
+    """app/main.py pauses the garbage collector while the app is built: it must run again once
+    the module is imported, with what start-up made frozen out of its walks."""
+    probe = (
+        "import gc, app.main; "
+        "print(gc.isenabled(), gc.get_freeze_count() > 50_000, gc.get_threshold()[0])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}"},
+    ).stdout.split()
+    assert out == ["True", "True", "10000"]
