@@ -25,41 +25,53 @@ WINDOW_SECONDS = 60.0
 CLEANUP_ONE_IN = 200
 
 
+# Counts one request in the transaction of the session it is given; returns the refusal, if any.
+Admission = Callable[[Session], RateLimited | None]
+
+
 class RateLimiter:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
 
-    def admission(self, bucket: str, limit: int) -> Callable[[], None] | None:
-        """What counts one request in `bucket` (blocking: run it in a thread), or None when the
-        limit is off, so that a caller needs no database and no thread for it."""
-        return None if limit <= 0 else functools.partial(self.hit, bucket, limit)
+    def admission(self, bucket: str, limit: int) -> Admission | None:
+        """What counts one request in `bucket` inside a transaction of the caller's (a
+        submission's own write, so that SQLite sees one writer), or None when the limit is off."""
+        return None if limit <= 0 else functools.partial(self.count, bucket=bucket, limit=limit)
 
     def hit(self, bucket: str, limit: int) -> None:
-        """Count one request in `bucket`, or raise `RateLimited` (the refused one is not
-        counted). A limit of 0 turns the limit off."""
+        """Count one request in `bucket` in a transaction of its own, or raise `RateLimited`
+        (the refused one is not counted). A limit of 0 turns the limit off."""
         if limit <= 0:
             return
+        with Session(self.engine) as session:
+            refused = self.count(session, bucket=bucket, limit=limit)
+            if refused is not None:
+                raise refused
+            session.commit()
+
+    def count(self, session: Session, *, bucket: str, limit: int) -> RateLimited | None:
+        """Count one request in `bucket` within `session`'s transaction, or return the refusal
+        and count nothing."""
         now = time.time()
         since = now - WINDOW_SECONDS
-        with Session(self.engine) as session:
-            if self.postgres:
-                session.execute(
-                    text("SELECT pg_advisory_xact_lock(hashtext(:bucket))"), {"bucket": bucket}
-                )
-            used, oldest = session.execute(
-                select(func.count(), func.min(col(RateLimitHit.at))).where(
-                    col(RateLimitHit.bucket) == bucket, col(RateLimitHit.at) > since
-                )
-            ).one()
-            if used >= limit:
-                retry_after = max(1, math.ceil(oldest + WINDOW_SECONDS - now))
-                raise RateLimited(
-                    f"Too many submissions: at most {limit} a minute. Try again in "
-                    f"{retry_after} seconds.",
-                    retry_after,
-                )
-            session.add(RateLimitHit(bucket=bucket, at=now))
-            if random.randrange(CLEANUP_ONE_IN) == 0:
-                session.execute(delete(RateLimitHit).where(col(RateLimitHit.at) < since))
-            session.commit()
+        if self.postgres:
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:bucket))"), {"bucket": bucket}
+            )
+        used, oldest = session.execute(
+            select(func.count(), func.min(col(RateLimitHit.at))).where(
+                col(RateLimitHit.bucket) == bucket, col(RateLimitHit.at) > since
+            )
+        ).one()
+        if used >= limit:
+            retry_after = max(1, math.ceil(oldest + WINDOW_SECONDS - now))
+            return RateLimited(
+                f"Too many submissions: at most {limit} a minute. Try again in "
+                f"{retry_after} seconds.",
+                retry_after,
+            )
+        session.add(RateLimitHit(bucket=bucket, at=now))
+        if random.randrange(CLEANUP_ONE_IN) == 0:
+            session.execute(delete(RateLimitHit).where(col(RateLimitHit.at) < since))
+        return None

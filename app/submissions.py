@@ -10,7 +10,6 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +21,9 @@ from starlette.requests import Request
 
 from app.aggregates import defer_rollup, rollup_rows
 from app.config import Settings
-from app.errors import IdempotencyKeyReused, InvalidIdempotencyKey, NotFound
+from app.errors import IdempotencyKeyReused, InvalidIdempotencyKey, NotFound, RateLimited
 from app.models import IdempotencyRecord, Partner, ResponseRecord, WebhookDelivery, utcnow
+from app.ratelimit import Admission
 from app.results import Results, StoredResult
 from app.teams import team_for_join
 from app.webhooks import delivery_for, event_body
@@ -84,7 +84,7 @@ async def submit(
     writer: Writer,
     submission: Submission,
     idempotency_key: str | None = None,
-    admit: Callable[[], None] | None = None,
+    admit: Admission | None = None,
     partner: Partner | None = None,
     base_url: str = "",
 ) -> Submitted:
@@ -92,23 +92,21 @@ async def submit(
     returns the first stored response and stores nothing new, even when the retries race each
     other. Raises `SubmissionInvalid` before anything is stored.
 
-    `admit` runs after the replay check and before anything new is scored (a rate limit: an
-    idempotent retry of a stored submission is answered even when limited). With a `partner`
+    `admit` (a rate limit) counts the submission in the transaction that stores it, after the
+    replay check, so an idempotent retry of a stored submission is answered even when limited,
+    and on SQLite every write of a submission goes through the one writer. With a `partner`
     that has a webhook, the delivery is written in the same transaction as the response, with
     links on `base_url`. The rows are written by `writer` (app/writer.py).
 
     Runs on the event loop: scoring is short CPU work done in place, the database is read in
-    the thread pool only when the submission needs it (a key, a limit, a team, `based_on`), and
-    the write is awaited, so no thread waits for a commit."""
+    the thread pool only for a team or `based_on`, and the write is awaited, so no thread waits
+    for a commit."""
     key = None
     if idempotency_key is not None:
         key = _Key(_key_hash(idempotency_key, submission.partner), _request_hash(submission))
     team_id = None
-    if key is not None or admit is not None or submission.team or submission.based_on:
-        checked = await run_in_threadpool(_check, engine, results, submission, key, admit)
-        if isinstance(checked, Submitted):
-            return checked
-        team_id = checked
+    if submission.team or submission.based_on:
+        team_id = await run_in_threadpool(_linked, engine, submission)
 
     # Every recommendation, so a later reader can ask for any `top`; dumped once and answered.
     computed, full = results.scorer.compute_and_explain(submission)
@@ -133,44 +131,38 @@ async def submit(
     }
     webhook = _webhook(partner, row, answered, base_url)
 
-    def store(write: Session) -> Submitted:
+    def store(write: Session) -> Submitted | RateLimited:
         if key is not None:
-            # Checked again where it is written: a retry may have been stored meanwhile.
+            # Checked where it is written, so a retry racing the first is caught here.
             replay = _replay(write, results, key)
             if replay is not None:
                 return replay
+        if admit is not None:
+            refused = admit(write)
+            if refused is not None:
+                return refused  # returned, not raised: the rest of the batch goes on as is
         _add_rows(write, row, answered, key, webhook)
         return Submitted(id=row["id"], result=answered, replayed=False, webhook=webhook is not None)
 
     try:
-        submitted = await writer.write(store)
+        outcome = await writer.write(store)
     except IntegrityError:
         # Another process stored the same key first: answer with its response.
         replay = await run_in_threadpool(_replay_in_new_session, engine, results, key)
         if replay is None:
             raise
         return replay
-    if not submitted.replayed:
-        results.remember(submitted.id, answered)
-    return submitted
+    if isinstance(outcome, RateLimited):
+        raise outcome
+    if not outcome.replayed:
+        results.remember(outcome.id, answered)
+    return outcome
 
 
-def _check(
-    engine: Engine,
-    results: Results,
-    submission: Submission,
-    key: _Key | None,
-    admit: Callable[[], None] | None,
-) -> Submitted | str | None:
-    """What must be read before scoring, in this order: a replay of the key (answered even when
-    rate limited), the limit, the team (its id) and the response `based_on` names."""
+def _linked(engine: Engine, submission: Submission) -> str | None:
+    """The id of the open team the submission joins, after checking the response it is
+    `based_on` exists."""
     with Session(engine) as session:
-        if key is not None:
-            replay = _replay(session, results, key)
-            if replay is not None:
-                return replay
-        if admit is not None:
-            admit()
         team_id = team_for_join(session, submission.team).id if submission.team else None
         if (
             submission.based_on is not None

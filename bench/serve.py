@@ -5,7 +5,8 @@ same command as `make run`), drives each with wrk (installed from Debian if miss
 connections, and prints requests/s, p50, p99 and the ratio to the matching baseline figure:
 pages and reads against the baseline's pre-serialised GET, submissions against its one-row
 insert. Also cold start (spawn to first 200) and bytes stored per response. Rate limits are off
-for the service (wrk is one client address; the limiter would answer 429 after 30).
+for the service (wrk is one client address; the limiter would answer 429 after 30), and on in
+one more run of submissions, each from another address behind a trusted proxy.
 """
 
 from __future__ import annotations
@@ -116,13 +117,25 @@ def wrk(binary: str, url: str, script: Path | None = None) -> Run:
     return Run(rps, latency("50"), latency("99"), errors)
 
 
-def post_script(folder: Path, body: str) -> Path:
-    path = folder / f"post-{abs(hash(body))}.lua"
-    path.write_text(
+def post_script(folder: Path, body: str, many_clients: bool = False) -> Path:
+    """POST `body`; with `many_clients`, each request from another address in 10.0.0.0/8 as a
+    trusted proxy would say (X-Forwarded-For), so that per-address rate limits stay on and
+    count as they would for real visitors."""
+    path = folder / f"post-{abs(hash(body))}-{many_clients}.lua"
+    script = (
         'wrk.method = "POST"\n'
         f"wrk.body = {json.dumps(body)}\n"
         'wrk.headers["Content-Type"] = "application/json"\n'
     )
+    if many_clients:
+        script += (
+            "request = function()\n"
+            '  wrk.headers["X-Forwarded-For"] = "10." .. math.random(0, 255) .. "." ..\n'
+            '    math.random(0, 255) .. "." .. math.random(1, 254)\n'
+            "  return wrk.format(nil)\n"
+            "end\n"
+        )
+    path.write_text(script)
     return path
 
 
@@ -215,6 +228,26 @@ def main() -> None:
             service.terminate()
             service.wait()
         count, per_response, row_json = stored_bytes(db)
+
+        # The default rate limit (30 a minute per address) on, as in production: every
+        # submission is also counted in the database, in the same write.
+        limited = {**env, "RATE_LIMIT_PER_MINUTE": "30", "TRUSTED_PROXIES": "127.0.0.1"}
+        service, _ = start("app.main:app", app_port, limited, "/healthz", folder / "app2.log")
+        try:
+            rows.append(
+                (
+                    "`POST /api/v1/responses`, rate limits on",
+                    wrk(
+                        binary,
+                        f"http://127.0.0.1:{app_port}/api/v1/responses",
+                        post_script(folder, submission, many_clients=True),
+                    ),
+                    bare_post,
+                )
+            )
+        finally:
+            service.terminate()
+            service.wait()
 
     print(f"wrk, {CONNECTIONS} connections, {SECONDS} s each; 2 uvicorn workers; SQLite\n")
     print("| work | bare app req/s (p50 / p99 ms) | this service req/s (p50 / p99 ms) | ratio |")
