@@ -34,6 +34,17 @@ if TYPE_CHECKING:
     import httpx
 
 log = logging.getLogger("app.webhooks")
+
+
+def _http_client() -> httpx.Client:
+    """Made when the first delivery is due, not at start-up: importing httpx and loading its
+    certificates took the CPU a starting worker needs for its first answers, and most
+    processes never send a webhook."""
+    import httpx
+
+    return httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+
+
 # How long a claimed delivery stays with the process that claimed it before others may retry.
 CLAIM_SECONDS = 60.0
 IDLE_POLL_SECONDS = 5.0
@@ -112,13 +123,12 @@ class WebhookSender:
         self._wake.set()
 
     def _run(self) -> None:
-        # Imported here, in the sender's own thread: start-up does not wait for httpx.
-        import httpx
-
-        with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
+        client: httpx.Client | None = None
+        try:
             while not self._stop.is_set():
                 try:
                     while (claimed := self._claim_one()) is not None:
+                        client = client or _http_client()
                         self._send(client, *claimed)
                         if self._stop.is_set():
                             return
@@ -128,6 +138,9 @@ class WebhookSender:
                     wait = IDLE_POLL_SECONDS
                 self._wake.wait(wait)
                 self._wake.clear()
+        finally:
+            if client is not None:
+                client.close()
 
     def _seconds_to_next(self) -> float:
         with Session(self.engine) as session:
@@ -194,7 +207,7 @@ class WebhookSender:
 
     def _try(self, client: httpx.Client, delivery: WebhookDelivery, partner: Partner) -> str | None:
         """Send once; None on success, else what went wrong."""
-        import httpx  # already loaded by the sender thread; see _run
+        import httpx  # already loaded with the client; see _http_client
 
         if partner.revoked_at is not None or not partner.webhook_url or not partner.webhook_secret:
             return "the partner is revoked or has no webhook any more"
