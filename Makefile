@@ -39,7 +39,7 @@ system-deps:
 test: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m pytest
 
-# Lint, types and the in-process tests: the quick loop while working (about 40 s).
+# Lint, types and the in-process tests: the quick loop while working (about 15 s).
 check: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
