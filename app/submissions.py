@@ -21,14 +21,20 @@ from starlette.requests import Request
 
 from app.aggregates import defer_rollup, rollup_rows
 from app.config import Settings
-from app.errors import IdempotencyKeyReused, InvalidIdempotencyKey, NotFound, RateLimited
+from app.errors import (
+    AppError,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+    NotFound,
+    RateLimited,
+)
 from app.models import IdempotencyRecord, Partner, ResponseRecord, WebhookDelivery, utcnow
 from app.ratelimit import Admission
 from app.results import Results, StoredResult
 from app.teams import team_for_join
 from app.webhooks import delivery_for, event_body
 from app.writer import Writer
-from scoring import Submission
+from scoring import Submission, SubmissionInvalid
 
 RESPONSE_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 MAX_IDEMPOTENCY_KEY = 255
@@ -104,12 +110,19 @@ async def submit(
     key = None
     if idempotency_key is not None:
         key = _Key(_key_hash(idempotency_key, submission.partner), _request_hash(submission))
-    team_id = None
-    if submission.team or submission.based_on:
-        team_id = await run_in_threadpool(_linked, engine, submission)
-
-    # Every recommendation, so a later reader can ask for any `top`; dumped once and answered.
-    computed, full = results.scorer.compute_and_explain(submission)
+    try:
+        team_id = None
+        if submission.team or submission.based_on:
+            team_id = await run_in_threadpool(_linked, engine, submission)
+        # Every recommendation, so a later reader can ask for any `top`; dumped once and answered.
+        computed, full = results.scorer.compute_and_explain(submission)
+    except (AppError, SubmissionInvalid):
+        # A retry is answered with what was stored even when its body would not pass now (the
+        # team has closed since, the quiz has a new version).
+        replay = await run_in_threadpool(_replay_in_new_session, engine, results, key)
+        if replay is not None:
+            return replay
+        raise
     answered = full.model_dump(mode="json")
     # The row as plain values: built without a model's validation (everything in it was
     # validated as the submission or computed by scoring), written with a Core INSERT.

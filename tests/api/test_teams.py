@@ -46,7 +46,8 @@ def test_team_lifecycle(server: LiveServer | InProcessServer, quiz: Quiz) -> Non
             public = c.get(url).json()
             assert public["members"] is None and public["conditions"] is None
             assert c.get(url, headers=lead).json()["members"] == i + 1
-        c.post("/api/v1/responses", json=member(quiz, team["join_token"], 3))
+        keyed = {"Idempotency-Key": "third-member"}
+        third = c.post("/api/v1/responses", json=member(quiz, team["join_token"], 3), headers=keyed)
         view = c.get(url).json()
         assert view["members"] == 3 and view["threshold"] == 3 and not view["closed"]
         funding = next(x for x in view["conditions"] if x["slug"] == "responsive-funding-systems")
@@ -63,6 +64,10 @@ def test_team_lifecycle(server: LiveServer | InProcessServer, quiz: Quiz) -> Non
         assert closed["closed"] is True
         late = c.post("/api/v1/responses", json=member(quiz, team["join_token"], 2))
         assert late.status_code == 409 and late.json()["error"]["code"] == "team_closed"
+        # A retry of an answer stored before the team closed still gets that answer.
+        retry = c.post("/api/v1/responses", json=member(quiz, team["join_token"], 3), headers=keyed)
+        assert retry.status_code == 201 and retry.json()["id"] == third.json()["id"]
+        assert retry.headers["idempotent-replayed"] == "true"
         assert c.get(url).json()["members"] == 3  # still readable
 
 
