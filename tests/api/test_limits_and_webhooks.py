@@ -296,3 +296,13 @@ def test_webhooks_to_private_addresses_are_refused_at_send_time(
     wait_for(lambda: deliveries(url)[0].status == "failed")
     assert hook.received == []
     assert "private or loopback" in (deliveries(url)[0].last_error or "")
+
+
+def test_only_submissions_that_would_be_stored_count(tmp_path, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]
+    url = migrated(f"sqlite:///{tmp_path / 'quiz.db'}")
+    invalid = {**body(quiz), "answers": [{"question_id": "funding", "option_id": "no-such"}]}
+    with TestClient(create_app(app_settings(url, rate_limit_per_minute=1))) as c:
+        assert c.post("/api/v1/responses", json=invalid).status_code == 422
+        assert c.post("/api/v1/responses", json=body(quiz)).status_code == 201
+        assert c.post("/api/v1/responses", json=body(quiz, 1)).status_code == 429
+    assert count(url, ResponseRecord) == 1
