@@ -52,6 +52,20 @@ def with_length(headers: Headers, body: bytes) -> Headers:
     return [*headers, (b"content-length", str(len(body)).encode())]
 
 
+def cacheable(
+    body: bytes,
+    content_type: tuple[bytes, bytes],
+    etag: bytes,
+    cache_control: bytes,
+    if_none_match: bytes | None,
+) -> Built:
+    """An answer with an ETag: a 304 without the body when the client already has it."""
+    headers = [(b"etag", etag), (b"cache-control", cache_control)]
+    if if_none_match == etag:
+        return Built(304, headers, b"")
+    return Built(200, with_length([*headers, content_type], body), body)
+
+
 def header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope.get("headers") or ():
         if key == name:
@@ -61,8 +75,8 @@ def header(scope: Scope, name: bytes) -> bytes | None:
 
 @dataclass(frozen=True)
 class TokenPage:
-    """A page rendered once with a placeholder where its form token goes; every answer gets a
-    fresh token (a shared one would let one visitor's retry replay another's response)."""
+    """A page rendered once, split where its form token goes; every answer gets a fresh token
+    (a shared one would let one visitor's retry replay another's response)."""
 
     parts: tuple[bytes, ...]
 
@@ -78,10 +92,10 @@ class TokenPage:
 
     def built(self) -> Built:
         body = self.body()
-        return Built(200, with_length(HTML, body), body)
+        return Built(200, with_length([HTML], body), body)
 
 
-HTML = [(b"content-type", b"text/html; charset=utf-8")]
+HTML = (b"content-type", b"text/html; charset=utf-8")
 JSON = (b"content-type", b"application/json")
 
 

@@ -20,7 +20,7 @@ from sqlmodel import Session, col
 from app.cache import TtlLru
 from app.db import dialect_insert
 from app.models import ContentVersion, ResponseRecord, utcnow
-from app.prebuilt import HTML, Built, with_length
+from app.prebuilt import HTML, Built, cacheable
 from quiz import content_from_snapshot, content_snapshot, snapshot_hash
 from scoring import SCORING_VERSION, Answer, Computed, Scorer, Submission, SubmissionInvalid
 
@@ -41,10 +41,8 @@ class KeptPage:
     etag: str
 
     def built(self, if_none_match: bytes | None) -> Built:
-        headers = [(b"etag", self.etag.encode()), (b"cache-control", b"private, max-age=60")]
-        if if_none_match == self.etag.encode():
-            return Built(304, headers, b"")
-        return Built(200, with_length([*headers, *HTML], self.body), self.body)
+        etag = self.etag.encode()
+        return cacheable(self.body, HTML, etag, b"private, max-age=60", if_none_match)
 
 
 class Results:

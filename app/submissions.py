@@ -119,9 +119,10 @@ async def submit(
     except (AppError, SubmissionInvalid):
         # A retry is answered with what was stored even when its body would not pass now (the
         # team has closed since, the quiz has a new version).
-        replay = await run_in_threadpool(_replay_in_new_session, engine, results, key)
-        if replay is not None:
-            return replay
+        if key is not None:
+            replay = await run_in_threadpool(_replay_in_new_session, engine, results, key)
+            if replay is not None:
+                return replay
         raise
     answered = full.model_dump(mode="json")
     # The row as plain values: built without a model's validation (everything in it was

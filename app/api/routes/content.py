@@ -16,12 +16,12 @@ from pydantic import BaseModel
 from starlette.types import Scope
 
 from app.errors import NotFound
-from app.prebuilt import JSON, Built, header, with_length
+from app.prebuilt import JSON, Built, cacheable, header
 from quiz import Condition, Framework, Quiz
 from scoring import Scorer
 
 router = APIRouter(tags=["content"])
-CACHE_CONTROL = "public, max-age=300"
+CACHE_CONTROL = b"public, max-age=300"
 
 
 @dataclass(frozen=True)
@@ -34,18 +34,13 @@ class StaticJson:
         body = model.model_dump_json().encode()
         return cls(body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
 
-    def built(self, if_none_match: bytes | None) -> Built:
+    def prebuilt(self, scope: Scope) -> Built:
         """The whole answer, headers and all: for the route and for app/prebuilt.py alike."""
-        headers = [(b"etag", self.etag.encode()), (b"cache-control", CACHE_CONTROL.encode())]
-        if if_none_match == self.etag.encode():
-            return Built(304, headers, b"")
-        return Built(200, with_length([*headers, JSON], self.body), self.body)
+        etag = self.etag.encode()
+        return cacheable(self.body, JSON, etag, CACHE_CONTROL, header(scope, b"if-none-match"))
 
     def answer(self, request: Request) -> Response:
-        return self.built(request.headers.get("if-none-match", "").encode() or None).response()
-
-    def prebuilt(self, scope: Scope) -> Built:
-        return self.built(header(scope, b"if-none-match"))
+        return self.prebuilt(request.scope).response()
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from app.deps import (
 from app.errors import InvalidRequest
 from app.models import Partner, ResponseCreated, ResponsePublic, as_utc
 from app.partners import partner_for_key
-from app.prebuilt import JSON, Built, header, with_length
+from app.prebuilt import JSON, Built, cacheable, header
 from app.results import Results
 from app.submissions import (
     RESPONSE_ID,
@@ -135,7 +135,7 @@ async def read_stored_response(
     """A stored response, exactly as it was scored when submitted (never re-scored). Stored
     results never change, so the ETag is the id and `top`, a client that has it gets a 304
     without a database read, and each process keeps recent answers serialised."""
-    if_none_match = request.headers.get("if-none-match", "").encode() or None
+    if_none_match = header(request.scope, b"if-none-match")
     built = stored_answer(response_id, top, if_none_match, results.bodies.get((response_id, top)))
     if built is None:
         body = await run_in_threadpool(_serialised, engine, results, response_id, top)
@@ -151,12 +151,9 @@ def stored_answer(
     """The answer for a stored response: 304 when the client has it (checked without reading
     anything), else the body; None when the body has yet to be read."""
     etag = f'"{response_id}.{top}"'.encode()
-    headers = [(b"etag", etag), (b"cache-control", b"private, max-age=86400")]
-    if if_none_match == etag and RESPONSE_ID.match(response_id):
-        return Built(304, headers, b"")
-    if body is None:
+    if body is None and not (if_none_match == etag and RESPONSE_ID.match(response_id)):
         return None
-    return Built(200, with_length([*headers, JSON], body), body)
+    return cacheable(body or b"", JSON, etag, b"private, max-age=86400", if_none_match)
 
 
 def kept_response(state: State) -> Callable[[Scope, str], Built | None]:
