@@ -15,7 +15,6 @@ COPY requirements.lock pyproject.toml README.md build-ca.crt* ./
 RUN python3 -m venv /opt/venv \
  && if [ -s build-ca.crt ]; then export PIP_CERT=/src/build-ca.crt; fi \
  && /opt/venv/bin/pip install --require-hashes -r requirements.lock
-RUN find /opt/venv -name __pycache__ -prune -exec rm -rf {} +
 
 FROM ${BASE}
 WORKDIR /app
@@ -25,6 +24,9 @@ COPY data ./data
 COPY app ./app
 COPY quiz ./quiz
 COPY scoring ./scoring
+# Bytecode compiled into the image: the app runs as a user who cannot write next to the source,
+# so without it every worker start would compile every module again (pip compiled the venv's).
+RUN python3 -m compileall -q /app/app /app/quiz /app/scoring
 # Numeric user: the minimal base has no useradd, and nothing here needs a named account.
 RUN mkdir -p /app/var && chown 10001:10001 /app/var
 ENV PATH="/opt/venv/bin:$PATH" PYTHONUNBUFFERED=1 QUIZ_DATA_DIR=/app/data \

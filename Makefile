@@ -26,7 +26,13 @@ $(VENV)/.installed-test: requirements-test.lock pyproject.toml | $(BIN)/python
 	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $@ $(VENV)/.installed-run
 
+# Bytecode for the project's own modules, compiled ahead: an environment may set
+# PYTHONDONTWRITEBYTECODE (ours does) or install read-only, and then every worker start would
+# compile every module from source again. Only changed files are compiled.
+BYTECODE = $(BIN)/python -m compileall -q -j0 app quiz scoring bench
+
 run: $(VENV)/.installed-run
+	$(BYTECODE)
 	$(BIN)/python -m app.cli migrate
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-proxy-headers
 
@@ -49,6 +55,7 @@ check: $(VENV)/.installed-test
 # Speed next to bare baselines in the same run: scoring, export, and HTTP with wrk (installed
 # from Debian by bench/serve.py when missing); docs/performance.md keeps the figures.
 bench: $(VENV)/.installed-test
+	$(BYTECODE)
 	$(BIN)/python bench/score.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/serve.py
