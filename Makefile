@@ -15,7 +15,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Installs come from the lock files (exact versions, hashes checked); the project itself is
-# installed on top without touching its dependencies.
+# installed on top without touching its dependencies. The run lock carries the build backend
+# (`--all-build-deps` in `make lock`): a venv's bundled setuptools is too old to build it.
 $(VENV)/.installed-run: requirements.lock pyproject.toml | $(BIN)/python
 	$(PIP) install --require-hashes -r requirements.lock
 	$(PIP) install --no-deps --no-build-isolation -e .
@@ -72,13 +73,13 @@ format: $(VENV)/.installed-test
 # Refresh the lock files after changing dependencies in pyproject.toml (needs PyPI).
 lock: $(VENV)/.installed-test
 	PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
-	  --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+	  --all-build-deps --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 	PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	  --no-emit-index-url --no-emit-find-links --extra test -c requirements.lock \
 	  -o requirements-test.lock pyproject.toml
 
-# `make test` in a bare Debian 12 (debootstrap minbase + python3 python3-venv make git), as
-# root: proves the project installs everything the suite needs by itself.
+# Both README commands in a bare Debian 12 container (debootstrap minbase + python3 python3-venv
+# make git), as root: `make test`, then `make run` on a clean clone with no .venv.
 fresh-test:
 	bash scripts/fresh-test.sh
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs `make test` (CI=true) in a bare Debian 12 container: debootstrap's `minbase` plus only
-# python3, python3-venv, make and git. Proves that the project's own scripts install everything
+# Runs both README commands in a bare Debian 12 container: `make test` (CI=true), then
+# `make run` on a clean clone of its own with no .venv (scripts/run-check.sh). The container
+# is debootstrap's `minbase` plus only python3, python3-venv, make and git. Proves that the project's own scripts install everything
 # the suite needs on a machine that has nothing else. Needs root and Debian packages.
 #
 # No image registry is reachable here, so the base image is built with debootstrap and
@@ -28,6 +29,6 @@ if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
       -e NODE_EXTRA_CA_CERTS=/host-ca.crt)
 fi
 
-echo "running make test in a fresh $IMAGE container ..."
+echo "running make test, then make run on a clean clone, in a fresh $IMAGE container ..."
 docker run --rm --network host "${ca[@]}" -e CI=true -v "$work:/work" -w /work/main "$IMAGE" \
-  bash -c 'git config --global --add safe.directory /work/main && make test'
+  bash -c 'git config --global --add safe.directory /work/main && make test && bash scripts/run-check.sh'

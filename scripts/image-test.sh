@@ -26,7 +26,7 @@ for _ in $(seq 60); do
   curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
   sleep 1
 done
-python3 scripts/image_check.py "http://127.0.0.1:$PORT"
+python3 scripts/smoke_check.py "http://127.0.0.1:$PORT"
 echo "user in the container: $(docker exec where-to-begin-image-test id -u)"
 for _ in $(seq 40); do
   health=$(docker inspect -f '{{.State.Health.Status}}' where-to-begin-image-test)

@@ -134,3 +134,30 @@ def test_the_served_app_leaves_the_collector_running_with_start_up_frozen(tmp_pa
         env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}"},
     ).stdout.split()
     assert out == ["True", "True", "10000"]
+
+
+def locked_versions(lock: Path) -> dict[str, str]:
+    """`name==version` pins of a pip-compile lock file, names normalised."""
+    pins = {}
+    for line in lock.read_text().splitlines():
+        if "==" in line and not line.startswith((" ", "#")):
+            name, version = line.split(" ")[0].split("==")
+            pins[name.lower().replace("_", "-")] = version
+    return pins
+
+
+@pytest.mark.parametrize("lock", ["requirements.lock", "requirements-test.lock"])
+def test_each_lock_carries_what_installing_the_project_needs(lock: str) -> None:
+    """`make run` installs only requirements.lock, then the project with no build isolation:
+    the build backend must be in the lock, at a version the project asks for (a venv's bundled
+    setuptools 65 cannot build it: "invalid command 'bdist_wheel'")."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    pins = locked_versions(ROOT / lock)
+    build = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    for spec in map(Requirement, build):
+        name = spec.name.lower()
+        assert name in pins, f"{lock} lacks {spec} (pyproject.toml build-system.requires)"
+        assert spec.specifier.contains(pins[name]), f"{lock} pins {name}=={pins[name]}, not {spec}"

@@ -1,5 +1,7 @@
-"""Used by image-test.sh: the running image answers /healthz, stores one submission, and
-serves its result page and stored JSON. Standard library only (runs with the host's python3)."""
+"""A served app, checked as a first user would meet it: /healthz, the /quiz page, one
+submission stored, its result page and stored JSON. Used by image-test.sh (the image),
+run-check.sh (the README's `make run` on a clean clone) and scale-test. Standard library only
+(runs with the host's python3)."""
 
 import json
 import sys
@@ -15,6 +17,8 @@ def get(path: str) -> tuple[int, bytes]:
 
 status, body = get("/healthz")
 assert status == 200 and json.loads(body)["status"] == "ok", body
+status, form = get("/quiz")
+assert status == 200 and b"<form" in form, form[:300]
 quiz = json.loads(get("/api/v1/quiz")[1])
 submission = {
     "quiz_version": quiz["version"],
@@ -35,4 +39,4 @@ status, page = get(f"/results/{created['id']}")
 assert status == 200 and b"Begin here" in page, page[:300]
 status, stored = get(f"/api/v1/responses/{created['id']}")
 assert json.loads(stored)["result"] == created["result"]
-print(f"healthz ok; submission {created['id']} stored, result page and JSON served")
+print(f"healthz and /quiz ok; submission {created['id']} stored, result page and JSON served")
