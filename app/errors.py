@@ -87,6 +87,11 @@ class NotFound(AppError):
     status_code, code = 404, "not_found"
 
 
+class EmbedUnavailable(NotFound):
+    """`?embed=1&partner=SLUG` with no such active partner (mistyped, or revoked). Its page is
+    shown inside the partner's frame, so that the visitor reads why instead of a broken box."""
+
+
 class TeamClosed(AppError):
     status_code, code = 409, "team_closed"
 
@@ -188,11 +193,13 @@ def install_error_handlers(app: FastAPI) -> None:
         headers: dict[str, str] | None = None,
     ) -> Response:
         if wants_html(request):
-            return render_error(request, status_code, message, headers)
+            return render_error(request, status_code, message, headers, details)
         return json_error(status_code, code, message, details, headers)
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
+        if isinstance(exc, EmbedUnavailable) and wants_html(request):
+            return render_error(request, exc.status_code, exc.message, framable=True)
         return render(request, exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(SubmissionInvalid)

@@ -1,7 +1,9 @@
 /*! Where should your state begin? embed widget v1. Paste:
  *  <div data-state-quiz data-partner="SLUG"></div><script src="https://HOST/embed.js" async></script>
  * Optional: data-state="OH" data-role="state-agency". Events on the div: statequiz:ready,
- * statequiz:step, statequiz:completed (detail: {id, result_url, stages, top}). */
+ * statequiz:step, statequiz:completed (detail: {id, result_url, stages, top}), and
+ * statequiz:unavailable when the quiz cannot be embedded for this data-partner (mistyped or
+ * revoked: the frame then shows why, and the div gets data-state-quiz-error="unavailable"). */
 (function () {
   "use strict";
   var VERSION = "1";
@@ -35,6 +37,7 @@
         frame.style.minHeight = "0";
         return;
       }
+      if (data.type === "statequiz:unavailable") box.setAttribute("data-state-quiz-error", "unavailable");
       if (data.type === "statequiz:completed" || data.type === "statequiz:ready") {
         var top = box.getBoundingClientRect().top;
         if (top < 0 && data.type === "statequiz:completed") box.scrollIntoView();

@@ -1,5 +1,6 @@
 // Inside a partner's iframe: tell the partner's page (and only that origin, which the server
 // checked against the partner's registered origins) our height and what the respondent did.
+// On the page for an unknown partner the origin is unchecked, and all it is told is that.
 (function () {
   var origin = document.body.getAttribute("data-parent-origin");
   if (!origin || window.parent === window) return;
@@ -16,6 +17,7 @@
   resize();
   document.addEventListener("statequiz-step", function (event) { post("statequiz:step", event.detail); });
   var completed = document.getElementById("statequiz-completed");
-  if (completed) post("statequiz:completed", JSON.parse(completed.textContent));
+  if (document.getElementById("statequiz-unavailable")) post("statequiz:unavailable", { reason: "partner" });
+  else if (completed) post("statequiz:completed", JSON.parse(completed.textContent));
   else if (document.getElementById("quiz-form")) post("statequiz:ready", {});
 })();

@@ -4,8 +4,9 @@ messages may go.
 `?embed=1` alone gives the chrome-less layout and still forbids framing by other sites. With
 `&partner=SLUG` of an active partner, the page may be framed by that partner's registered
 origins only; `&parent_origin=` (sent by /embed.js) is where the page posts its events, and only
-when it is one of those origins. An unknown or revoked partner gets a friendly page that is
-not frameable.
+when it is one of those origins. An unknown or revoked partner gets a friendly page that any
+site may frame (it holds a message and links, nothing to click a visitor into), which tells the
+host page `statequiz:unavailable`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.deps import EngineDep
-from app.errors import NotFound
+from app.errors import EmbedUnavailable
 from app.models import Partner
 from app.partners import active_partner
 from app.security import csp
@@ -34,16 +35,20 @@ class Embed:
     partner: Partner | None = None
     parent_origin: str | None = None
 
+    def fields(self) -> list[tuple[str, str]]:
+        """The parameters that keep a link or form inside the same embed."""
+        params: list[tuple[str, str]] = []
+        if self.on:
+            params.append(("embed", "1"))
+        if self.partner is not None:
+            params.append(("partner", self.partner.slug))
+        if self.parent_origin:
+            params.append(("parent_origin", self.parent_origin))
+        return params
+
     def query(self, **extra: str) -> str:
         """The query string that keeps a link or form inside the same embed."""
-        params: dict[str, str] = {}
-        if self.on:
-            params["embed"] = "1"
-        if self.partner is not None:
-            params["partner"] = self.partner.slug
-        if self.parent_origin:
-            params["parent_origin"] = self.parent_origin
-        params |= extra
+        params = dict(self.fields()) | extra
         return "?" + urlencode(params) if params else ""
 
     def allow_framing(self, response: Response) -> Response:
@@ -62,8 +67,9 @@ async def get_embed(request: Request, engine: EngineDep) -> Embed:
         return Embed(on=True)
     partner = await run_in_threadpool(_active_partner, engine, slug)
     if partner is None:
-        raise NotFound(
-            "This quiz is not available for embedding on that site. You can take it here instead."
+        raise EmbedUnavailable(
+            "This quiz is not available for embedding on this site. You can take it on our own "
+            "site instead."
         )
     parent = request.query_params.get("parent_origin")
     return Embed(True, partner, parent if parent in partner.origins else None)

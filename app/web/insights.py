@@ -25,7 +25,7 @@ from app.aggregates import Aggregate, Filters, aggregate, export_query, stage_co
 from app.api.routes.export import csv_response
 from app.config import Settings
 from app.deps import FrameworkDep, QuizDep, SessionDep, SettingsDep
-from app.errors import ExportDisabled, Unauthorized
+from app.errors import ExportDisabled, InvalidRequest, Unauthorized
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -152,25 +152,71 @@ def _charts(agg: Aggregate, names: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _filters(
-    state: str | None,
-    role: str | None,
-    partner: str | None,
-    since: date | None,
-    until: date | None,
-    quiz_version: str,
-) -> Filters:
-    """The export's own checks (dates in order), with empty form fields meaning "all"."""
-    _, filters = export_query(
-        None,
-        since,
-        until,
-        state=state or None,
-        partner=partner or None,
-        quiz_version=quiz_version,
-        role=role or None,
-    )
-    return filters
+# Dates an analyst can mean: the service did not exist before 2020, and a year past 9999 is
+# not a date at all (both ends used to reach the database as they were typed).
+EARLIEST, LATEST = date(2020, 1, 1), date(2100, 12, 31)
+FIELD_IDS = {"since": "f-since", "until": "f-until"}
+
+
+@dataclass(frozen=True)
+class FilterForm:
+    """The filter form as typed: every field a string, empty meaning "not set"."""
+
+    state: str = ""
+    role: str = ""
+    partner: str = ""
+    since: str = ""
+    until: str = ""
+
+    def query(self) -> dict[str, str]:
+        """The fields that are set, for links that keep these filters."""
+        return {k: v for k, v in vars(self).items() if v}
+
+    def errors(self) -> dict[str, str]:
+        """A message per field that is not right, keyed by field name."""
+        errors = {}
+        for name in ("since", "until"):
+            if (value := getattr(self, name)) and _parse_date(value) is None:
+                errors[name] = (
+                    f"Enter a date between {EARLIEST:%-d %B %Y} and {LATEST:%-d %B %Y}, "
+                    "as YYYY-MM-DD, or leave it empty."
+                )
+        since, until = _parse_date(self.since), _parse_date(self.until)
+        if not errors and since and until and until < since:
+            errors["until"] = "The end date is before the start date."
+        return errors
+
+    def filters(self, quiz_version: str) -> Filters:
+        """The export's filters; call only when `errors()` is empty."""
+        _, filters = export_query(
+            None,
+            _parse_date(self.since),
+            _parse_date(self.until),
+            state=self.state or None,
+            partner=self.partner or None,
+            quiz_version=quiz_version,
+            role=self.role or None,
+        )
+        return filters
+
+
+def _parse_date(value: str) -> date | None:
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if EARLIEST <= parsed <= LATEST else None
+
+
+def _filter_form(
+    state: str | None, role: str | None, partner: str | None, since: str | None, until: str | None
+) -> FilterForm:
+    return FilterForm(*(v or "" for v in (state, role, partner, since, until)))
+
+
+# The filter fields as query parameters: all plain strings, so an empty field (what the form
+# sends when nothing is chosen) is "not set" rather than a validation error.
+FilterParam = Annotated[str | None, Query(max_length=64)]
 
 
 @router.get("/insights", response_class=HTMLResponse)
@@ -180,44 +226,41 @@ def read_insights(
     settings: SettingsDep,
     framework: FrameworkDep,
     quiz: QuizDep,
-    state: Annotated[str | None, Query()] = None,
-    role: Annotated[str | None, Query()] = None,
-    partner: Annotated[str | None, Query()] = None,
-    since: date | None = None,
-    until: date | None = None,
+    state: FilterParam = None,
+    role: FilterParam = None,
+    partner: FilterParam = None,
+    since: FilterParam = None,
+    until: FilterParam = None,
 ) -> Response:
-    """Charts of where respondents place their states and what they are told to begin with."""
+    """Charts of where respondents place their states and what they are told to begin with.
+    A filter that is not right is named next to its field, with the form kept as typed."""
     if not settings.export_token:
         raise ExportDisabled("Insights are off: no EXPORT_TOKEN is configured.")
     value = request.cookies.get(SESSION_COOKIE)
     if not _valid_session(settings, value):
         return _login_page(request, None)
     assert value is not None
-    filters = _filters(state, role, partner, since, until, quiz.version)
-    agg = aggregate(session, filters, [], settings.min_group_size)
-    names = {c.slug: c.name for c in framework.conditions}
-    query = {
-        k: v
-        for k, v in {
-            "state": state,
-            "role": role,
-            "partner": partner,
-            "since": since,
-            "until": until,
-        }.items()
-        if v
-    }
+    form = _filter_form(state, role, partner, since, until)
+    errors = form.errors()
+    data: dict[str, Any] = {}
+    if not errors:
+        agg = aggregate(session, form.filters(quiz.version), [], settings.min_group_size)
+        data = _charts(agg, {c.slug: c.name for c in framework.conditions})
+    query = form.query()
     page = render(
         request,
         "insights.html",
         {
-            "data": _charts(agg, names),
-            "filters": query,
+            "data": data,
+            "filters": form,
+            "errors": errors,
+            "field_ids": FIELD_IDS,
             "csv_url": "/insights/export.csv" + ("?" + urlencode(query) if query else ""),
             "logout_token": _logout_token(settings, value),
             "min_group_size": settings.min_group_size,
             "quiz_version": quiz.version,
         },
+        422 if errors else 200,
     )
     page.headers["Cache-Control"] = "no-store"
     return page
@@ -271,18 +314,19 @@ def export_csv(
     session: SessionDep,
     settings: SettingsDep,
     quiz: QuizDep,
-    state: str | None = None,
-    role: str | None = None,
-    partner: str | None = None,
-    since: date | None = None,
-    until: date | None = None,
+    state: FilterParam = None,
+    role: FilterParam = None,
+    partner: FilterParam = None,
+    since: FilterParam = None,
+    until: FilterParam = None,
 ) -> Response:
     """What the insights page shows, as the export's CSV."""
     _require_session(request, settings)
-    agg = aggregate(
-        session,
-        _filters(state, role, partner, since, until, quiz.version),
-        [],
-        settings.min_group_size,
-    )
+    form = _filter_form(state, role, partner, since, until)
+    if errors := form.errors():
+        raise InvalidRequest(
+            "A filter is not right: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
+            [{"field": f"query.{k}", "code": "invalid", "message": v} for k, v in errors.items()],
+        )
+    agg = aggregate(session, form.filters(quiz.version), [], settings.min_group_size)
     return csv_response(agg, "insights.csv", {"Cache-Control": "no-store"})

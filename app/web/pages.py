@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -36,7 +37,7 @@ from app.errors import IdempotencyKeyReused, InvalidRequest
 from app.models import ResponseRecord, Team
 from app.prebuilt import Built, TokenPage, header
 from app.results import KeptPage, Results
-from app.submissions import public_base, read_response, result_url, submit
+from app.submissions import Submitted, public_base, read_response, result_url, submit
 from app.teams import team_for_join
 from app.web.embedding import Embed, EmbedDep
 from app.web.templating import render
@@ -286,21 +287,23 @@ async def submit_quiz_form(
         submission = _submission(quiz, form)
         if embed.partner is not None:
             submission = submission.model_copy(update={"partner": embed.partner.slug})
+        store = partial(
+            submit,
+            engine=engine,
+            results=results,
+            writer=writer,
+            admit=limiter.admission(bucket, limit),
+            partner=embed.partner,
+            base_url=public_base(request, settings),
+        )
         try:
-            submitted = await submit(
-                engine=engine,
-                results=results,
-                writer=writer,
-                submission=submission,
-                idempotency_key=form.fields.get("form_token") or None,
-                admit=limiter.admission(bucket, limit),
-                partner=embed.partner,
-                base_url=public_base(request, settings),
+            submitted = await _store_keeping_edits(
+                store, submission, form_key(form.fields.get("form_token"))
             )
         except SubmissionInvalid as exc:
             problems = exc.problems
         except IdempotencyKeyReused as exc:
-            # The visitor went back and sent this form again with other answers.
+            # Only when the edit's own key was used for other answers: nothing else is stored.
             return _already_submitted(request, exc.response_id, embed)
         else:
             if submitted.webhook:
@@ -316,9 +319,36 @@ async def submit_quiz_form(
     return _quiz_page(request, scorer.framework, quiz, kept, errors, embed, status_code=422)
 
 
+async def _store_keeping_edits(
+    store: Callable[..., Awaitable[Submitted]], submission: Submission, key: str | None
+) -> Submitted:
+    """Store a form once per form token. Sent again after Back with an answer changed, the
+    edit is kept as a new response linked to the first (which never changes), under a key of
+    the form's and the edit's own, so a double click on the edited form still stores it once."""
+    try:
+        return await store(submission=submission, idempotency_key=key)
+    except IdempotencyKeyReused as exc:
+        if exc.response_id is None or key is None:
+            raise
+        edited = submission.model_copy(update={"based_on": exc.response_id})
+        return await store(submission=edited, idempotency_key=edit_key(key, edited))
+
+
+def form_key(token: str | None) -> str | None:
+    """The idempotency key of a form: its token, in a namespace of its own, so that a form
+    cannot name a key an API client chose (and so replay, or link to, that client's result)."""
+    return f"form:{token}" if token else None
+
+
+def edit_key(key: str, edited: Submission) -> str:
+    """The key of one edit of a form: the form's key and a digest of what the edit sends."""
+    digest = hashlib.sha256(edited.model_dump_json().encode()).hexdigest()[:32]
+    return f"{key}:edit:{digest}"
+
+
 def _already_submitted(request: Request, response_id: str | None, embed: Embed) -> Response:
-    """A form is stored once: sent again with changed answers, it points to what it stored
-    and to a fresh form with those answers (nothing new is stored)."""
+    """Only when one edit's own key comes back with other answers (a forged form): points to
+    what that key stored and to a fresh form with those answers; nothing new is stored."""
     page = render(
         request,
         "already_submitted.html",
@@ -459,6 +489,8 @@ async def read_what_if(
         {
             "response_id": response_id,
             "embed_query": embed.query(),
+            # The GET form keeps the page in the same embed (partner, where events go).
+            "embed_fields": embed.fields(),
             "sections": quiz_sections(scorer.framework, scorer.quiz),
             "answers": form.fields,
             "priorities": form.priorities,

@@ -5,6 +5,7 @@ Imports no route, so the error handlers (app/errors.py) and the pages can both u
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
+from app.security import csp
 from scoring import Scorer
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -43,10 +45,46 @@ def render(
 
 
 def render_error(
-    request: Request, status_code: int, message: str, headers: dict[str, str] | None = None
+    request: Request,
+    status_code: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+    details: list[dict[str, Any]] | None = None,
+    framable: bool = False,
 ) -> Response:
+    """The friendly error page. A request that was not right (422) lists each field with what
+    was wrong and links back to the page it came from, so "see details" always has details.
+
+    `framable`: the page is shown inside whatever site framed it (an embed whose partner is
+    unknown), its links open outside the frame, and it tells the host page through
+    embed-frame.js."""
     title = ERROR_TITLES.get(status_code, "Something went wrong")
-    context = {"status_code": status_code, "title": title, "message": message}
+    context = {
+        "status_code": status_code,
+        "title": title,
+        "message": message,
+        "details": [_readable(d) for d in details or []],
+        "back": request.url.path if status_code == 422 else None,
+        "unavailable_in_frame": framable,
+        # Not checked against any partner (there is none): only an origin's shape, since the
+        # page tells it nothing but that the quiz is unavailable.
+        "parent_origin": _origin(request.query_params.get("parent_origin")) if framable else None,
+    }
     response = render(request, "error.html", context, status_code)
+    if framable:
+        response.headers["content-security-policy"] = csp("*")
     response.headers.update(headers or {})
     return response
+
+
+ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def _origin(value: str | None) -> str | None:
+    return value if value and ORIGIN.match(value) else None
+
+
+def _readable(detail: dict[str, Any]) -> dict[str, str]:
+    """`query.since` → `since`: the name a visitor saw next to the field."""
+    field = str(detail.get("field", "")).removeprefix("query.").removeprefix("body.")
+    return {"field": field, "message": str(detail.get("message", ""))}

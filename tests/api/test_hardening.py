@@ -110,21 +110,50 @@ def test_too_long_form_values_are_named_next_to_the_field(client: TestClient, qu
     assert 'id="funding-error"' in r.text
 
 
-def test_a_resent_form_with_changed_answers_is_stored_once(url: str, quiz: Quiz) -> None:
+def test_a_resent_form_with_changed_answers_keeps_the_edit(url: str, quiz: Quiz) -> None:
+    """Back, an answer changed, sent again: a new response linked to the first, which stays
+    as it was; the same form sent again, as first or as edited, stores nothing more."""
     with TestClient(create_app(app_settings(url)), follow_redirects=False) as client:
         first = client.post("/quiz", data=form(quiz, 1))
         assert first.status_code == 303
-        again = client.post("/quiz", data=form(quiz, 2))
-        assert again.status_code == 409
-        assert "You already sent this form" in again.text
-        assert f'href="{first.headers["location"]}"' in again.text
-        assert "/quiz?from=" in again.text
-        # The same answers again are simply the same response (a double click).
-        assert (
-            client.post("/quiz", data=form(quiz, 1)).headers["location"]
-            == first.headers["location"]
+        edited = client.post("/quiz", data=form(quiz, 2))
+        assert edited.status_code == 303
+        assert edited.headers["location"] != first.headers["location"]
+        first_id = first.headers["location"].rsplit("/", 1)[1]
+        stored_edit = client.get(
+            "/api/v1" + edited.headers["location"].replace("results", "responses")
         )
-    assert stored(url) == 1
+        assert stored_edit.json()["based_on"] == first_id
+        page = client.get(edited.headers["location"]).text
+        assert f'A changed version of <a href="/results/{first_id}">an earlier result</a>' in page
+        # A double click on either version is that version.
+        for data, sent in ((form(quiz, 1), first), (form(quiz, 2), edited)):
+            again = client.post("/quiz", data=data)
+            assert again.headers["location"] == sent.headers["location"]
+    assert stored(url) == 2
+
+
+def test_a_form_cannot_borrow_an_api_clients_idempotency_key(url: str, quiz: Quiz) -> None:
+    """The form's token is a key of its own kind: a form posted with a key an API client chose
+    stores its own response and never links to, or replays, the client's."""
+    with TestClient(create_app(app_settings(url)), follow_redirects=False) as client:
+        body = {
+            "quiz_version": quiz.version,
+            "answers": [
+                {"question_id": q.id, "option_id": q.options[1].id} for q in quiz.questions
+            ],
+            "context": {"state": "OH", "role": "state-agency"},
+        }
+        api = client.post("/api/v1/responses", json=body, headers={"Idempotency-Key": "order-1001"})
+        assert api.status_code == 201
+        for answers in (2, 1):  # other answers, then the client's very answers
+            sent = client.post("/quiz", data=form(quiz, answers) | {"form_token": "order-1001"})
+            assert sent.status_code == 303
+            location = sent.headers["location"]
+            assert api.json()["id"] not in location
+            page = client.get(location).text
+            assert api.json()["id"] not in page and "For Ohio" not in page
+    assert stored(url) == 3
 
 
 def test_api_docs_are_off_unless_turned_on(url: str) -> None:

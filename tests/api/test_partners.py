@@ -263,8 +263,44 @@ def test_embed_pages_may_be_framed_only_by_the_partner(
     for slug in ("nobody", "<script>"):
         unknown = client.get(f"/quiz?embed=1&partner={slug}")
         assert unknown.status_code == 404 and "not available for embedding" in unknown.text
-        assert "frame-ancestors 'self'" in unknown.headers["content-security-policy"]
+        # Framable by any site, so the visitor reads this instead of a broken frame; it holds
+        # no form, and its link leaves the frame.
+        assert "frame-ancestors *" in unknown.headers["content-security-policy"]
+        assert "<form" not in unknown.text and 'target="_blank" rel="noopener"' in unknown.text
         assert "<script>" not in unknown.text.replace("<script src=", "")
+
+
+def test_the_unknown_partner_page_posts_only_to_an_origin_shaped_parent(
+    app_with_partner,
+) -> None:  # type: ignore[no-untyped-def]
+    client, _ = app_with_partner
+    page = client.get(f"/quiz?embed=1&partner=nobody&parent_origin={OTHER}")
+    assert f'data-parent-origin="{OTHER}"' in page.text and "embed-frame.js" in page.text
+    for odd in ("javascript:alert(1)", "https://x.example/path", '"><script>'):
+        page = client.get("/quiz", params={"embed": "1", "partner": "nobody", "parent_origin": odd})
+        assert page.status_code == 404 and "data-parent-origin" not in page.text
+
+
+def test_a_what_if_inside_an_embed_stays_in_it(app_with_partner, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]
+    """The what-if's own form (without JavaScript) keeps the partner and where events go, so
+    the changed page may still be framed by the partner and saves to the partner."""
+    client, _ = app_with_partner
+    form = {"quiz_version": quiz.version, **{q.id: q.options[1].id for q in quiz.questions}}
+    embed = f"embed=1&partner=news&parent_origin={ORIGIN}"
+    stored = client.post(f"/quiz?{embed}", data=form).headers["location"]
+    response_id = stored.split("/results/")[1].split("?")[0]
+    page = client.get(f"/results/{response_id}/what-if?{embed}").text
+    for name, value in (("embed", "1"), ("partner", "news"), ("parent_origin", ORIGIN)):
+        assert f'<input type="hidden" name="{name}" value="{value}">' in page
+    funding = quiz.questions_for("responsive-funding-systems")[0]
+    changed = client.get(
+        f"/results/{response_id}/what-if?{embed}&{funding.id}={funding.options[3].id}"
+    )
+    assert (
+        f"frame-ancestors http://localhost:9999 {ORIGIN}"
+        in changed.headers["content-security-policy"]
+    )
+    assert 'action="/quiz?embed=1&amp;partner=news' in changed.text
 
 
 def test_embedded_submission_is_attributed_and_announced(

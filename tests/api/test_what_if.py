@@ -95,7 +95,7 @@ def test_what_if_page_without_javascript_and_saving_a_version(
     assert saved_id != first_id
     api = client.get(f"/api/v1/responses/{saved_id}").json()
     assert api["based_on"] == first_id
-    assert "A saved what-if version of" in client.get(saved.headers["location"]).text
+    assert "A changed version of" in client.get(saved.headers["location"]).text
     assert client.get(f"/api/v1/responses/{first_id}").json()["based_on"] is None
 
 

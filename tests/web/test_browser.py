@@ -8,6 +8,7 @@ weight and third-party requests. Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -103,6 +104,80 @@ def test_complete_quiz_by_keyboard_alone(page, quiz: Quiz) -> None:  # type: ign
     page.goto("/quiz")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
+
+
+@pytest.fixture(scope="module")
+def browser_with_back_cache(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """Chromium as people use it: Playwright turns the back/forward cache off by default, and
+    with it on, Back shows the very form that was sent, its token included."""
+    from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    with_cache = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=CHROMIUM_ARGS,
+        ignore_default_args=["--disable-back-forward-cache"],
+    )
+    yield with_cache
+    with_cache.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_an_answer_changed_after_back_is_kept(
+    browser_with_back_cache, site, quiz: Quiz, javascript: bool
+) -> None:  # type: ignore[no-untyped-def]
+    """Submit, go Back, change an answer, submit again: the edit is stored as a new result
+    linked to the first (it used to say "You already sent this form" and drop the edit); the
+    first result never changes, and a second click on the edited form stores nothing more."""
+    context = browser_with_back_cache.new_context(
+        base_url=site.base_url, java_script_enabled=javascript
+    )
+    page = context.new_page()
+    page.goto("/quiz")
+    answer_all_by_mouse(page, quiz)
+    page.select_option("#ctx-state", "KY")
+    page.click("#quiz-submit")
+    page.wait_for_url("**/results/*")
+    first = page.url.rsplit("/", 1)[1]
+
+    page.go_back(wait_until="commit")  # from the back/forward cache: no load event
+    page.wait_for_url("**/quiz", wait_until="commit")
+    question = quiz.questions[0]
+    changed = question.options[1]
+    while not page.locator(f"#{question.id}-{changed.id}").is_visible():
+        page.get_by_role("button", name="Back").locator("visible=true").first.click()
+    page.locator(f"label[for='{question.id}-{changed.id}']").click()
+    while not page.locator("#quiz-submit").is_visible():
+        page.get_by_role("button", name="Next").locator("visible=true").first.click()
+    page.click("#quiz-submit")
+    page.wait_for_url("**/results/*")
+    second = page.url.rsplit("/", 1)[1]
+    assert second != first
+    assert "You already sent this form" not in page.content()
+    assert "For Kentucky" in page.locator(".lead").inner_text()
+    based_on = page.locator(".based-on")
+    assert "A changed version of" in based_on.inner_text()
+    assert based_on.get_by_role("link").get_attribute("href") == f"/results/{first}"
+
+    def answer_to(response_id: str) -> str:
+        """The stored answer, as the form prefilled from that result shows it."""
+        prefilled = context.request.get(f"/quiz?from={response_id}").text()
+        found = re.search(
+            r'value="([^"]+)" checked', prefilled.split(f'name="{question.id}"', 1)[1]
+        )
+        assert found is not None
+        return found.group(1)
+
+    assert answer_to(second) == changed.id
+    assert answer_to(first) == question.options[0].id  # the first result is as it was
+    # The edited form sent twice (a double click, or Back and send again) is one result.
+    page.go_back(wait_until="commit")  # from the back/forward cache: no load event
+    page.wait_for_url("**/quiz", wait_until="commit")
+    while not page.locator("#quiz-submit").is_visible():
+        page.get_by_role("button", name="Next").locator("visible=true").first.click()
+    page.click("#quiz-submit")
+    page.wait_for_url("**/results/*")
+    assert page.url.rsplit("/", 1)[1] == second
+    context.close()
 
 
 def test_share_link_opens_in_fresh_context(browser, site, page, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]

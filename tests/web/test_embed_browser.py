@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy
 from sqlmodel import Session
 
-from app.partners import create_partner
+from app.partners import create_partner, revoke_partner
 from quiz import Quiz
 from tests.support import LiveServer, free_port, live_server, migrated
 from tests.web.conftest import ARTIFACTS, axe_violations
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 
 RECORDER = """
 window.events = [];
-["statequiz:ready", "statequiz:step", "statequiz:completed"].forEach(function (type) {
+["statequiz:ready", "statequiz:step", "statequiz:completed", "statequiz:unavailable"].forEach(function (type) {
   document.addEventListener(type, function (e) {
     window.events.push({type: e.type, target: e.target.id, detail: e.detail});
   });
@@ -32,10 +32,10 @@ window.events = [];
 """
 
 
-def partner_page(app_url: str, widgets: int) -> str:
+def partner_page(app_url: str, widgets: int, slug: str = "news") -> str:
     state = ' data-state="OH"'
     boxes = "\n".join(
-        f'<div id="w{n}" data-state-quiz data-partner="news"{state if n == 1 else ""}></div>'
+        f'<div id="w{n}" data-state-quiz data-partner="{slug}"{state if n == 1 else ""}></div>'
         for n in range(1, widgets + 1)
     )
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>State news</title>
@@ -76,10 +76,22 @@ def setup(tmp_path_factory) -> Iterator[tuple[LiveServer, PartnerSite, PartnerSi
             rate_limit_per_minute=600,
             allow_private_webhooks=False,
         )
+        create_partner(
+            session,
+            name="Gone news",
+            slug="gone",
+            origins=[registered.origin],
+            webhook_url=None,
+            rate_limit_per_minute=600,
+            allow_private_webhooks=False,
+        )
+        revoke_partner(session, "gone")
     engine.dispose()
     with live_server(url) as app:
         (root / "one.html").write_text(partner_page(app.base_url, 1))
         (root / "two.html").write_text(partner_page(app.base_url, 2))
+        (root / "mistyped.html").write_text(partner_page(app.base_url, 1, slug="newz"))
+        (root / "revoked.html").write_text(partner_page(app.base_url, 1, slug="gone"))
         yield app, registered, stranger
     registered.close()
     stranger.close()
@@ -171,6 +183,28 @@ def test_an_unregistered_origin_cannot_frame_the_quiz(browser, setup) -> None:  
     page.close()
 
 
+@pytest.mark.parametrize("which", ["mistyped", "revoked"])
+def test_an_unknown_or_revoked_partner_shows_why_inside_the_frame(
+    browser, setup, which: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Not Chromium's grey broken-frame box: the frame shows a readable message with a way to
+    the quiz, and the host page hears `statequiz:unavailable` (and can style the box)."""
+    _, registered, _ = setup
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{registered.origin}/{which}.html")
+    handle, frame = quiz_frame(page, "w1")
+    page.wait_for_function("window.events.some(e => e.type === 'statequiz:unavailable')")
+    assert frame is not None and frame.locator("h1").inner_text() == "Page not found"
+    assert "not available for embedding on this site" in frame.locator("main").inner_text()
+    link = frame.get_by_role("link", name="Take the quiz on our site")
+    assert link.get_attribute("target") == "_blank"
+    assert page.get_attribute("#w1", "data-state-quiz-error") == "unavailable"
+    assert events(page, "statequiz:ready") == []
+    assert frame.locator("#quiz-form").count() == 0
+    page.screenshot(path=ARTIFACTS / f"partner-embed-{which}.png")
+    page.close()
+
+
 def test_two_widgets_on_one_page_work_independently(browser, setup, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]
     _, registered, _ = setup
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -207,3 +241,39 @@ def test_axe_finds_nothing_in_the_embedded_pages(browser, setup, quiz: Quiz) -> 
     violations = axe_violations(result)
     assert violations == [], json.dumps(violations, indent=1)
     context.close()
+
+
+def test_a_what_if_saved_inside_the_widget_keeps_state_role_and_partner(
+    browser, setup, quiz: Quiz
+) -> None:  # type: ignore[no-untyped-def]
+    """With JavaScript, the live what-if rewrote the save form's fields and dropped who
+    answered: the saved version lost "For Ohio", its peers and the partner."""
+    app, registered, _ = setup
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{registered.origin}/one.html")
+    handle, frame = quiz_frame(page, "w1")
+    page.wait_for_function("window.events.some(e => e.type === 'statequiz:ready')")
+    frame.evaluate("document.getElementById('ctx-role').value = 'state-agency'")  # a later step
+    for q in quiz.questions:
+        frame.evaluate(f"document.getElementById('{q.id}-{q.options[0].id}').checked = true")
+    with frame.expect_navigation():
+        frame.evaluate("document.getElementById('quiz-form').submit()")
+    frame = handle.content_frame()
+    first = frame.url.split("/results/")[1].split("?")[0]
+    frame.get_by_role("link", name="Try other answers").click()
+    frame.wait_for_selector("#whatif-form")
+    funding = quiz.questions_for("responsive-funding-systems")[0]
+    frame.locator(f"label[for='{funding.id}-{funding.options[3].id}']").click()
+    frame.wait_for_selector("#save-version:not([hidden])")  # the live comparison came back
+    with frame.expect_navigation():
+        frame.get_by_role("button", name="Save this version").click()
+    frame = handle.content_frame()
+    saved = frame.url.split("/results/")[1].split("?")[0]
+    assert saved != first and "partner=news" in frame.url
+    assert "For Ohio" in frame.locator(".lead").inner_text()
+    with app.client() as c:
+        stored = c.get(f"/api/v1/responses/{saved}").json()
+    assert stored["based_on"] == first
+    assert stored["partner"] == "news"
+    assert stored["context"] == {"state": "OH", "role": "state-agency"}
+    page.close()

@@ -75,6 +75,46 @@ def test_charts_tables_filters_and_csv(insights: TestClient) -> None:
     assert insights.get("/insights?since=2026-13-01").status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("since=2026-13-01", "f-since", "Enter a date between"),
+        ("since=9999-12-31", "f-since", "Enter a date between"),
+        ("until=0001-01-01", "f-until", "Enter a date between"),
+        ("until=0", "f-until", "Enter a date between"),
+        ("since=2026-11-05&until=2026-11-01", "f-until", "The end date is before the start date."),
+    ],
+)
+def test_a_wrong_filter_is_named_next_to_its_field(
+    insights: TestClient, query: str, field: str, message: str
+) -> None:
+    login(insights)
+    page = insights.get(f"/insights?state=OH&{query}")
+    assert page.status_code == 422
+    assert f'<a href="#{field}">' in page.text and message in page.text
+    assert 'aria-invalid="true"' in page.text and "<svg" not in page.text
+    assert '<option value="OH" selected>' in page.text  # the rest of the form is kept
+    csv_answer = insights.get(f"/insights/export.csv?{query}")
+    assert csv_answer.status_code == 422 and message in csv_answer.text
+
+
+def test_empty_filter_fields_mean_not_set(insights: TestClient) -> None:
+    login(insights)
+    page = insights.get("/insights?state=&role=&partner=&since=&until=")
+    assert page.status_code == 200 and "<strong>9 responses</strong>" in page.text
+    csv_answer = insights.get("/insights/export.csv?state=&role=&partner=&since=&until=")
+    assert csv_answer.status_code == 200
+
+
+def test_a_page_error_names_the_field_and_links_back(insights: TestClient) -> None:
+    """A request FastAPI itself refuses still gets a page that says what was wrong."""
+    login(insights)
+    page = insights.get("/insights?partner=" + "x" * 65)
+    assert page.status_code == 422
+    assert "<strong>partner</strong>: String should have at most 64 characters" in page.text
+    assert '<a class="button" href="/insights">Go back to the form</a>' in page.text
+
+
 def test_logout_needs_its_token(insights: TestClient) -> None:
     login(insights)
     html = insights.get("/insights").text

@@ -48,3 +48,69 @@ def test_insights_and_peer_benchmarks(
         assert violations == [], json.dumps(violations, indent=1)
         page.screenshot(path=ARTIFACTS / "result-with-peers.png", full_page=True)
         context.close()
+
+
+def _show(page, **fields: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """Fill the real filter form as an analyst would (untouched fields left empty) and press
+    Show; the status of the page it leads to and its main text."""
+    page.goto("/insights")
+    for name, value in fields.items():
+        if name in ("state", "role"):
+            page.select_option(f"#f-{name}", value)
+        else:
+            page.fill(f"#f-{name}", value)
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Show").click()
+    return navigation.value.status, page.inner_text("main")
+
+
+FILTERS = {
+    "state": "OH",
+    "role": "legislator",
+    "partner": "news",
+    "since": "2026-11-01",
+    "until": "2026-11-06",
+}
+
+
+def test_the_filter_form_works_with_each_filter_alone_and_together(
+    browser, tmp_path, scorer: Scorer, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Pressing Show sends every field, the empty ones as `name=`: empty means "not set"
+    (it used to answer 422 for an empty date). A wrong filter is named next to its field, with
+    a link to it, and the form keeps what was typed."""
+    url = migrated(f"sqlite:///{tmp_path / 'quiz.db'}")
+    store(url, scorer, FIXTURE, monkeypatch)
+    monkeypatch.undo()
+    with live_server(url, export_token=TOKEN) as site:
+        context = browser.new_context(base_url=site.base_url)
+        page = context.new_page()
+        page.goto("/insights")
+        page.fill("#token", TOKEN)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_selector("form.filters")
+
+        status, text = _show(page)
+        assert status == 200 and "9 responses match" in text
+        assert "since=&until=" in page.url  # the browser sent the empty fields
+        for name, value in FILTERS.items():
+            status, text = _show(page, **{name: value})
+            assert status == 200, (name, text[:300])
+            assert "responses match" in text or "Too few responses match" in text, name
+            assert f"{name}={value}" in page.url
+        assert "5 responses match" in _show(page, state="OH")[1]
+        assert "7 responses match" in _show(page, since="2026-11-01")[1]
+        status, text = _show(page, **FILTERS)
+        assert status == 200 and "No responses match these filters" in text
+        for name, value in FILTERS.items():
+            assert page.input_value(f"#f-{name}") == value  # the page shows what it filtered on
+
+        status, text = _show(page, since="2026-11-06", until="2026-11-01")
+        assert status == 422
+        summary = page.locator("#error-summary")
+        assert "The end date is before the start date." in summary.inner_text()
+        summary.get_by_role("link").click()
+        assert page.evaluate("document.activeElement.id") == "f-until"
+        assert page.input_value("#f-since") == "2026-11-06"  # kept as typed
+        assert page.get_attribute("#f-until", "aria-invalid") == "true"
+        context.close()

@@ -138,10 +138,11 @@ def test_resent_form_stores_one_response(client: httpx.Client, quiz: Quiz) -> No
     again = client.post("/quiz", data=data)
     assert first.status_code == again.status_code == 303
     assert first.headers["location"] == again.headers["location"]
-    # Sent again with other answers (back button): told so, with a link; nothing new stored.
+    # Sent again with other answers (back button): the edit is a new result linked to the first.
     changed = client.post("/quiz", data={**data, "funding": "formula"})
-    assert changed.status_code == 409
-    assert f'href="{first.headers["location"]}"' in changed.text
+    assert changed.status_code == 303
+    assert changed.headers["location"] != first.headers["location"]
+    assert f'href="{first.headers["location"]}"' in client.get(changed.headers["location"]).text
     assert token != re.search(r'name="form_token" value="([^"]+)"', client.get("/quiz").text).group(
         1
     )  # type: ignore[union-attr]

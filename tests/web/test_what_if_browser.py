@@ -81,7 +81,7 @@ def test_what_if_without_javascript(browser, site, stored_id: str) -> None:  # t
     assert page.locator("#changes-body tr").count() == 11
     page.get_by_role("button", name="Save this version").click()
     page.wait_for_url("**/results/*")
-    assert "A saved what-if version of" in page.content()
+    assert "A changed version of" in page.content()
     context.close()
 
 
