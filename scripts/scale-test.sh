@@ -3,7 +3,7 @@
 # (debootstrap; the app's Dockerfile, Debian's postgresql-15 and nginx-light), starts PostgreSQL,
 # two app replicas and nginx with Debian's docker-compose 1.29 on a fresh database, checks one
 # submission through the proxy (smoke_check.py), then loads it (scale_check.py): 32 clients
-# submitting through nginx for 30 s, one replica SIGKILLed at 8 s and started again at 12 s.
+# submitting through nginx for 30 s, one replica SIGKILLed at 8 s and started again at 10 s.
 # Every acknowledged submission must be stored, and idempotency must hold across replicas;
 # exit 1 otherwise. Containers, network and volume are removed at the end, images kept (a run
 # after the first builds nothing). Needs root; one run at a time on a machine.
@@ -71,10 +71,10 @@ db=$(compose ps -q db)
 python3 scripts/scale_check.py \
   --proxy "http://127.0.0.1:$PROXY_PORT" \
   --app1 "http://127.0.0.1:$APP1_PORT" --app2 "http://127.0.0.1:$APP2_PORT" \
-  --names "$NET_PREFIX.11:8000=app-1,$NET_PREFIX.12:8000=app-2" \
+  --names "$NET_PREFIX.11:8000=app-1,$NET_PREFIX.12:8000=app-2" --app1-upstream "$NET_PREFIX.11:8000" \
   --seconds "${SCALE_SECONDS:-30}" --threads "${SCALE_THREADS:-32}" \
   --kill-at "${SCALE_KILL_AT:-8}" --kill "docker kill -s KILL $app1" \
-  --restart-at "${SCALE_RESTART_AT:-12}" --restart "docker start $app1" \
+  --restart-at "${SCALE_RESTART_AT:-10}" --restart "docker start $app1" \
   --psql "docker exec -i $db psql -U quiz -d quiz -At -v ON_ERROR_STOP=1"
 echo "nginx's error log over the run: $(compose logs --no-color proxy | grep -c -E '\[(error|warn)\]' || true) lines:"
 compose logs --no-color proxy | grep -o -E '\[(error|warn)\] [0-9#]+: \*[0-9]+ [^,]+' \

@@ -22,6 +22,7 @@ import argparse
 import hashlib
 import http.client
 import json
+import os
 import random
 import shlex
 import statistics
@@ -336,17 +337,33 @@ def wait_healthy(base: str, seconds: float = 60.0) -> float:
     raise SystemExit(f"{base} not healthy after {seconds:.0f} s")
 
 
+def rejoined(proxy: str, upstream: str, seconds: float = 15.0) -> float | None:
+    """When (time.monotonic()) the proxy sent a request to `upstream` (None: not in `seconds`)."""
+    start = time.monotonic()
+    conn = Connection(proxy)
+    while time.monotonic() - start < seconds:
+        try:
+            _, answer, _ = conn.request("GET", "/healthz", headers={"X-Scale-Test": "1"})
+            if answer.get("X-Upstream", "").split(",")[-1].strip() == upstream:
+                return time.monotonic()
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(0.05)
+    return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--proxy", required=True, help="base URL of the proxy")
     parser.add_argument("--app1", required=True, help="base URL of the replica that is killed")
     parser.add_argument("--app2", required=True, help="base URL of the other replica")
     parser.add_argument("--names", default="", help="ADDR:PORT=NAME,... for X-Upstream")
+    parser.add_argument("--app1-upstream", required=True, help="app1's ADDR:PORT seen by nginx")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--kill-at", type=float, default=8)
     parser.add_argument("--kill", required=True, help="command that SIGKILLs app1")
-    parser.add_argument("--restart-at", type=float, default=12)
+    parser.add_argument("--restart-at", type=float, default=10)
     parser.add_argument("--restart", required=True, help="command that starts app1 again")
     parser.add_argument("--psql", required=True, help="psql command line, e.g. docker exec ...")
     args = parser.parse_args()
@@ -378,6 +395,11 @@ def main() -> int:
     for w in workers:
         w.join()
     elapsed = max(t.finished for t in tallies)
+    with open("/proc/loadavg") as f:
+        loadavg = f.read().split()[0]
+    # Back in the rotation: the proxy sends to the restarted replica again.
+    back_after = rejoined(args.proxy, args.app1_upstream)
+    back_after = None if back_after is None else back_after - start
 
     acks = [a for t in tallies for a in t.acks]
     errors = sorted(e for t in tallies for e in t.errors)
@@ -385,6 +407,8 @@ def main() -> int:
     gave_up = [g for t in tallies for g in t.gave_up]
     requests = sum(t.requests for t in tallies)
     failures: list[str] = []
+    if back_after is None:
+        failures.append("the proxy sent nothing to the restarted app-1 within 15 s")
 
     # Which replica answered, before the kill, while it was down, after it was started again.
     def name(upstream: str) -> str:
@@ -442,13 +466,19 @@ def main() -> int:
         kinds[what] = kinds.get(what, 0) + 1
     before_kill = sum(1 for at, _ in errors if at < events["kill"])
     wrong_retried = sum(1 for a in wrong_key if a.attempts > 1)
-    rejoined = f"answering through the proxy again at {back[0]:.1f} s" if back else "no answer"
+    if back:
+        rejoin = f"answering submissions through the proxy again at {back[0]:.1f} s"
+    elif back_after is not None:
+        rejoin = f"after the last submission; the proxy sent it a request at {back_after:.1f} s"
+    else:
+        rejoin = "never sent a request by the proxy again"
     report = [
         f"load: {args.threads} client threads through the proxy for {args.seconds:.0f} s "
-        f"({elapsed:.1f} s with the last retries)",
+        f"({elapsed:.1f} s with the last retries); load average {loadavg} at the end "
+        f"({os.cpu_count()} cores)",
         f"app-1 killed (SIGKILL) at {events['kill']:.1f} s (docker kill returned at "
         f"{events['killed']:.1f} s); started again at "
-        f"{events['restart']:.1f} s, answering /healthz at {events['healthy']:.1f} s, {rejoined}",
+        f"{events['restart']:.1f} s, answering /healthz at {events['healthy']:.1f} s, {rejoin}",
         f"submissions acknowledged (201): {len(acks)}, {len(acks) / elapsed:.0f}/s "
         f"({requests} requests, {requests / elapsed:.0f}/s)",
         f"lost: {len(lost)} (read back through the proxy with the result acknowledged: "
