@@ -9,7 +9,7 @@ PORT ?= 8000
 # The fast subset: no uvicorn server, no PostgreSQL, no browser.
 FAST := not live and not postgres and not browser
 
-.PHONY: run test check bench lint types format migrate system-deps lock fresh-test image-test clean
+.PHONY: run test check bench lint types format migrate system-deps lock fresh-test image-test scale-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -86,6 +86,13 @@ fresh-test:
 # Build the production image from a debootstrap base, run it, check /healthz and a submission.
 image-test:
 	bash scripts/image-test.sh
+
+# compose.yaml for real (as root): PostgreSQL, two app replicas and nginx, all built on the same
+# debootstrap base and started with Debian's docker-compose; 30 s of submissions through nginx
+# with one replica SIGKILLed and started again; fails on any acknowledged submission lost or
+# any idempotency breach across replicas (scripts/scale-test.sh, scripts/scale_check.py).
+scale-test:
+	bash scripts/scale-test.sh
 
 clean:
 	rm -rf $(VENV) var test-artifacts node_modules .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -1,5 +1,6 @@
-# Shared by fresh-test.sh and image-test.sh (sourced): Debian's docker.io running, and base
-# images made from Debian packages, since no image registry is reachable on these machines.
+# Shared by fresh-test.sh, image-test.sh and scale-test.sh (sourced): Debian's docker.io
+# running, and base images made from Debian packages, since no image registry is reachable on
+# these machines.
 
 ensure_docker() {
   local need=()
@@ -9,12 +10,27 @@ ensure_docker() {
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   fi
-  # Started by hand where no init system runs it.
+  # Started by hand where no init system runs it, without the file descriptors this shell
+  # holds: the daemon outlives the command, and must not keep a lock it was started under
+  # (`flock /tmp/heavy.lock make ...` would stay held for as long as dockerd runs).
   if ! docker info >/dev/null 2>&1; then
-    nohup dockerd >/var/log/dockerd-where-to-begin.log 2>&1 &
+    (
+      for fd in /proc/$BASHPID/fd/*; do
+        fd=${fd##*/}
+        [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+      done
+      exec nohup dockerd </dev/null >/var/log/dockerd-where-to-begin.log 2>&1
+    ) &
     for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
     docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/dockerd-where-to-begin.log" >&2; exit 1; }
   fi
+}
+
+# Debian 12's docker-compose (1.29, Python): runs compose.yaml (scale-test.sh).
+ensure_compose() {
+  command -v docker-compose >/dev/null && return 0
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
 }
 
 # debootstrap_image IMAGE PACKAGES: a Debian 12 minbase image with PACKAGES (comma-separated),
