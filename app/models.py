@@ -154,6 +154,32 @@ class RateLimitHit(SQLModel, table=True):
     at: float  # seconds since the epoch
 
 
+class AnalystSession(SQLModel, table=True):
+    """A signed-in `/insights` session, so that logout ends it here and not only in the browser
+    that pressed it. The cookie carries the session id; only its sha256 is stored."""
+
+    __tablename__ = "analyst_sessions"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    issued_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class TokenFailure(SQLModel, table=True):
+    """One wrong export token (sign-in or bearer) from an address, kept for the throttle's
+    window and no longer. The address is kept only as a keyed hash (app/analysts.py)."""
+
+    __tablename__ = "token_failures"
+    __table_args__ = (Index("ix_token_failures_bucket_at", "bucket", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    bucket: str = Field(max_length=64)  # HMAC-SHA256 of the address, hex
+    at: float  # seconds since the epoch
+
+
 class WebhookDelivery(SQLModel, table=True):
     """A webhook to send: written with the response it reports, sent after the commit."""
 

@@ -69,7 +69,7 @@ EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", "/api/v1/score"): (400, 404, 413, 415, 422, 503),
     ("post", "/api/v1/responses"): (400, 401, 404, 409, 413, 415, 422, 429, 503),
     ("get", "/api/v1/responses/{response_id}"): (304, 404, 422, 503),
-    ("get", "/api/v1/export/aggregate"): (401, 422, 503),
+    ("get", "/api/v1/export/aggregate"): (401, 422, 429, 503),
     ("get", "/api/v1/benchmarks"): (422, 503),
     ("post", "/api/v1/teams"): (400, 413, 415, 422, 429, 503),
     ("get", "/api/v1/teams/{team_id}"): (404, 422, 503),

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 import re
 import secrets
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from app.addresses import resolve_webhook
 from app.errors import PartnerError, Unauthorized
 from app.models import Partner, utcnow
 
@@ -50,31 +49,10 @@ def normalise_origin(origin: str) -> str:
     return f"{parts.scheme}://{parts.hostname.lower()}{port}"
 
 
-def is_public_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    return ip.is_global and not ip.is_multicast
-
-
 def check_webhook_url(url: str, *, allow_private: bool) -> str:
-    """Refuse what could turn webhooks against our own network (SSRF): only https to public
-    addresses, unless `allow_private` (development and tests), which also allows plain http."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise PartnerError(f"webhook URL '{url}' is not an http(s) URL")
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise PartnerError(f"webhook host '{parts.hostname}' does not resolve") from exc
-    addresses = {info[4][0] for info in infos}
-    private = [a for a in addresses if not is_public_address(str(a))]
-    if private and not allow_private:
-        raise PartnerError(
-            f"webhook host '{parts.hostname}' resolves to a private or loopback address "
-            f"({', '.join(sorted(map(str, private)))}); set WEBHOOK_ALLOW_PRIVATE=true for tests"
-        )
-    if parts.scheme != "https" and not (allow_private and private):
-        raise PartnerError(f"webhook URL '{url}' must use https")
-    return url.strip()
+    """The webhook URL, cleaned, or a `PartnerError` saying why it could reach our own network
+    (app/addresses.py has the rules; the sender checks again, and pins, at each try)."""
+    return resolve_webhook(url, allow_private=allow_private).url
 
 
 @dataclass(frozen=True)

@@ -19,16 +19,15 @@ import threading
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from app.addresses import Resolver, Target, resolve_webhook, system_resolver
 from app.config import Settings
 from app.errors import PartnerError
 from app.models import Partner, WebhookDelivery, utcnow
-from app.partners import check_webhook_url
 
 if TYPE_CHECKING:
     import httpx
@@ -45,10 +44,17 @@ TIMEOUT_SECONDS = 10.0
 def _http_client() -> httpx.Client:
     """Made when the first delivery is due, not at start-up: importing httpx and loading its
     certificates took the CPU a starting worker needs for its first answers, and most
-    processes never send a webhook."""
+    processes never send a webhook.
+
+    Its own transport, so that HTTP(S)_PROXY in the environment is never used: a proxy would
+    look the name up again and connect wherever that says, past the check (app/addresses.py).
+    No kept-alive connections: the pool keys connections by address, so one opened, and its
+    certificate checked, for one partner's name could carry another partner's delivery to the
+    same address; each delivery makes its own connection and checks its own name."""
     import httpx
 
-    return httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+    transport = httpx.HTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
+    return httpx.Client(transport=transport, timeout=TIMEOUT_SECONDS, follow_redirects=False)
 
 
 def new_delivery_id() -> str:
@@ -103,9 +109,11 @@ def delivery_for(partner: Partner, response_id: str, body: str) -> WebhookDelive
 class WebhookSender:
     """One background thread per app process that sends due deliveries."""
 
-    def __init__(self, engine: Engine, settings: Settings):
+    def __init__(self, engine: Engine, settings: Settings, resolver: Resolver = system_resolver):
         self.engine = engine
         self.settings = settings
+        # Looks up a webhook's host, once per try (tests answer with a rebinding stub).
+        self.resolver = resolver
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
@@ -212,9 +220,12 @@ class WebhookSender:
         if partner.revoked_at is not None or not partner.webhook_url or not partner.webhook_secret:
             return "the partner is revoked or has no webhook any more"
         try:
-            # Checked again at send time: the host's address may have changed since `add`.
-            check_webhook_url(
-                partner.webhook_url, allow_private=self.settings.webhook_allow_private
+            # Checked again at send time: the host's address may have changed since `add`. The
+            # addresses checked are the ones connected to: the client never looks the name up.
+            target = resolve_webhook(
+                partner.webhook_url,
+                allow_private=self.settings.webhook_allow_private,
+                resolver=self.resolver,
             )
         except PartnerError as exc:
             return exc.message[:500]
@@ -228,11 +239,37 @@ class WebhookSender:
                 partner.webhook_secret, delivery.id, timestamp, delivery.payload
             ),
         }
-        try:
-            response = client.post(partner.webhook_url, content=delivery.payload, headers=headers)
-        except httpx.HTTPError as exc:
-            return f"{type(exc).__name__}: {exc}"[:500]
-        if 200 <= response.status_code < 300:
-            return None
-        host = urlsplit(partner.webhook_url).hostname
-        return f"{host} answered {response.status_code}"
+        error = "no address to connect to"
+        for address in target.addresses:
+            try:
+                response = _post_to(client, target, address, delivery.payload, headers)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                # Nothing was sent: the next checked address (IPv4 after IPv6, say) may answer.
+                error = f"{type(exc).__name__}: {exc}"[:500]
+                continue
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                return f"{type(exc).__name__}: {exc}"[:500]
+            if 200 <= response.status_code < 300:
+                return None
+            return f"{target.host} answered {response.status_code}"
+        return error
+
+
+def _post_to(
+    client: httpx.Client, target: Target, address: str, body: str, headers: dict[str, str]
+) -> httpx.Response:
+    """POST to `address`, one of the target's checked addresses, as if to its host: the URL
+    names the address (so no lookup happens, and no other reading of the URL can pick another
+    host), the Host header names the host, and TLS sends the host as SNI and verifies the
+    certificate against it (httpx's `sni_hostname` extension)."""
+    import httpx
+
+    url = httpx.URL(target.url).copy_with(host=address)
+    if target.literal:  # the URL names the address itself: no name to send
+        return client.post(url, content=body, headers=headers)
+    return client.post(
+        url,
+        content=body,
+        headers={**headers, "Host": target.host_header},
+        extensions={"sni_hostname": target.host},
+    )

@@ -2,7 +2,8 @@
 # Installs what the test suite needs and is missing, idempotently:
 #   - Debian packages: a PostgreSQL server (storage tests start a throwaway cluster),
 #     Chromium (browser tests drive /usr/bin/chromium; no browser is ever downloaded),
-#     libatomic1 (Playwright's bundled Node driver links against it), Node.js and npm;
+#     libatomic1 (Playwright's bundled Node driver links against it), Node.js and npm,
+#     openssl (certificates for the webhook TLS test);
 #   - the axe-core npm package (injected into pages by the accessibility tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 ldconfig -p 2>/dev/null | grep 'libatomic\.so\.1' >/dev/null || need+=(libatomic1)
+# The webhook TLS test makes its certificates with the openssl command.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then

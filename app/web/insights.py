@@ -1,10 +1,12 @@
 """`/insights`: aggregate charts for analysts, behind the export token.
 
-The token is entered once in a login form; the answer is a signed session cookie (Secure,
-HttpOnly, SameSite=Strict, eight hours) derived from the token itself, so changing EXPORT_TOKEN
-ends every session. The login form carries a double-submit CSRF token; logout is a POST with a
-token bound to the session. Charts are SVG drawn here, on the server: bars with their numbers
-written beside them (readable without colour and without JavaScript), each with a data table.
+The token is entered once in a login form, throttled per address like the export's bearer
+token; the answer is a session cookie (Secure, HttpOnly, SameSite=Strict, eight hours) signed
+with the token itself, so changing EXPORT_TOKEN ends every session, and kept in the database,
+so logout ends it for every copy of the cookie (app/analysts.py). The login form carries a
+double-submit CSRF token; logout is a POST with a token bound to the session. Charts are SVG
+drawn here, on the server: bars with their numbers written beside them (readable without colour
+and without JavaScript), each with a data table.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -20,19 +21,26 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
 
 from app.aggregates import Aggregate, Filters, aggregate, export_query, stage_counts
+from app.analysts import (
+    SESSION_SECONDS,
+    end_session,
+    session_is_live,
+    start_session,
+    token_is_right,
+)
 from app.api.routes.export import csv_response
 from app.config import Settings
-from app.deps import FrameworkDep, QuizDep, SessionDep, SettingsDep
-from app.errors import ExportDisabled, InvalidRequest, Unauthorized
+from app.deps import EngineDep, FrameworkDep, QuizDep, SessionDep, SettingsDep, client_address
+from app.errors import ExportDisabled, InvalidRequest, RateLimited, Unauthorized
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 SESSION_COOKIE = "insights_session"
 CSRF_COOKIE = "insights_csrf"
-SESSION_SECONDS = 8 * 3600
 STAGE_LABELS = {
     "0": "Not yet started",
     "1": "Exploration",
@@ -42,41 +50,30 @@ STAGE_LABELS = {
 }
 
 
-def _sign(settings: Settings, message: str) -> str:
+def _logout_token(settings: Settings, cookie: str) -> str:
     key = (settings.export_token or "").encode()
-    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, f"logout.{cookie}".encode(), hashlib.sha256).hexdigest()
 
 
-def _session_value(settings: Settings, issued: int) -> str:
-    return f"{issued}.{_sign(settings, f'insights-session.{issued}')}"
-
-
-def _valid_session(settings: Settings, value: str | None) -> bool:
-    if not settings.export_token or not value or "." not in value:
-        return False
-    issued, _, _ = value.partition(".")
-    if not issued.isdigit() or time.time() - int(issued) > SESSION_SECONDS:
-        return False
-    return hmac.compare_digest(value, _session_value(settings, int(issued)))
-
-
-def _logout_token(settings: Settings, session: str) -> str:
-    return _sign(settings, f"logout.{session}")
-
-
-def _require_session(request: Request, settings: Settings) -> str:
+def _require_session(request: Request, session: Session, settings: Settings) -> str:
     if not settings.export_token:
         raise ExportDisabled("Insights are off: no EXPORT_TOKEN is configured.")
     value = request.cookies.get(SESSION_COOKIE)
-    if not _valid_session(settings, value):
+    if not session_is_live(session, settings, value):
         raise Unauthorized("Sign in with the export token to see insights.")
     assert value is not None
     return value
 
 
-def _login_page(request: Request, error: str | None, status_code: int = 200) -> Response:
+def _login_page(
+    request: Request,
+    error: str | None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(16)
     page = render(request, "insights_login.html", {"error": error, "csrf": csrf}, status_code)
+    page.headers.update(headers or {})
     page.set_cookie(
         CSRF_COOKIE, csrf, httponly=True, secure=True, samesite="strict", path="/insights"
     )
@@ -237,7 +234,7 @@ def read_insights(
     if not settings.export_token:
         raise ExportDisabled("Insights are off: no EXPORT_TOKEN is configured.")
     value = request.cookies.get(SESSION_COOKIE)
-    if not _valid_session(settings, value):
+    if not session_is_live(session, settings, value):
         return _login_page(request, None)
     assert value is not None
     form = _filter_form(state, role, partner, since, until)
@@ -269,22 +266,29 @@ def read_insights(
 @router.post("/insights/login", response_class=HTMLResponse)
 def login(
     request: Request,
+    session: SessionDep,
+    engine: EngineDep,
     settings: SettingsDep,
     token: Annotated[str, Form(max_length=500)] = "",
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """Check the token once; answer with the session cookie."""
+    """Check the token once (throttled per address, app/analysts.py); answer with the cookie of
+    a new session."""
     if not settings.export_token:
         raise ExportDisabled("Insights are off: no EXPORT_TOKEN is configured.")
     cookie = request.cookies.get(CSRF_COOKIE)
     if not cookie or not hmac.compare_digest(cookie, csrf):
         return _login_page(request, "The form expired. Please try again.", 400)
-    if not hmac.compare_digest(token.encode(), settings.export_token.encode()):
+    try:
+        right = bool(token) and token_is_right(engine, settings, client_address(request), token)
+    except RateLimited as exc:
+        return _login_page(request, exc.message, exc.status_code, exc.headers)
+    if not right:
         return _login_page(request, "That token is not right.", 401)
     response = RedirectResponse("/insights", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        _session_value(settings, int(time.time())),
+        start_session(session, settings),
         max_age=SESSION_SECONDS,
         httponly=True,
         secure=True,
@@ -296,11 +300,16 @@ def login(
 
 @router.post("/insights/logout", response_class=HTMLResponse)
 def logout(
-    request: Request, settings: SettingsDep, csrf: Annotated[str, Form(max_length=100)] = ""
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    value = _require_session(request, settings)
+    """End the session on the server, so no copy of its cookie opens anything any more."""
+    value = _require_session(request, session, settings)
     if not hmac.compare_digest(csrf, _logout_token(settings, value)):
         raise Unauthorized("The form expired. Please try again.")
+    end_session(session, settings, value)
     response = RedirectResponse("/insights", status_code=303)
     response.delete_cookie(
         SESSION_COOKIE, path="/insights", secure=True, httponly=True, samesite="strict"
@@ -321,7 +330,7 @@ def export_csv(
     until: FilterParam = None,
 ) -> Response:
     """What the insights page shows, as the export's CSV."""
-    _require_session(request, settings)
+    _require_session(request, session, settings)
     form = _filter_form(state, role, partner, since, until)
     if errors := form.errors():
         raise InvalidRequest(

@@ -7,11 +7,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
+import re
+import shutil
+import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,12 +27,15 @@ from sqlalchemy import create_engine, func, select
 from sqlmodel import Session
 
 from app.main import create_app
-from app.models import ResponseRecord, WebhookDelivery
-from quiz import Quiz
+from app.models import Partner, ResponseRecord, WebhookDelivery
+from app.webhooks import WebhookSender
+from quiz import Quiz, load_content
 from tests.api.test_partners import add_partner
-from tests.support import AppProcess, app_settings, migrated
+from tests.support import AppProcess, app_settings, migrated, missing
 
 pytestmark = pytest.mark.live
+
+EXPORT_TOKEN = "analyst-secret-token"
 
 
 def body(quiz: Quiz, n: int = 0) -> dict[str, object]:
@@ -125,6 +136,39 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies(tmp_path, apps, qui
     assert post(direct, "198.51.100.2", 4) == 429
 
 
+def test_token_throttle_holds_across_two_processes(database_url: str, apps) -> None:  # type: ignore[no-untyped-def]
+    """Finding 8, as an attacker with several app processes behind one address would try it:
+    24 wrong export tokens at once, half to each process. Exactly ten are checked (401), the
+    rest are 429; sign-in shares the count (one secret, one budget); another address is not
+    affected."""
+    url = migrated(database_url)
+    env = {"EXPORT_TOKEN": EXPORT_TOKEN, "TRUSTED_PROXIES": "127.0.0.1"}
+    a, b = apps(url, **env), apps(url, **env)
+    wrong = {"Authorization": "Bearer wrong", "X-Forwarded-For": "198.51.100.7"}
+    with a.client() as ca, b.client() as cb:
+
+        def attempt(n: int) -> int:
+            client = (ca, cb)[n % 2]
+            return client.get("/api/v1/export/aggregate", headers=wrong).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            statuses = sorted(pool.map(attempt, range(24)))
+        assert statuses == [401] * 10 + [429] * 14
+        right = {"Authorization": f"Bearer {EXPORT_TOKEN}", "X-Forwarded-For": "198.51.100.7"}
+        for client in (ca, cb):
+            assert client.get("/api/v1/export/aggregate", headers=right).status_code == 429
+        page = cb.get("/insights", headers={"X-Forwarded-For": "198.51.100.7"})
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        signed_in = cb.post(
+            "/insights/login",
+            data={"token": EXPORT_TOKEN, "csrf": csrf},
+            headers={"X-Forwarded-For": "198.51.100.7", "Cookie": f"insights_csrf={csrf}"},
+        )
+        assert signed_in.status_code == 429 and signed_in.headers["retry-after"]
+        other = {**right, "X-Forwarded-For": "198.51.100.8"}
+        assert ca.get("/api/v1/export/aggregate", headers=other).status_code == 200
+
+
 def test_the_form_gets_a_friendly_429(tmp_path, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]
     url = migrated(f"sqlite:///{tmp_path / 'quiz.db'}")
     form = {"quiz_version": quiz.version, **{q.id: q.options[0].id for q in quiz.questions}}
@@ -143,8 +187,9 @@ def test_the_form_gets_a_friendly_429(tmp_path, quiz: Quiz) -> None:  # type: ig
 class Receiver:
     """A partner's endpoint on this machine: answers with `statuses` in turn, then 200."""
 
-    def __init__(self, statuses: list[int] | None = None):
+    def __init__(self, statuses: list[int] | None = None, tls: ssl.SSLContext | None = None):
         self.statuses = list(statuses or [])
+        self.server_names: list[str | None] = []  # TLS SNI, per handshake
         self.received: list[tuple[dict[str, str], str]] = []
         receiver = self
 
@@ -163,8 +208,18 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        class Server(ThreadingHTTPServer):
+            def verify_request(self, request: object, client_address: object) -> bool:
+                receiver.connections += 1  # any connection at all, even one that sends no request
+                return True
+
+        self.connections = 0
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http{'s' if tls else ''}://127.0.0.1:{self.port}/hook"
+        if tls is not None:
+            tls.sni_callback = lambda _sock, name, _ctx: receiver.server_names.append(name)
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -191,8 +246,8 @@ def verify(secret: str, headers: dict[str, str], body: str, tolerance: int = 300
 def receiver() -> Iterator[Callable[..., Receiver]]:
     made: list[Receiver] = []
 
-    def make(statuses: list[int] | None = None) -> Receiver:
-        made.append(Receiver(statuses))
+    def make(statuses: list[int] | None = None, tls: ssl.SSLContext | None = None) -> Receiver:
+        made.append(Receiver(statuses, tls))
         return made[-1]
 
     yield make
@@ -306,3 +361,198 @@ def test_only_submissions_that_would_be_stored_count(tmp_path, quiz: Quiz) -> No
         assert c.post("/api/v1/responses", json=body(quiz)).status_code == 201
         assert c.post("/api/v1/responses", json=body(quiz, 1)).status_code == 429
     assert count(url, ResponseRecord) == 1
+
+
+# --- webhooks go where the check looked ----------------------------------------------------------
+
+# A public address (example.com's) that the rebinding name first answers with. Nothing connects
+# to it: `no_way_out` refuses every connection that does not stay on this machine.
+PUBLIC = "93.184.215.14"
+
+
+class RebindingDns:
+    """An attacker's DNS with a zero TTL: `name` is `PUBLIC` the first time it is looked up and
+    127.0.0.1 every time after; every other name resolves as usual."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.lookups = 0
+        self._getaddrinfo = socket.getaddrinfo
+
+    def answer(self) -> str:
+        self.lookups += 1
+        return PUBLIC if self.lookups == 1 else "127.0.0.1"
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        """The sender's resolver seam."""
+        assert host == self.name
+        return [self.answer()]
+
+    def getaddrinfo(self, host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host != self.name:
+            return self._getaddrinfo(host, port, *args, **kwargs)
+        address = self.answer()
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, int(port or 443)))]
+
+
+@pytest.fixture
+def no_way_out(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Connections to anything but this machine are refused (and listed) instead of made."""
+    refused: list[tuple[str, int]] = []
+    create_connection = socket.create_connection
+
+    def connect(address, *args, **kwargs):  # type: ignore[no-untyped-def]
+        host, port = address[0], address[1]
+        try:
+            leaves = not ipaddress.ip_address(host).is_loopback
+        except ValueError:  # a name: resolved (by whatever getaddrinfo is) and connected to
+            leaves = False
+        if leaves:
+            refused.append((host, port))
+            raise ConnectionRefusedError(f"the test refuses connections to {host}")
+        return create_connection(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", connect)
+    return refused
+
+
+def test_a_rebinding_name_cannot_turn_a_delivery_to_loopback(
+    tmp_path, receiver, monkeypatch, no_way_out, quiz: Quiz
+) -> None:  # type: ignore[no-untyped-def]
+    """Finding 9: the address was checked with one lookup and the connection made with another,
+    so a name answering public-then-loopback had the webhook POSTed to 127.0.0.1. Now the one
+    lookup's addresses are checked and connected to; the local server sees no connection."""
+    url = migrated(f"sqlite:///{tmp_path / 'quiz.db'}")
+    hook = receiver()
+    # The name the partner gave, its DNS now run by an attacker.
+    partner = partner_at(url, f"https://rebind.attacker.test:{hook.port}/hook")
+    store_with_webhook(url, quiz, partner)
+    engine = create_engine(url)
+    dns = RebindingDns("rebind.attacker.test")
+    # Both seams: the sender's resolver, and the system's, which a second lookup would use.
+    monkeypatch.setattr(socket, "getaddrinfo", dns.getaddrinfo)
+    sender = WebhookSender(engine, app_settings(url, webhook_attempts=1), resolver=dns.resolve)
+    sender.start()
+    try:
+        wait_for(lambda: deliveries(url)[0].status == "failed")
+    finally:
+        sender.stop()
+        engine.dispose()
+    assert hook.connections == 0 and hook.received == []
+    assert dns.lookups == 1
+    assert no_way_out == [(PUBLIC, hook.port)]  # where the check looked, and only there
+
+
+def make_certificates(folder: Path, *names: str) -> dict[str, tuple[Path, Path]]:
+    """A throwaway CA (`folder/ca.pem`) and, per name, a certificate it signed and its key."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        missing("the openssl command")
+    assert openssl is not None
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], cwd=folder, check=True, capture_output=True, timeout=60)
+
+    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=Webhook test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign")  # fmt: skip
+    made = {}
+    for name in names:
+        (folder / f"{name}.ext").write_text(
+            f"subjectAltName=DNS:{name}\nbasicConstraints=CA:FALSE\n"
+            "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+        )
+        run("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}")
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext")  # fmt: skip
+        made[name] = (folder / f"{name}.pem", folder / f"{name}.key")
+    return made
+
+
+def serving(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    return context
+
+
+def test_a_pinned_delivery_keeps_the_host_name_for_http_and_tls(
+    tmp_path, receiver, monkeypatch, quiz: Quiz
+) -> None:  # type: ignore[no-untyped-def]
+    """Connecting to the checked address must not lose the name: the receiver sees it in the
+    Host header and in TLS SNI, and the certificate is verified against it (a certificate for
+    another name is refused before anything is sent)."""
+    certificates = make_certificates(tmp_path, "hook.example.org", "other.example.org")
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))  # httpx trusts our CA
+    url = migrated(f"sqlite:///{tmp_path / 'quiz.db'}")
+    right = receiver(tls=serving(certificates["hook.example.org"]))
+    wrong = receiver(tls=serving(certificates["other.example.org"]))
+    lookups: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return ["127.0.0.1"]
+
+    settings = app_settings(url, webhook_allow_private=True, webhook_attempts=1)
+    for hook in (right, wrong):
+        partner = partner_at(url, f"https://hook.example.org:{hook.port}/hook", f"p{hook.port}")
+        store_with_webhook(url, quiz, partner)
+    engine = create_engine(url)
+    sender = WebhookSender(engine, settings, resolver=resolve)
+    sender.start()
+    try:
+        wait_for(lambda: {d.status for d in deliveries(url)} <= {"delivered", "failed"})
+    finally:
+        sender.stop()
+        engine.dispose()
+    assert lookups == ["hook.example.org", "hook.example.org"]
+    [(headers, _)] = right.received
+    assert headers["host"] == f"hook.example.org:{right.port}"
+    assert right.server_names == ["hook.example.org"]
+    assert wrong.received == [] and wrong.server_names == ["hook.example.org"]
+    by_status = {d.status: d for d in deliveries(url)}
+    assert set(by_status) == {"delivered", "failed"}
+    assert "certificate" in (by_status["failed"].last_error or "").lower()
+
+
+def partner_at(url: str, webhook_url: str, slug: str = "news") -> Partner:
+    """A partner whose webhook is `webhook_url`, a name no real DNS knows: written as it is,
+    past the check at `add`, which would look the name up."""
+    _, partner = add_partner(url, slug, webhook_url="http://127.0.0.1:9/hook", allow_private=True)
+    engine = create_engine(url)
+    with Session(engine) as session:
+        stored = session.get(Partner, partner.id)
+        assert stored is not None
+        stored.webhook_url = webhook_url
+        session.add(stored)
+        session.commit()
+        session.refresh(stored)
+        session.expunge(stored)
+    engine.dispose()
+    return stored
+
+
+def store_with_webhook(url: str, quiz: Quiz, partner: Partner) -> None:
+    """One stored response of `partner`'s, with its delivery written in the same transaction."""
+    import asyncio
+
+    from app.results import Results, register_content
+    from app.submissions import submit
+    from app.writer import DirectWriter
+    from scoring import Scorer, Submission
+
+    engine = create_engine(url)
+    results = Results(Scorer(*load_content()))
+    with engine.begin() as connection:
+        register_content(connection, results)
+    submission = Submission.model_validate({**body(quiz), "partner": partner.slug})
+    asyncio.run(
+        submit(
+            engine=engine,
+            results=results,
+            writer=DirectWriter(engine),
+            submission=submission,
+            partner=partner,
+        )
+    )
+    engine.dispose()

@@ -16,9 +16,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select
 from sqlmodel import Session
 
+from app.errors import PartnerError
 from app.main import create_app
 from app.models import Partner, ResponseRecord
-from app.partners import create_partner, revoke_partner
+from app.partners import check_webhook_url, create_partner, revoke_partner
 from quiz import Quiz
 from tests.support import app_settings, migrated
 
@@ -156,6 +157,61 @@ def test_cli_refuses_webhooks_that_could_reach_our_network(
     refused = cli(db_url, "add", "--name", "X", "--origin", ORIGIN, "--webhook", webhook)
     assert refused.returncode == 2 and message in refused.stderr
     assert "API key" not in refused.stdout
+
+
+# Addresses a webhook must never reach, in every spelling: the embedded IPv4 address is what a
+# NAT64 gateway, a 6to4 relay, a Teredo relay or the kernel's IPv4-mapped sockets would connect
+# to (Finding 9: `https://[64:ff9b::7f00:1]/` passed the check).
+REFUSED_ADDRESSES = [
+    "127.0.0.1",
+    "10.1.2.3",
+    "172.16.0.1",
+    "192.168.1.1",
+    "100.64.0.1",  # carrier-grade NAT
+    "169.254.169.254",  # cloud metadata (AWS, GCP, Azure)
+    "100.100.100.200",  # Alibaba Cloud metadata
+    "0.0.0.0",
+    "224.0.0.1",
+    "255.255.255.255",
+    "::1",
+    "::",
+    "fe80::1",
+    "fc00::1",
+    "fd00:ec2::254",  # AWS metadata over IPv6
+    "fec0::1",  # site-local (deprecated, still routed by some)
+    "ff02::1",
+    "::ffff:127.0.0.1",  # IPv4-mapped
+    "::ffff:169.254.169.254",
+    "::ffff:0:10.0.0.1",  # IPv4-translated (SIIT)
+    "::127.0.0.1",  # IPv4-compatible (deprecated)
+    "::8.8.8.8",
+    "64:ff9b::7f00:1",  # NAT64 well-known prefix: 127.0.0.1
+    "64:ff9b::a9fe:a9fe",  # NAT64: 169.254.169.254
+    "64:ff9b::10.0.0.1",
+    "64:ff9b:1::808:808",  # the local-use NAT64 prefix, never public
+    "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+    "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+    "2002:c0a8:101::1",  # 6to4 of 192.168.1.1
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+    "2001::1",
+    "2001:db8::1",  # documentation
+]
+ALLOWED_ADDRESSES = ["8.8.8.8", "2001:4860:4860::8888", "64:ff9b::808:808", "::ffff:8.8.8.8"]
+
+
+def _url(address: str) -> str:
+    return f"https://[{address}]/hook" if ":" in address else f"https://{address}/hook"
+
+
+@pytest.mark.parametrize("address", REFUSED_ADDRESSES)
+def test_webhooks_refuse_private_addresses_in_every_form(address: str) -> None:
+    with pytest.raises(PartnerError, match="private or loopback"):
+        check_webhook_url(_url(address), allow_private=False)
+
+
+@pytest.mark.parametrize("address", ALLOWED_ADDRESSES)
+def test_webhooks_accept_public_addresses_in_every_form(address: str) -> None:
+    assert check_webhook_url(_url(address), allow_private=False) == _url(address)
 
 
 @pytest.mark.live

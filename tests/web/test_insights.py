@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,15 +19,32 @@ from tests.support import app_settings, migrated
 
 
 @pytest.fixture
-def insights(
-    tmp_path: Path, scorer: Scorer, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[TestClient]:
+def insights_db(tmp_path: Path, scorer: Scorer, monkeypatch: pytest.MonkeyPatch) -> str:
     url = migrated(f"sqlite:///{tmp_path / 'quiz.db'}")
     store(url, scorer, FIXTURE, monkeypatch)
-    app = create_app(app_settings(url, export_token=TOKEN))
-    # https, as in production: the session cookie is Secure.
-    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
-        yield client
+    return url
+
+
+@pytest.fixture
+def insights_app(insights_db: str) -> Iterator[Callable[..., TestClient]]:
+    """Clients of insights apps on one database, each with its own settings."""
+    opened: list[TestClient] = []
+
+    def open_app(**overrides: object) -> TestClient:
+        app = create_app(app_settings(insights_db, **{"export_token": TOKEN, **overrides}))
+        # https, as in production: the session cookie is Secure.
+        client = TestClient(app, base_url="https://testserver", follow_redirects=False)
+        opened.append(client.__enter__())
+        return client
+
+    yield open_app
+    for client in opened:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def insights(insights_app: Callable[..., TestClient]) -> TestClient:
+    return insights_app()
 
 
 def login(client: TestClient, token: str = TOKEN) -> object:
@@ -126,6 +144,80 @@ def test_logout_needs_its_token(insights: TestClient) -> None:
     assert out.status_code == 303 and 'insights_session=""' in out.headers["set-cookie"]
     insights.cookies.clear()
     assert 'type="password"' in insights.get("/insights").text
+
+
+def logout_token(client: TestClient) -> str:
+    html = client.get("/insights").text
+    found = re.search(r'action="/insights/logout".*?name="csrf" value="([^"]+)"', html, re.S)
+    assert found, "not signed in"
+    return found.group(1)
+
+
+def test_a_copied_cookie_stops_working_after_logout(insights: TestClient) -> None:
+    """Finding 8: logout only deleted the cookie in the browser that pressed it; a copy of the
+    cookie went on opening the charts for eight hours. The session now ends on the server."""
+    assert login(insights).status_code == 303  # type: ignore[attr-defined]
+    copied = insights.cookies["insights_session"]
+    csrf = logout_token(insights)
+    assert insights.post("/insights/logout", data={"csrf": csrf}).status_code == 303
+    insights.cookies.clear()
+    with_copy = {"Cookie": f"insights_session={copied}"}
+    page = insights.get("/insights", headers=with_copy)
+    assert page.status_code == 200 and 'type="password"' in page.text
+    assert "Most often ranked first" not in page.text
+    assert insights.get("/insights/export.csv", headers=with_copy).status_code == 401
+    again = insights.post("/insights/logout", data={"csrf": csrf}, headers=with_copy)
+    assert again.status_code == 401
+
+
+def test_logout_ends_only_its_own_session(insights_app: Callable[..., TestClient]) -> None:
+    first, second = insights_app(), insights_app()
+    login(first)
+    login(second)
+    first.post("/insights/logout", data={"csrf": logout_token(first)})
+    assert "Most often ranked first" in second.get("/insights").text
+
+
+def test_rotating_the_export_token_ends_every_session(
+    insights_app: Callable[..., TestClient],
+) -> None:
+    before = insights_app()
+    login(before)
+    copied = before.cookies["insights_session"]
+    after = insights_app(export_token="a-new-analyst-token")
+    page = after.get("/insights", headers={"Cookie": f"insights_session={copied}"})
+    assert 'type="password"' in page.text and "Most often ranked first" not in page.text
+
+
+def test_wrong_tokens_are_throttled_per_address(insights: TestClient) -> None:
+    """Finding 8: 300 wrong sign-ins in 0.46 s, never a 429. Ten wrong tokens from one address
+    in the window; the eleventh attempt gets 429 with Retry-After and a readable page. The right
+    token gets 429 too until the window passes: were it let through, a 401 against a 429 would
+    tell the guesser which guess was right, and the limit would limit nothing."""
+    for _ in range(10):
+        assert login(insights, "wrong").status_code == 401  # type: ignore[attr-defined]
+    limited = login(insights, "wrong")
+    assert limited.status_code == 429  # type: ignore[attr-defined]
+    assert 1 <= int(limited.headers["retry-after"]) <= 15 * 60  # type: ignore[attr-defined]
+    assert "Too many wrong tokens" in limited.text  # type: ignore[attr-defined]
+    right = login(insights)
+    assert right.status_code == 429  # type: ignore[attr-defined]
+    assert "insights_session" not in right.headers.get("set-cookie", "")  # type: ignore[attr-defined]
+
+
+def test_the_right_token_works_again_once_the_window_passes(
+    insights_app: Callable[..., TestClient],
+) -> None:
+    client = insights_app(token_failure_window_seconds=2)
+    for _ in range(10):
+        login(client, "wrong")
+    limited = login(client)
+    assert limited.status_code == 429  # type: ignore[attr-defined]
+    time.sleep(int(limited.headers["retry-after"]) + 0.1)  # type: ignore[attr-defined]
+    assert login(client).status_code == 303  # type: ignore[attr-defined]
+    # A right token does not count: the next ten wrong ones are all answered as wrong.
+    client.cookies.clear()
+    assert [login(client, "wrong").status_code for _ in range(10)] == [401] * 10  # type: ignore[attr-defined]
 
 
 def test_off_without_a_token(tmp_path: Path) -> None:

@@ -3,28 +3,43 @@ counts of stages by condition and group, small groups suppressed, never a single
 
 from __future__ import annotations
 
-import hmac
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.engine import Engine
 
 from app.aggregates import Aggregate, aggregate, as_csv, as_json, export_query
+from app.analysts import token_is_right
 from app.config import Settings
-from app.deps import BenchmarksDep, QuizDep, SessionDep, SettingsDep
+from app.deps import (
+    BenchmarksDep,
+    EngineDep,
+    QuizDep,
+    SessionDep,
+    SettingsDep,
+    client_address,
+)
 from app.errors import ExportDisabled, Unauthorized
 
 router = APIRouter(tags=["export"])
 
 
-def check_token(settings: Settings, authorization: str | None) -> None:
-    """Bearer EXPORT_TOKEN, compared in constant time; no token configured: export is off."""
+def check_token(
+    engine: Engine, settings: Settings, authorization: str | None, address: str
+) -> None:
+    """Bearer EXPORT_TOKEN, compared in constant time and throttled per address (429 after too
+    many wrong ones, app/analysts.py); no token configured: export is off. A request with no
+    bearer token guesses nothing, so it is told what to send without being counted."""
     if not settings.export_token:
         raise ExportDisabled("The aggregate export is off: no EXPORT_TOKEN is configured.")
     scheme, _, given = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        given.strip().encode(), settings.export_token.encode()
+    given = given.strip()
+    if (
+        scheme.lower() != "bearer"
+        or not given
+        or not token_is_right(engine, settings, address, given)
     ):
         error = Unauthorized("Send Authorization: Bearer <EXPORT_TOKEN>.")
         error.headers = {"WWW-Authenticate": "Bearer"}
@@ -36,12 +51,15 @@ def check_token(settings: Settings, authorization: str | None) -> None:
     responses={
         200: {"content": {"text/csv": {}}, "description": "JSON (default) or CSV"},
         401: {"description": "Missing or wrong token"},
+        429: {"description": "Too many wrong tokens from this address; see Retry-After"},
         422: {"description": "Bad parameters; details name each"},
         503: {"description": "Export is off (no EXPORT_TOKEN)"},
     },
 )
 def read_aggregate(
+    request: Request,
     session: SessionDep,
+    engine: EngineDep,
     settings: SettingsDep,
     authorization: Annotated[str | None, Header()] = None,
     format: Literal["json", "csv"] = "json",
@@ -56,7 +74,7 @@ def read_aggregate(
 ) -> Response:
     """Counts by condition and stage, optionally by group; groups below MIN_GROUP_SIZE are
     suppressed (docs/privacy.md)."""
-    check_token(settings, authorization)
+    check_token(engine, settings, authorization, client_address(request))
     groups, filters = export_query(
         group_by, since, until, state=state, partner=partner, quiz_version=quiz_version
     )
