@@ -30,12 +30,12 @@ from app.db import dialect_insert
 from app.errors import InvalidRequest
 from app.models import ConditionRollup, ConditionRollupMonth, ResponseRecord
 
-GroupColumn = Literal["state", "role", "partner", "month"]
-GROUP_COLUMNS: tuple[GroupColumn, ...] = ("state", "role", "partner", "month")
+GroupColumn = Literal["state", "role", "partner", "attribution", "month"]
+GROUP_COLUMNS: tuple[GroupColumn, ...] = ("state", "role", "partner", "attribution", "month")
 STAGES: tuple[str, ...] = ("0", "1", "2", "3", "unknown")
 COUNTS = ("stage_0", "stage_1", "stage_2", "stage_3", "unknown", "ranked_first", "top_three")
-KEY = ("day", "state", "role", "partner", "quiz_version", "condition")
-MONTH_KEY = ("month", "state", "role", "partner", "quiz_version", "condition")
+KEY = ("day", "state", "role", "partner", "quiz_version", "condition", "attribution")
+MONTH_KEY = ("month", "state", "role", "partner", "quiz_version", "condition", "attribution")
 Rollup = type[ConditionRollup] | type[ConditionRollupMonth]
 CSV_COLUMNS = ("condition", "stage", "count", "share", "suppressed")
 EXTRA_COLUMNS = ("group_responses", "ranked_first", "top_three")
@@ -52,6 +52,7 @@ def rollup_rows(
     partner: str | None,
     quiz_version: str,
     result: dict[str, Any],
+    attribution: str | None = None,
 ) -> list[dict[str, Any]]:
     """The increments one response adds: a row per condition."""
     day = created_at.astimezone(UTC).date() if created_at.tzinfo else created_at.date()
@@ -66,6 +67,7 @@ def rollup_rows(
             "partner": partner or "",
             "quiz_version": quiz_version,
             "condition": condition["slug"],
+            "attribution": attribution or "",
             **dict.fromkeys(COUNTS, 0),
         }
         row["unknown" if stage is None else f"stage_{stage}"] = 1
@@ -151,12 +153,13 @@ def rebuild(conn: Connection, batch: int = 2000) -> int:
             col(ResponseRecord.partner),
             col(ResponseRecord.quiz_version),
             col(ResponseRecord.result),
+            col(ResponseRecord.attribution),
         ).execution_options(yield_per=batch)
     )
     counted = [0]
 
     def daily() -> Iterator[dict[str, Any]]:  # streamed: a million responses never sit in memory
-        for created_at, state, role, partner, quiz_version, result in rows:
+        for created_at, state, role, partner, quiz_version, result, attribution in rows:
             counted[0] += 1
             yield from rollup_rows(
                 created_at=created_at,
@@ -165,6 +168,7 @@ def rebuild(conn: Connection, batch: int = 2000) -> int:
                 partner=partner,
                 quiz_version=quiz_version,
                 result=result,
+                attribution=attribution,
             )
 
     totals = fold(daily(), KEY)

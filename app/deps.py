@@ -16,6 +16,7 @@ from app.aggregates import BenchmarkCache
 from app.config import Settings
 from app.ratelimit import RateLimiter
 from app.results import Results
+from app.tokens import Tokens
 from app.webhooks import WebhookSender
 from app.writer import Writer
 from quiz import Framework, Quiz
@@ -70,6 +71,11 @@ async def get_webhooks(request: Request) -> WebhookSender:
     return sender
 
 
+async def get_tokens(request: Request) -> Tokens:
+    tokens: Tokens = request.app.state.tokens
+    return tokens
+
+
 async def get_benchmarks(request: Request) -> BenchmarkCache:
     cache: BenchmarkCache = request.app.state.benchmarks
     return cache
@@ -92,3 +98,4 @@ WriterDep = Annotated[Writer, Depends(get_writer)]
 FrameworkDep = Annotated[Framework, Depends(get_framework)]
 QuizDep = Annotated[Quiz, Depends(get_quiz)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+TokensDep = Annotated[Tokens, Depends(get_tokens)]

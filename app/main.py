@@ -37,6 +37,7 @@ from app.prebuilt import ByPrefix, Prebuilt
 from app.ratelimit import RateLimiter
 from app.results import Results, register_content
 from app.security import SecurityHeaders
+from app.tokens import Tokens, load_secret
 from app.web import insights, pages, teams
 from app.webhooks import WebhookSender
 from app.writer import make_writer
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         check_schema(engine)
         with engine.begin() as connection:
             register_content(connection, app.state.results)
+            app.state.tokens = Tokens(load_secret(connection))
         app.state.engine = engine
         app.state.writer = make_writer(settings.database_url, engine)
         app.state.writer.start()

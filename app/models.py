@@ -8,7 +8,7 @@ after the quiz changes (app/results.py). Responses stored before that kept their
 """
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import JSON, Column, DateTime, Index
@@ -50,6 +50,10 @@ class ResponseRecord(SQLModel, table=True):
     based_on: str | None = Field(default=None, foreign_key="responses.id", max_length=32)
     # Taken through a team's join link: the team's page counts it (never names it).
     team_id: str | None = Field(default=None, foreign_key="teams.id", max_length=32, index=True)
+    # How `partner` was established: "api_key" (the partner's X-API-Key) or "widget" (the
+    # partner's embed page, with the token the server signed for it). Null when no partner,
+    # and for rows stored before this was recorded (migration 0008), whose partner is a claim.
+    attribution: str | None = Field(default=None, max_length=10)
 
 
 class Team(SQLModel, table=True):
@@ -88,10 +92,25 @@ class ContentVersion(SQLModel, table=True):
 class IdempotencyRecord(SQLModel, table=True):
     __tablename__ = "idempotency_keys"
 
-    # sha256 of (partner, Idempotency-Key): the raw key is never stored.
+    # sha256 of the Idempotency-Key in its scope (app/submissions.py, _key_hash): the API key's
+    # partner, the body for a client without one, or a form token's own kind. Never the raw key.
     key_hash: str = Field(primary_key=True, max_length=64)
     request_hash: str = Field(max_length=64)
     response_id: str = Field(foreign_key="responses.id", max_length=32)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class ServerSecret(SQLModel, table=True):
+    """Secrets the server makes for itself, once per deployment (the first process to start
+    writes it, every other reads it), so that every app process signs and checks the same
+    tokens with nothing to configure (app/tokens.py)."""
+
+    __tablename__ = "server_secrets"
+
+    name: str = Field(primary_key=True, max_length=40)
+    value: str = Field(max_length=128)  # hex
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
@@ -108,12 +127,18 @@ class ResponseCreated(BaseModel):
     result: Result
 
 
+Attribution = Literal["api_key", "widget"]
+
+
 class ResponsePublic(BaseModel):
     id: str
     created_at: datetime
     quiz_version: str
     context: ContextPublic
     partner: str | None = None
+    # How the partner was established (`api_key`, `widget`); null without a partner or for
+    # responses stored before it was recorded.
+    attribution: Attribution | None = None
     based_on: str | None = None
     result: Result
 
@@ -149,7 +174,7 @@ class RateLimitHit(SQLModel, table=True):
     __table_args__ = (Index("ix_rate_limit_hits_bucket_at", "bucket", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    # "ip:<address>" or "key:<partner id>".
+    # "ip:<address>", "key:<partner id>" (its API key) or "widget:<partner id>" (its widget).
     bucket: str = Field(max_length=80)
     at: float  # seconds since the epoch
 
@@ -227,6 +252,8 @@ class ConditionRollup(_RollupCounts, table=True):
     partner: str = Field(primary_key=True, max_length=64)
     quiz_version: str = Field(primary_key=True, max_length=100)
     condition: str = Field(primary_key=True, max_length=80)
+    # The response's attribution ("api_key", "widget"); "" for none or not recorded.
+    attribution: str = Field(primary_key=True, max_length=10, default="")
     month: str = Field(max_length=7, index=True)  # YYYY-MM, for grouping by month
 
 
@@ -242,3 +269,4 @@ class ConditionRollupMonth(_RollupCounts, table=True):
     partner: str = Field(primary_key=True, max_length=64)
     quiz_version: str = Field(primary_key=True, max_length=100)
     condition: str = Field(primary_key=True, max_length=80)
+    attribution: str = Field(primary_key=True, max_length=10, default="")

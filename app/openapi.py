@@ -158,6 +158,10 @@ def _submission(schemas: dict[str, Any], scorer: Scorer) -> None:
             "uniqueItems": True,
         }
     )
+    submission["partner"]["description"] = (
+        "The partner the response is for: only with that partner's X-API-Key (POST "
+        "/api/v1/responses answers 401 without one), which also sets it when left out."
+    )
     if "TeamCreate" in schemas:
         schemas["TeamCreate"]["properties"]["state"] = {
             "anyOf": [

@@ -12,7 +12,6 @@ answers in OpenAPI, and take every request this layer passes on.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -76,19 +75,21 @@ def header(scope: Scope, name: bytes) -> bytes | None:
 @dataclass(frozen=True)
 class TokenPage:
     """A page rendered once, split where its form token goes; every answer gets a fresh token
-    (a shared one would let one visitor's retry replay another's response)."""
+    from `issue` (the server's signed form tokens, app/tokens.py: a shared one would let one
+    visitor's retry replay another's response)."""
 
     parts: tuple[bytes, ...]
+    issue: Callable[[], str]
 
     @classmethod
-    def of(cls, rendered: bytes, slot: str) -> TokenPage:
+    def of(cls, rendered: bytes, slot: str, issue: Callable[[], str]) -> TokenPage:
         parts = tuple(rendered.split(slot.encode()))
         if len(parts) < 2:
             raise ValueError(f"the page has no {slot!r} to put its form token in")
-        return cls(parts)
+        return cls(parts, issue)
 
     def body(self) -> bytes:
-        return secrets.token_urlsafe(16).encode().join(self.parts)
+        return self.issue().encode().join(self.parts)
 
     def built(self) -> Built:
         body = self.body()

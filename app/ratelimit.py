@@ -76,3 +76,25 @@ class RateLimiter:
         if random.randrange(CLEANUP_ONE_IN) == 0:
             session.execute(delete(RateLimitHit).where(col(RateLimitHit.at) < since))
         return None
+
+
+def all_of(*admissions: Admission | None) -> Admission | None:
+    """One admission counting a request in several buckets (a widget's submission: its
+    address's and its partner's), or in none when any refuses: the counts are taken in a
+    savepoint, so a refusal by the second leaves the first uncounted too (only a submission
+    that is stored counts)."""
+    given = [a for a in admissions if a is not None]
+    if len(given) <= 1:
+        return given[0] if given else None
+
+    def admit(session: Session) -> RateLimited | None:
+        savepoint = session.begin_nested()
+        for admission in given:
+            refused = admission(session)
+            if refused is not None:
+                savepoint.rollback()
+                return refused
+        savepoint.commit()
+        return None
+
+    return admit

@@ -11,7 +11,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -26,12 +26,18 @@ from app.errors import (
     IdempotencyKeyReused,
     InvalidIdempotencyKey,
     NotFound,
-    RateLimited,
 )
-from app.models import IdempotencyRecord, Partner, ResponseRecord, WebhookDelivery, utcnow
+from app.models import (
+    Attribution,
+    IdempotencyRecord,
+    Partner,
+    ResponseRecord,
+    WebhookDelivery,
+    utcnow,
+)
 from app.ratelimit import Admission
 from app.results import Results, StoredResult
-from app.teams import team_for_join
+from app.teams import closed_in_write, team_for_join
 from app.webhooks import delivery_for, event_body
 from app.writer import Writer
 from scoring import Submission, SubmissionInvalid
@@ -68,13 +74,36 @@ def _request_hash(submission: Submission) -> str:
     return _sha256(json.dumps(body, sort_keys=True, separators=(",", ":")))
 
 
-def _key_hash(key: str, partner: str | None) -> str:
+# Where an idempotency key comes from: an API client's `Idempotency-Key` header, or a form's
+# token (issued and signed by the server, app/tokens.py).
+KeyKind = Literal["api", "form"]
+
+
+def _key_hash(key: str, kind: KeyKind, partner: str | None, request_hash: str) -> str:
+    """The stored name of a key, scoped to who may use it, so that nobody can name a key of
+    someone else's and be answered with their response:
+
+    - an API key's partner: its keys are its own (the same hash as before scopes existed, so a
+      retry sent across the upgrade still replays);
+    - a form: its token's own kind; only the server issues tokens and only the visitor holds
+      one, so it needs no further scope;
+    - an API client without a key: the key together with the body. The same key and body
+      replay (the retry case); another body is simply another key, never a 409 saying the key
+      is taken, nor the id of whatever was stored under it. Whoever sends the very same key and
+      body is answered with the first response: it holds no answer the caller did not send.
+
+    Each input begins differently (a slug's letter or digit, or NUL and a kind), so no two
+    scopes share a hash."""
     if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
         raise InvalidIdempotencyKey(
             f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters.",
             [{"field": "Idempotency-Key", "code": "invalid", "message": "invalid header value"}],
         )
-    return _sha256(f"{partner or ''}\x00{key}")
+    if kind == "form":
+        return _sha256(f"\x00form\x00{key}")
+    if partner is not None:
+        return _sha256(f"{partner}\x00{key}")
+    return _sha256(f"\x00anonymous\x00{request_hash}\x00{key}")
 
 
 @dataclass(frozen=True)
@@ -90,13 +119,17 @@ async def submit(
     writer: Writer,
     submission: Submission,
     idempotency_key: str | None = None,
+    key_kind: KeyKind = "api",
     admit: Admission | None = None,
     partner: Partner | None = None,
+    attribution: Attribution | None = None,
     base_url: str = "",
 ) -> Submitted:
     """Score a submission and store it. With an idempotency key, a retry (same key, same body)
     returns the first stored response and stores nothing new, even when the retries race each
-    other. Raises `SubmissionInvalid` before anything is stored.
+    other; the key is scoped by `key_kind` and `partner` (`_key_hash`). Raises
+    `SubmissionInvalid` before anything is stored. `partner` is the partner the caller
+    established (an API key, a signed embed token), and `attribution` says which of the two.
 
     `admit` (a rate limit) counts the submission in the transaction that stores it, after the
     replay check, so an idempotent retry of a stored submission is answered even when limited,
@@ -109,7 +142,9 @@ async def submit(
     for a commit."""
     key = None
     if idempotency_key is not None:
-        key = _Key(_key_hash(idempotency_key, submission.partner), _request_hash(submission))
+        request_hash = _request_hash(submission)
+        slug = partner.slug if partner is not None else None
+        key = _Key(_key_hash(idempotency_key, key_kind, slug, request_hash), request_hash)
     try:
         team_id = None
         if submission.team or submission.based_on:
@@ -142,19 +177,26 @@ async def submit(
         "content_hash": results.content_hash,
         "based_on": submission.based_on,
         "team_id": team_id,
+        "attribution": attribution if submission.partner is not None else None,
     }
     webhook = _webhook(partner, row, answered, base_url)
 
-    def store(write: Session) -> Submitted | RateLimited:
+    def store(write: Session) -> Submitted | AppError:
         if key is not None:
             # Checked where it is written, so a retry racing the first is caught here.
             replay = _replay(write, results, key)
             if replay is not None:
                 return replay
+        if team_id is not None:
+            # Checked again where it is written: the close may have come since `_linked`, and
+            # only here is it ordered with this write (app/teams.py, `closed_in_write`).
+            closed = closed_in_write(write, team_id)
+            if closed is not None:
+                return closed  # returned, not raised: the rest of the batch goes on as is
         if admit is not None:
             refused = admit(write)
             if refused is not None:
-                return refused  # returned, not raised: the rest of the batch goes on as is
+                return refused
         _add_rows(write, row, answered, key, webhook)
         return Submitted(id=row["id"], result=answered, replayed=False, webhook=webhook is not None)
 
@@ -166,7 +208,7 @@ async def submit(
         if replay is None:
             raise
         return replay
-    if isinstance(outcome, RateLimited):
+    if isinstance(outcome, AppError):
         raise outcome
     if not outcome.replayed:
         results.remember(outcome.id, answered)
@@ -241,6 +283,7 @@ def _add_rows(
             partner=row["partner"],
             quiz_version=row["quiz_version"],
             result=answered,
+            attribution=row["attribution"],
         ),
     )
     if key is not None:
@@ -268,6 +311,7 @@ def _webhook(
         created_at=row["created_at"],
         result=answered,
         result_url=result_url(base_url, row["id"]),
+        attribution=row["attribution"],
     )
     return delivery_for(partner, row["id"], body)
 

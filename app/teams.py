@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from app.errors import NotFound, TeamClosed, Unauthorized
 from app.models import ResponseRecord, Team, as_utc, utcnow
 from app.results import Results
+from app.writer import Writer
 from scoring.team import Member, aggregate
 
 TEAM_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
@@ -85,31 +86,66 @@ def team_for_join(session: Session, join_token: str) -> Team:
             [{"field": "team", "code": "unknown_team", "message": "no team with that link"}],
         )
     if is_closed(team):
-        raise TeamClosed(
-            f"The team “{team.name}” is closed and takes no new answers. Its page stays readable.",
-            [{"field": "team", "code": "team_closed", "message": "the team is closed"}],
-        )
+        raise _closed_error(team.name)
     return team
 
 
 def is_closed(team: Team, now: datetime | None = None) -> bool:
-    now = now or utcnow()
-    return team.closed_at is not None or as_utc(team.closes_at) <= now
+    return _closed(team.closed_at, team.closes_at, now)
+
+
+def _closed(closed_at: datetime | None, closes_at: datetime, now: datetime | None = None) -> bool:
+    return closed_at is not None or as_utc(closes_at) <= (now or utcnow())
 
 
 def is_lead(team: Team, lead_token: str | None) -> bool:
     return bool(lead_token) and hmac.compare_digest(team.lead_token_hash, _hash(lead_token or ""))
 
 
-def close_team(session: Session, team: Team, lead_token: str | None) -> Team:
-    if not is_lead(team, lead_token):
-        raise Unauthorized("Only the team lead's link can close the team.")
-    if team.closed_at is None:
-        team.closed_at = utcnow()
-        session.add(team)
-        session.commit()
-        session.refresh(team)
-    return team
+# Closing is a barrier: no member is stored after it. A member's write checks the team inside
+# its own write transaction (`closed_in_write`, from app/submissions.py), and the close is a
+# write of its own, through the same writer, that takes the clock for `closed_at` only once it
+# holds the team: on PostgreSQL the row, locked FOR UPDATE against the members' FOR SHARE; on
+# SQLite the database's write lock, which the group-commit writer holds for each batch (and
+# several processes take in turn). So a member stored is one whose write committed before the
+# close took the team, and was created before `closed_at`; any later write sees the close.
+TEAMS = Team.__table__  # type: ignore[attr-defined]  # SQLModel adds it
+
+
+def closed_in_write(session: Session, team_id: str) -> TeamClosed | None:
+    """Inside a member's write: the refusal when the team is closed by now, else None."""
+    name, closed_at, closes_at = session.execute(
+        select(TEAMS.c.name, TEAMS.c.closed_at, TEAMS.c.closes_at)
+        .where(TEAMS.c.id == team_id)
+        .with_for_update(read=True)  # FOR SHARE: members write side by side, the close waits
+    ).one()
+    return _closed_error(name) if _closed(closed_at, closes_at) else None
+
+
+def _closed_error(name: str) -> TeamClosed:
+    return TeamClosed(
+        f"The team “{name}” is closed and takes no new answers. Its page stays readable.",
+        [{"field": "team", "code": "team_closed", "message": "the team is closed"}],
+    )
+
+
+def close_team(engine: Engine, writer: Writer, team_id: str, lead_token: str | None) -> None:
+    """Close the team with its lead token (401 otherwise): no member is stored after this."""
+    with Session(engine) as session:
+        # The lead token is checked before the write (it never changes), so a wrong one never
+        # fails a batch of the writer's.
+        if not is_lead(get_team(session, team_id), lead_token):
+            raise Unauthorized("Only the team lead's link can close the team.")
+
+    def close(write: Session) -> None:
+        closed_at = write.execute(
+            select(TEAMS.c.closed_at).where(TEAMS.c.id == team_id).with_for_update()
+        ).scalar_one()
+        if closed_at is None:
+            # The clock is read now, holding the team: after every member stored before.
+            write.execute(update(TEAMS).where(TEAMS.c.id == team_id).values(closed_at=utcnow()))
+
+    writer.run(close)
 
 
 def member_count(session: Session, team: Team) -> int:

@@ -62,9 +62,16 @@ def new_delivery_id() -> str:
 
 
 def event_body(
-    *, response_id: str, created_at: datetime, result: dict[str, Any], result_url: str
+    *,
+    response_id: str,
+    created_at: datetime,
+    result: dict[str, Any],
+    result_url: str,
+    attribution: str | None,
 ) -> str:
-    """The exact JSON that is signed and sent."""
+    """The exact JSON that is signed and sent. `attribution` tells the partner how the
+    response came to be its own: "api_key" (its key) or "widget" (its embed page, whose token
+    shows the form came from there, not who filled it in)."""
     return json.dumps(
         {
             "event": "response.completed",
@@ -73,6 +80,7 @@ def event_body(
             "quiz_version": result["quiz_version"],
             "result_url": result_url,
             **result_summary(result),
+            "attribution": attribution,
         },
         separators=(",", ":"),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -73,6 +74,15 @@ class LiveServer:
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=30)
+
+
+def issued_token(
+    client: httpx.Client | TestClient, path: str = "/quiz", name: str = "form_token"
+) -> str:
+    """The token a page hands out in its hidden field `name`, as a browser would send it back."""
+    found = re.search(rf'name="{name}" value="([^"]+)"', client.get(path).text)
+    assert found is not None, f"no {name} on {path}"
+    return found.group(1)
 
 
 def migrated(database_url: str) -> str:

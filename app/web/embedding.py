@@ -7,6 +7,10 @@ origins only; `&parent_origin=` (sent by /embed.js) is where the page posts its 
 when it is one of those origins. An unknown or revoked partner gets a friendly page that any
 site may frame (it holds a message and links, nothing to click a visitor into), which tells the
 host page `statequiz:unavailable`.
+
+Framing is not attribution: anyone can post to `/quiz?embed=1&partner=SLUG`. A partner's embed
+forms carry an embed token the server signed for that partner (app/tokens.py), and only a form
+that brings it back is stored as the partner's (app/web/pages.py, `submit_quiz_form`).
 """
 
 from __future__ import annotations

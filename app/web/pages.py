@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -29,6 +28,7 @@ from app.deps import (
     ResultsDep,
     ScorerDep,
     SettingsDep,
+    TokensDep,
     WebhooksDep,
     WriterDep,
     client_address,
@@ -36,9 +36,11 @@ from app.deps import (
 from app.errors import IdempotencyKeyReused, InvalidRequest
 from app.models import ResponseRecord, Team
 from app.prebuilt import Built, TokenPage, header
+from app.ratelimit import all_of
 from app.results import KeptPage, Results
 from app.submissions import Submitted, public_base, read_response, result_url, submit
 from app.teams import team_for_join
+from app.tokens import Tokens
 from app.web.embedding import Embed, EmbedDep
 from app.web.templating import render
 from app.webhooks import result_summary
@@ -103,8 +105,11 @@ def _quiz_page(
     form: QuizForm,
     errors: dict[str, str],
     embed: Embed,
+    tokens: Tokens,
     status_code: int = 200,
+    form_token: str | None = None,
 ) -> Response:
+    """The form; `form_token` only for the page rendered once with a slot for its token."""
     page = render(
         request,
         "quiz.html",
@@ -116,8 +121,13 @@ def _quiz_page(
             "priorities": form.priorities,
             "notice": form.notice,
             "errors": errors,
-            # A fresh token per form: a double-clicked or resent POST stores one response.
-            "form_token": form.fields.get("form_token") or secrets.token_urlsafe(16),
+            # A fresh token per form (one the form came back with, when it is ours): a
+            # double-clicked or resent POST stores one response (app/tokens.py).
+            "form_token": form_token
+            or tokens.issued_form(form.fields.get("form_token"))
+            or tokens.form(),
+            # Inside a partner's embed: what attributes the answers to the partner.
+            "embed_token": tokens.embed(embed.partner.slug) if embed.partner else None,
         },
         status_code,
     )
@@ -131,6 +141,7 @@ async def read_quiz_form(
     quiz: QuizDep,
     engine: EngineDep,
     embed: EmbedDep,
+    tokens: TokensDep,
     from_id: Annotated[str | None, Query(alias="from")] = None,
     state: str | None = None,
     role: str | None = None,
@@ -140,7 +151,7 @@ async def read_quiz_form(
     the answers of an earlier result, to change them or add priorities; `?state=` and `?role=`
     (from an embed's data attributes) preselect the context questions."""
     if not request.url.query:
-        return _plain_quiz_page(request, framework, quiz, embed)
+        return _plain_quiz_page(request, framework, quiz, embed, tokens)
     form = (
         QuizForm() if from_id is None else await run_in_threadpool(_prefill, quiz, engine, from_id)
     )
@@ -155,20 +166,24 @@ async def read_quiz_form(
         question = quiz.context_question(question_id)
         if value and question is not None and question.option(value) is not None:
             form.fields.setdefault(question_id, value)
-    return _quiz_page(request, framework, quiz, form, {}, embed)
+    return _quiz_page(request, framework, quiz, form, {}, embed, tokens)
 
 
-TOKEN_SLOT = "form-token-slot-000000"  # as long as a real token, replaced on every request
+TOKEN_SLOT = "form-token-slot-000000"  # where the prebuilt page's token goes, fresh each time
 
 
-def _plain_quiz_page(request: Request, framework: Framework, quiz: Quiz, embed: Embed) -> Response:
+def _plain_quiz_page(
+    request: Request, framework: Framework, quiz: Quiz, embed: Embed, tokens: Tokens
+) -> Response:
     """The most requested page, rendered once per process; only its form token is new each time.
     Once rendered, app/prebuilt.py answers it before routing."""
     page: TokenPage | None = request.app.state.plain_quiz_page
     if page is None:
-        form = QuizForm(fields={"form_token": TOKEN_SLOT})
-        rendered = bytes(_quiz_page(request, framework, quiz, form, {}, embed).body)
-        page = request.app.state.plain_quiz_page = TokenPage.of(rendered, TOKEN_SLOT)
+        answer = _quiz_page(
+            request, framework, quiz, QuizForm(), {}, embed, tokens, form_token=TOKEN_SLOT
+        )
+        page = TokenPage.of(bytes(answer.body), TOKEN_SLOT, tokens.form)
+        request.app.state.plain_quiz_page = page
     return HTMLResponse(page.body())
 
 
@@ -275,30 +290,43 @@ async def submit_quiz_form(
     limiter: LimiterDep,
     webhooks: WebhooksDep,
     embed: EmbedDep,
+    tokens: TokensDep,
 ) -> Response:
     """Score and store the form, then 303 to the shareable result; on problems, show the form
     again with the answers kept and each problem next to its question. Inside a partner's
-    embed, the response is attributed to the partner."""
+    embed, a form with the embed token the page was given is attributed to the partner
+    (`widget`) and counted against the partner's limit as well as the address's; without it
+    (forged, stale, another partner's), the form comes back to be sent again."""
     quiz = scorer.quiz
     form = await _read_form(request)
     problems: list[Problem] = []
-    bucket, limit = f"ip:{client_address(request)}", settings.rate_limit_per_minute
-    if not form.too_long and all(form.fields.get(q.id) for q in quiz.questions):
+    refused: dict[str, str] = {}
+    admit = limiter.admission(f"ip:{client_address(request)}", settings.rate_limit_per_minute)
+    partner = embed.partner
+    if partner is not None and not tokens.embed_ok(form.fields.get("embed_token"), partner.slug):
+        # Refused, not stored unattributed: the visitor answered inside the partner's frame
+        # and is counted for the partner by sending again (the page has a fresh token); a
+        # forger gets nothing stored.
+        refused["form"] = EMBED_AGAIN.format(name=partner.name)
+    elif not form.too_long and all(form.fields.get(q.id) for q in quiz.questions):
         submission = _submission(quiz, form)
-        if embed.partner is not None:
-            submission = submission.model_copy(update={"partner": embed.partner.slug})
+        if partner is not None:
+            submission = submission.model_copy(update={"partner": partner.slug})
+            widget = limiter.admission(f"widget:{partner.id}", partner.rate_limit_per_minute)
+            admit = all_of(admit, widget)
         store = partial(
             submit,
             engine=engine,
             results=results,
             writer=writer,
-            admit=limiter.admission(bucket, limit),
-            partner=embed.partner,
+            admit=admit,
+            partner=partner,
+            attribution="widget" if partner is not None else None,
             base_url=public_base(request, settings),
         )
         try:
             submitted = await _store_keeping_edits(
-                store, submission, form_key(form.fields.get("form_token"))
+                store, submission, form_key(tokens.issued_form(form.fields.get("form_token")))
             )
         except SubmissionInvalid as exc:
             problems = exc.problems
@@ -312,11 +340,17 @@ async def submit_quiz_form(
             done = {"completed": "1"} if embed.parent_origin else {}
             location = f"/results/{submitted.id}{embed.query(**done)}"
             return RedirectResponse(location, status_code=303)
-    errors = _form_errors(quiz, form, problems) | _too_long_errors(quiz, form)
+    errors = _form_errors(quiz, form, problems) | _too_long_errors(quiz, form) | refused
     kept = QuizForm({k: v for k, v in form.fields.items() if k not in errors}, form.priorities)
     if "priorities" in errors:
         kept.priorities = [p for p in form.priorities if p in scorer.conditions]
-    return _quiz_page(request, scorer.framework, quiz, kept, errors, embed, status_code=422)
+    return _quiz_page(request, scorer.framework, quiz, kept, errors, embed, tokens, status_code=422)
+
+
+EMBED_AGAIN = (
+    "We could not confirm that this form came from {name}'s quiz page (it may have been open "
+    "for more than a day). Your answers are kept: please send your answers again."
+)
 
 
 async def _store_keeping_edits(
@@ -326,17 +360,20 @@ async def _store_keeping_edits(
     edit is kept as a new response linked to the first (which never changes), under a key of
     the form's and the edit's own, so a double click on the edited form still stores it once."""
     try:
-        return await store(submission=submission, idempotency_key=key)
+        return await store(submission=submission, idempotency_key=key, key_kind="form")
     except IdempotencyKeyReused as exc:
         if exc.response_id is None or key is None:
             raise
         edited = submission.model_copy(update={"based_on": exc.response_id})
-        return await store(submission=edited, idempotency_key=edit_key(key, edited))
+        return await store(
+            submission=edited, idempotency_key=edit_key(key, edited), key_kind="form"
+        )
 
 
 def form_key(token: str | None) -> str | None:
-    """The idempotency key of a form: its token, in a namespace of its own, so that a form
-    cannot name a key an API client chose (and so replay, or link to, that client's result)."""
+    """The idempotency key of a form: its token, when the server issued it (app/tokens.py; a
+    client cannot choose one, so it cannot pick another visitor's), stored under a kind of its
+    own (`key_kind="form"`), so that a form cannot name a key an API client chose either."""
     return f"form:{token}" if token else None
 
 
@@ -452,6 +489,7 @@ async def read_what_if(
     engine: EngineDep,
     results: ResultsDep,
     embed: EmbedDep,
+    tokens: TokensDep,
 ) -> Response:
     """What if…? The stored answers and priorities in a form; with changed ones in the query
     (the form's GET), the new result side by side with the stored one: each condition's stage
@@ -499,7 +537,9 @@ async def read_what_if(
             "stored_begin": stored.get("begin_here")
             or [r["slug"] for r in stored["recommendations"][:3]],
             "names": {c.slug: c.name for c in scorer.framework.conditions},
-            "form_token": secrets.token_urlsafe(16),
+            "form_token": tokens.form(),
+            # "Save this version" inside a partner's embed is the partner's, as the quiz is.
+            "embed_token": tokens.embed(embed.partner.slug) if embed.partner else None,
         },
         status_code=422 if errors else 200,
     )

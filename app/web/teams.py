@@ -9,13 +9,20 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from app.deps import EngineDep, LimiterDep, ResultsDep, ScorerDep, SettingsDep, client_address
+from app.deps import (
+    EngineDep,
+    LimiterDep,
+    ResultsDep,
+    ScorerDep,
+    SettingsDep,
+    WriterDep,
+    client_address,
+)
 from app.submissions import public_base
 from app.teams import (
     DEFAULT_DAYS,
     close_team,
     create_team,
-    get_team,
     load_team_view,
     team_links,
 )
@@ -104,12 +111,9 @@ async def read_team_page(
 
 
 @router.post("/teams/{team_id}/close", response_class=HTMLResponse)
-async def close_team_from_form(team_id: str, request: Request, engine: EngineDep) -> Response:
+async def close_team_from_form(
+    team_id: str, request: Request, engine: EngineDep, writer: WriterDep
+) -> Response:
     lead_token = str((await request.form()).get("lead") or "")
-
-    def close() -> None:
-        with Session(engine) as session:
-            close_team(session, get_team(session, team_id), lead_token)
-
-    await run_in_threadpool(close)
+    await run_in_threadpool(close_team, engine, writer, team_id, lead_token)
     return RedirectResponse(f"/teams/{team_id}?lead={lead_token}", status_code=303)

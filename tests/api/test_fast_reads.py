@@ -39,7 +39,8 @@ def test_stored_results_are_cacheable_privately(client: httpx.Client, quiz: Quiz
 def test_quiz_page_is_rendered_once_but_tokens_are_fresh(client: httpx.Client) -> None:
     pages = [client.get("/quiz").text for _ in range(3)]
     tokens = {re.search(r'name="form_token" value="([^"]+)"', p).group(1) for p in pages}  # type: ignore[union-attr]
-    assert len(tokens) == 3 and all(len(t) == 22 for t in tokens)
+    # Each one signed by the server (app/tokens.py): 22 characters of randomness, 22 of HMAC.
+    assert len(tokens) == 3 and all(len(t) == 45 and t[22] == "." for t in tokens)
     assert "form-token-slot" not in pages[0]
     strip = [re.sub(r'name="form_token" value="[^"]+"', "", p) for p in pages]
     assert strip[0] == strip[1] == strip[2]

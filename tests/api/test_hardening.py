@@ -18,7 +18,7 @@ from app.results import Results
 from app.writer import GroupCommitWriter
 from quiz import Quiz
 from tests.scoring.support import every_question_at, option_for
-from tests.support import app_settings, migrated
+from tests.support import app_settings, issued_token, migrated
 
 
 def submission(quiz: Quiz) -> dict[str, object]:
@@ -114,9 +114,10 @@ def test_a_resent_form_with_changed_answers_keeps_the_edit(url: str, quiz: Quiz)
     """Back, an answer changed, sent again: a new response linked to the first, which stays
     as it was; the same form sent again, as first or as edited, stores nothing more."""
     with TestClient(create_app(app_settings(url)), follow_redirects=False) as client:
-        first = client.post("/quiz", data=form(quiz, 1))
+        token = issued_token(client)  # as the browser sends back what the page gave it
+        first = client.post("/quiz", data=form(quiz, 1, token))
         assert first.status_code == 303
-        edited = client.post("/quiz", data=form(quiz, 2))
+        edited = client.post("/quiz", data=form(quiz, 2, token))
         assert edited.status_code == 303
         assert edited.headers["location"] != first.headers["location"]
         first_id = first.headers["location"].rsplit("/", 1)[1]
@@ -127,7 +128,7 @@ def test_a_resent_form_with_changed_answers_keeps_the_edit(url: str, quiz: Quiz)
         page = client.get(edited.headers["location"]).text
         assert f'A changed version of <a href="/results/{first_id}">an earlier result</a>' in page
         # A double click on either version is that version.
-        for data, sent in ((form(quiz, 1), first), (form(quiz, 2), edited)):
+        for data, sent in ((form(quiz, 1, token), first), (form(quiz, 2, token), edited)):
             again = client.post("/quiz", data=data)
             assert again.headers["location"] == sent.headers["location"]
     assert stored(url) == 2
@@ -153,6 +154,60 @@ def test_a_form_cannot_borrow_an_api_clients_idempotency_key(url: str, quiz: Qui
             assert api.json()["id"] not in location
             page = client.get(location).text
             assert api.json()["id"] not in page and "For Ohio" not in page
+    assert stored(url) == 3
+
+
+def test_a_form_token_another_form_chose_reveals_nothing(url: str, quiz: Quiz) -> None:
+    """The issue's attack on the form: a client posts the form with a token it chose
+    (`form_token=order-1001`); another posting the same token with other answers was taken for
+    "an edit" of the first, on a page linking to the first's result. A token the server did not
+    issue is no token: each is stored on its own, linked to nothing; nor does the API reach the
+    form's response by naming the form's key."""
+    with TestClient(create_app(app_settings(url)), follow_redirects=False) as client:
+        victim = client.post("/quiz", data=form(quiz, 1, "order-1001") | {"state": "OH"})
+        assert victim.status_code == 303
+        victim_id = victim.headers["location"].rsplit("/", 1)[1]
+        for answers in (2, 1):  # other answers, then the victim's very answers
+            sent = client.post("/quiz", data=form(quiz, answers, "order-1001"))
+            assert sent.status_code == 303
+            location = sent.headers["location"]
+            assert victim_id not in location
+            page = client.get(location).text
+            assert victim_id not in page and "For Ohio" not in page
+            stored_as = client.get("/api/v1" + location.replace("results", "responses")).json()
+            assert stored_as["based_on"] is None
+        answers = form(quiz, 1)
+        body = {
+            "quiz_version": quiz.version,
+            "answers": [
+                {"question_id": q.id, "option_id": answers[q.id]}
+                for q in quiz.questions
+                if q.id in answers
+            ],
+            "context": {"state": "OH"},
+        }
+        api = client.post(
+            "/api/v1/responses", json=body, headers={"Idempotency-Key": "form:order-1001"}
+        )
+        assert api.status_code == 201 and api.json()["id"] != victim_id
+    assert stored(url) == 4
+
+
+def test_form_tokens_are_issued_signed_and_unguessable(url: str, quiz: Quiz) -> None:
+    """Every /quiz page (the prebuilt one too) carries a fresh token the server signed; a token
+    changed by one character is not the server's, so it does not replay anything."""
+    with TestClient(create_app(app_settings(url)), follow_redirects=False) as client:
+        tokens = [issued_token(client, path) for path in ("/quiz", "/quiz", "/quiz?state=OH")]
+        assert len(set(tokens)) == 3
+        random_part, _, signature = tokens[0].partition(".")
+        assert len(random_part) >= 22 and len(signature) >= 22  # 128 bits each at least
+        first = client.post("/quiz", data=form(quiz, 1, tokens[0]))
+        again = client.post("/quiz", data=form(quiz, 1, tokens[0]))
+        assert first.headers["location"] == again.headers["location"]
+        forged = tokens[1][:-1] + ("A" if tokens[1][-1] != "A" else "B")
+        one = client.post("/quiz", data=form(quiz, 1, forged))
+        two = client.post("/quiz", data=form(quiz, 1, forged))
+        assert one.headers["location"] != two.headers["location"]
     assert stored(url) == 3
 
 

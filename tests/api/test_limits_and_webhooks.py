@@ -31,7 +31,7 @@ from app.models import Partner, ResponseRecord, WebhookDelivery
 from app.webhooks import WebhookSender
 from quiz import Quiz, load_content
 from tests.api.test_partners import add_partner
-from tests.support import AppProcess, app_settings, migrated, missing
+from tests.support import AppProcess, app_settings, issued_token, migrated, missing
 
 pytestmark = pytest.mark.live
 
@@ -99,6 +99,33 @@ def test_rate_limit_holds_across_two_processes(database_url: str, apps, quiz: Qu
         for r in (first,):
             assert cb.get(f"/api/v1/responses/{r.json()['id']}").status_code == 200
     assert count(url, ResponseRecord) == 3
+
+
+def test_tokens_issued_by_one_process_are_good_in_another(
+    database_url: str, apps, quiz: Quiz
+) -> None:  # type: ignore[no-untyped-def]
+    """The signing secret is the database's, not a process's: a form (and a partner's embed
+    form) rendered by one app process is stored once, and as the partner's, by another."""
+    url = migrated(database_url)
+    add_partner(url)
+    a, b = apps(url), apps(url)
+    form = {"quiz_version": quiz.version, **{q.id: q.options[1].id for q in quiz.questions}}
+    embed = "embed=1&partner=news"
+    with a.client() as ca, b.client() as cb:
+        token = issued_token(ca)
+        sent = [cb.post("/quiz", data=form | {"form_token": token}) for _ in range(2)]
+        assert [r.status_code for r in sent] == [303, 303]
+        assert sent[0].headers["location"] == sent[1].headers["location"]
+        fields = {
+            "form_token": issued_token(ca, f"/quiz?{embed}"),
+            "embed_token": issued_token(ca, f"/quiz?{embed}", "embed_token"),
+        }
+        widget = cb.post(f"/quiz?{embed}", data=form | fields)
+        assert widget.status_code == 303
+        response_id = widget.headers["location"].split("/results/")[1].split("?")[0]
+        stored = ca.get(f"/api/v1/responses/{response_id}").json()
+        assert (stored["partner"], stored["attribution"]) == ("news", "widget")
+    assert count(url, ResponseRecord) == 2
 
 
 def test_api_key_has_its_own_limit(tmp_path, apps, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]
@@ -290,6 +317,7 @@ def test_webhook_is_signed_retried_and_delivered_once(tmp_path, apps, receiver, 
     assert event["result_url"] == created["result_url"]
     assert event["top"] == created["result"]["begin_here"]
     assert event["stages"] == {c["slug"]: c["stage"] for c in created["result"]["conditions"]}
+    assert event["attribution"] == "api_key"  # the key said whose it is (a widget: "widget")
     assert set(event) == {
         "event",
         "id",
@@ -298,6 +326,7 @@ def test_webhook_is_signed_retried_and_delivered_once(tmp_path, apps, receiver, 
         "result_url",
         "stages",
         "top",
+        "attribution",
     }
     [delivery] = deliveries(url)
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("delivered", 3, None)

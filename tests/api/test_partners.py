@@ -8,20 +8,23 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, func, select, text
 from sqlmodel import Session
 
 from app.errors import PartnerError
 from app.main import create_app
-from app.models import Partner, ResponseRecord
+from app.models import Partner, ResponseRecord, WebhookDelivery
 from app.partners import check_webhook_url, create_partner, revoke_partner
 from quiz import Quiz
-from tests.support import app_settings, migrated
+from tests.support import app_settings, live_server, migrated
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = "https://news.example.org"
@@ -343,7 +346,7 @@ def test_a_what_if_inside_an_embed_stays_in_it(app_with_partner, quiz: Quiz) -> 
     client, _ = app_with_partner
     form = {"quiz_version": quiz.version, **{q.id: q.options[1].id for q in quiz.questions}}
     embed = f"embed=1&partner=news&parent_origin={ORIGIN}"
-    stored = client.post(f"/quiz?{embed}", data=form).headers["location"]
+    stored = client.post(f"/quiz?{embed}", data=form | embed_fields(client)).headers["location"]
     response_id = stored.split("/results/")[1].split("?")[0]
     page = client.get(f"/results/{response_id}/what-if?{embed}").text
     for name, value in (("embed", "1"), ("partner", "news"), ("parent_origin", ORIGIN)):
@@ -357,6 +360,9 @@ def test_a_what_if_inside_an_embed_stays_in_it(app_with_partner, quiz: Quiz) -> 
         in changed.headers["content-security-policy"]
     )
     assert 'action="/quiz?embed=1&amp;partner=news' in changed.text
+    # Its "Save this version" carries the partner's embed token: saved, it is the partner's.
+    token = re.search(r'name="embed_token" value="([^"]+)"', changed.text)
+    assert token is not None
 
 
 def test_embedded_submission_is_attributed_and_announced(
@@ -364,7 +370,7 @@ def test_embedded_submission_is_attributed_and_announced(
 ) -> None:  # type: ignore[no-untyped-def]
     client, _ = app_with_partner
     form = {"quiz_version": quiz.version, **{q.id: q.options[1].id for q in quiz.questions}}
-    r = client.post(f"/quiz?embed=1&partner=news&parent_origin={ORIGIN}", data=form)
+    r = client.post(f"/quiz?{EMBED}", data=form | embed_fields(client))
     assert r.status_code == 303
     location = r.headers["location"]
     assert "embed=1" in location and "partner=news" in location and "completed=1" in location
@@ -394,3 +400,156 @@ def test_embed_script(app_with_partner) -> None:  # type: ignore[no-untyped-def]
     assert len(gzip.compress(r.content)) < 4096
     again = client.get("/embed.js", headers={"If-None-Match": r.headers["etag"]})
     assert again.status_code == 304
+
+
+# --- attribution a partner can trust -----------------------------------------------------------
+
+EMBED = f"embed=1&partner=news&parent_origin={ORIGIN}"
+
+
+def full_form(quiz: Quiz, n: int = 1) -> dict[str, str]:
+    return {
+        "quiz_version": quiz.version,
+        **{q.id: q.options[n % len(q.options)].id for q in quiz.questions},
+    }
+
+
+def embed_fields(client: httpx.Client | TestClient, query: str = EMBED) -> dict[str, str]:
+    """The hidden tokens the embed page hands out, as the browser in the partner's frame sends
+    them back."""
+    page = client.get(f"/quiz?{query}").text
+    return dict(re.findall(r'name="(form_token|embed_token)" value="([^"]+)"', page))
+
+
+def stored_rows(url: str) -> list[tuple[str, str | None, str | None]]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT id, partner, attribution FROM responses ORDER BY created_at")
+        ).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def response_count(url: str) -> int:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        n = conn.execute(select(func.count()).select_from(ResponseRecord)).scalar_one()
+    engine.dispose()
+    return int(n)
+
+
+def test_the_api_names_a_partner_only_with_its_key(
+    app_with_partner, quiz: Quiz, db_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The issue: the API stored any `partner` sent without a key, registered or not. Now the
+    field needs the partner's key (401 naming it), and a key names its own partner only."""
+    client, key = app_with_partner
+    for slug in ("news", "nobody"):
+        r = client.post("/api/v1/responses", json=body(quiz, partner=slug))
+        assert r.status_code == 401, r.text
+        [detail] = r.json()["error"]["details"]
+        assert detail["field"] == "partner" and detail["code"] == "partner_needs_key"
+    keyed = client.post(
+        "/api/v1/responses", json=body(quiz, partner="nobody"), headers={"X-API-Key": key}
+    )
+    assert keyed.status_code == 422 and keyed.json()["error"]["details"][0]["field"] == "partner"
+    assert response_count(db_url) == 0
+    assert client.post("/api/v1/responses", json=body(quiz)).status_code == 201
+
+
+def test_a_widget_post_without_its_embed_token_is_refused(
+    app_with_partner, quiz: Quiz, db_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The issue's attack: `POST /quiz?embed=1&partner=news` from any origin was stored as the
+    partner's (and its webhook signed and sent). The embed page now carries a token the server
+    signed for that partner; without it, or with a forged, stale or other partner's one, the
+    form comes back with the answers kept and a fresh token, and nothing is stored."""
+    client, _ = app_with_partner
+    add_partner(db_url, "rival")
+    now = int(time.time())
+    for token in (None, f"{now}.forged-signature-aaaaaaaaaa", "", "x" * 99, "rival's"):
+        if token == "rival's":  # a real token, issued for another partner's widget
+            token = embed_fields(client, "embed=1&partner=rival")["embed_token"]
+        data = full_form(quiz) | ({} if token is None else {"embed_token": token})
+        r = client.post(f"/quiz?{EMBED}", data=data, headers={"Origin": OTHER})
+        assert r.status_code == 422, (token, r.status_code)
+        assert "send your answers again" in r.text
+        fresh = re.search(r'name="embed_token" value="([^"]+)"', r.text)
+        assert fresh is not None and fresh.group(1) != token
+        q = quiz.questions[0]
+        assert f'id="{q.id}-{q.options[1].id}" value="{q.options[1].id}" checked' in r.text
+    assert response_count(db_url) == 0
+    sent = client.post(f"/quiz?{EMBED}", data=full_form(quiz) | embed_fields(client))
+    assert sent.status_code == 303
+    [(_, partner, attribution)] = stored_rows(db_url)
+    assert (partner, attribution) == ("news", "widget")
+
+
+@contextmanager
+def serving(database_url: str, **overrides: object) -> Iterator[httpx.Client | TestClient]:
+    """A client of the app on a database that has a partner: in-process on SQLite, through
+    uvicorn on PostgreSQL (as the `server` fixture, with settings of the test's own)."""
+    if database_url.startswith("sqlite"):
+        settings = app_settings(database_url, **overrides)
+        with TestClient(create_app(settings), follow_redirects=False) as client:
+            yield client
+        return
+    with live_server(database_url, **overrides) as server, server.client() as client:
+        yield client
+
+
+def test_widget_submissions_count_against_the_partners_own_limit(
+    database_url: str, quiz: Quiz
+) -> None:
+    db_url = migrated(database_url)
+    add_partner(db_url, rate_limit=2)
+    with serving(db_url, rate_limit_per_minute=100) as client:
+        statuses = [
+            client.post(f"/quiz?{EMBED}", data=full_form(quiz, n) | embed_fields(client))
+            for n in range(3)
+        ]
+        assert [r.status_code for r in statuses] == [303, 303, 429]
+        assert statuses[2].headers["retry-after"]
+        # The address's own limit is apart from the partner's: the plain form still stores.
+        assert client.post("/quiz", data=full_form(quiz)).status_code == 303
+    assert response_count(db_url) == 3
+
+
+def test_attribution_is_stored_served_exported_and_sent(database_url: str, quiz: Quiz) -> None:
+    """How a response came to be the partner's: `api_key` or `widget`, null when it is no
+    partner's; in the stored row, the API, the export (group_by=attribution) and the webhook."""
+    db_url = migrated(database_url)
+    key, _ = add_partner(db_url, webhook_url="http://127.0.0.1:9/hook", allow_private=True)
+    with serving(db_url, export_token="t", min_group_size=1) as client:
+        by_key = client.post("/api/v1/responses", json=body(quiz), headers={"X-API-Key": key})
+        widget = client.post(f"/quiz?{EMBED}", data=full_form(quiz) | embed_fields(client))
+        widget_id = widget.headers["location"].split("/results/")[1].split("?")[0]
+        plain = client.post("/api/v1/responses", json=body(quiz))
+        served = {
+            rid: client.get(f"/api/v1/responses/{rid}").json()
+            for rid in (by_key.json()["id"], widget_id, plain.json()["id"])
+        }
+        assert [(s["partner"], s["attribution"]) for s in served.values()] == [
+            ("news", "api_key"),
+            ("news", "widget"),
+            (None, None),
+        ]
+        export = client.get(
+            "/api/v1/export/aggregate?group_by=partner,attribution",
+            headers={"Authorization": "Bearer t"},
+        ).json()
+        assert export["meta"]["columns"][:2] == ["partner", "attribution"]
+        groups = {(r["partner"], r["attribution"]): r["group_responses"] for r in export["rows"]}
+        assert groups == {("news", "api_key"): 1, ("news", "widget"): 1, ("", ""): 1}
+    engine = create_engine(db_url)
+    with Session(engine) as session:
+        payloads = {
+            d.response_id: json.loads(d.payload)
+            for d in session.exec(select(WebhookDelivery)).scalars()  # type: ignore[call-overload]
+        }
+    engine.dispose()
+    assert {rid: p["attribution"] for rid, p in payloads.items()} == {
+        by_key.json()["id"]: "api_key",
+        widget_id: "widget",
+    }

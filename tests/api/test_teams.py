@@ -3,11 +3,15 @@ concurrent joins."""
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+from sqlalchemy import create_engine, select
+from sqlmodel import col
 
+from app.models import ResponseRecord, Team, as_utc
 from quiz import Quiz
 from tests.scoring.support import every_question_at, option_for
 from tests.support import InProcessServer, LiveServer
@@ -107,3 +111,48 @@ def test_twenty_members_join_at_once(live: LiveServer, quiz: Quiz) -> None:
         )
         == 20
     )
+
+
+def test_a_close_is_a_barrier_to_members_racing_it(live: LiveServer, quiz: Quiz) -> None:
+    """The issue: 37 of 142 (SQLite) and 30 of 138 (PostgreSQL) stored members were created
+    after the team's `closed_at`: a member was checked against the team before its write and
+    stored after the close. Many members racing one close: every stored member was created
+    before the close, every 201 is stored, and everyone else got the team's 409."""
+    team = httpx.post(f"{live.base_url}/api/v1/teams", json={"name": "Racing"}).json()
+    done = threading.Semaphore(0)
+
+    def join(i: int) -> tuple[int, dict[str, Any]]:
+        with httpx.Client(base_url=live.base_url, timeout=60) as c:
+            r = c.post("/api/v1/responses", json=member(quiz, team["join_token"], i % 4))
+        done.release()
+        return r.status_code, r.json()
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        futures = [pool.submit(join, i) for i in range(160)]
+        for _ in range(30):  # members are streaming in: close now
+            done.acquire()
+        closed = httpx.post(
+            f"{live.base_url}/api/v1/teams/{team['id']}/close",
+            headers={"X-Team-Lead-Token": team["lead_token"]},
+            timeout=60,
+        )
+        answers = [f.result() for f in futures]
+    assert closed.status_code == 200 and closed.json()["closed"] is True
+    created = {a["id"] for status, a in answers if status == 201}
+    refused = [a for status, a in answers if status != 201]
+    assert all(a["error"]["code"] == "team_closed" for a in refused), refused[:3]
+    assert created and refused  # the close fell in the middle of the members
+    engine = create_engine(live.app.state.settings.database_url)
+    with engine.connect() as conn:
+        closed_at = conn.execute(
+            select(Team.closed_at).where(col(Team.id) == team["id"])
+        ).scalar_one()
+        stored = conn.execute(
+            select(ResponseRecord.id, ResponseRecord.created_at).where(
+                col(ResponseRecord.team_id) == team["id"]
+            )
+        ).all()
+    engine.dispose()
+    late = [rid for rid, at in stored if as_utc(at) > as_utc(closed_at)]
+    assert late == [], f"{len(late)} of {len(stored)} members were created after the close"
+    assert {rid for rid, _ in stored} == created

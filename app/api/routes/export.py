@@ -64,7 +64,8 @@ def read_aggregate(
     authorization: Annotated[str | None, Header()] = None,
     format: Literal["json", "csv"] = "json",
     group_by: Annotated[
-        str | None, Query(description="comma-separated: state, role, partner, month")
+        str | None,
+        Query(description="comma-separated: state, role, partner, attribution, month"),
     ] = None,
     since: date | None = None,
     until: date | None = None,

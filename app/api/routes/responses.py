@@ -23,7 +23,7 @@ from app.deps import (
     WriterDep,
     client_address,
 )
-from app.errors import InvalidRequest
+from app.errors import InvalidRequest, Unauthorized
 from app.models import Partner, ResponseCreated, ResponsePublic, as_utc
 from app.partners import partner_for_key
 from app.prebuilt import JSON, Built, cacheable, header
@@ -48,7 +48,7 @@ router = APIRouter(tags=["responses"])
     dependencies=[Depends(require_json)],
     responses=INVALID
     | {
-        401: {"description": "Wrong or revoked X-API-Key"},
+        401: {"description": "Wrong or revoked X-API-Key, or `partner` sent without one"},
         409: {"description": "Idempotency-Key reused with another body"},
         415: {"description": "Not application/json"},
         429: {"description": "Too many submissions; see Retry-After"},
@@ -68,8 +68,10 @@ async def create_response(
     api_key: Annotated[str | None, Header(alias="X-API-Key")] = None,
 ) -> Response:
     """Score and store a submission. Retrying with the same Idempotency-Key returns the first
-    response (same id) and stores nothing new. With `X-API-Key`, the response is attributed to
-    the key's partner and counted against the partner's rate limit instead of the address's."""
+    response (same id) and stores nothing new; without an API key, a key is scoped by the body
+    it came with, so another body is another key. With `X-API-Key`, the response is attributed
+    to the key's partner (`attribution: "api_key"`) and counted against the partner's rate limit
+    instead of the address's; `partner` is accepted only with the key (401 without)."""
     partner = None
     if api_key is not None:
         partner = await run_in_threadpool(_partner_for_key, engine, api_key)
@@ -77,6 +79,8 @@ async def create_response(
         submission = _attributed(submission, partner.slug)
         bucket, limit = f"key:{partner.id}", partner.rate_limit_per_minute
     else:
+        if submission.partner is not None:
+            raise _needs_key()
         bucket, limit = f"ip:{client_address(request)}", settings.rate_limit_per_minute
     base_url = public_base(request, settings)
     submitted = await submit(
@@ -87,6 +91,7 @@ async def create_response(
         idempotency_key=idempotency_key,
         admit=limiter.admission(bucket, limit),
         partner=partner,
+        attribution="api_key" if partner is not None else None,
         base_url=base_url,
     )
     if submitted.webhook:
@@ -103,6 +108,23 @@ async def create_response(
 def _partner_for_key(engine: Engine, api_key: str) -> Partner:
     with Session(engine) as session:
         return partner_for_key(session, api_key)
+
+
+def _needs_key() -> Unauthorized:
+    """`partner` without the partner's key. Anyone could attribute responses to any name
+    before; a partner vouches for its responses with its key (or its widget, app/web/pages.py).
+    A 401, not a 422: the body is well formed, the credential is what is missing (and the
+    OpenAPI document can say no more of a body than its shape)."""
+    return Unauthorized(
+        "A response is attributed to a partner only with that partner's X-API-Key.",
+        [
+            {
+                "field": "partner",
+                "code": "partner_needs_key",
+                "message": "send the partner's X-API-Key, or leave partner out",
+            }
+        ],
+    )
 
 
 def _attributed(submission: Submission, slug: str) -> Submission:
@@ -176,6 +198,7 @@ def _serialised(engine: Engine, results: Results, response_id: str, top: int) ->
             "quiz_version": record.quiz_version,
             "context": {"state": record.state, "role": record.role},
             "partner": record.partner,
+            "attribution": record.attribution,
             "based_on": record.based_on,
             "result": with_top(results.full(session, record), top),
         }

@@ -13,7 +13,15 @@ from pydantic_core import to_jsonable_python
 from sqlmodel import Session
 
 from app.api.media import require_json
-from app.deps import EngineDep, LimiterDep, ResultsDep, ScorerDep, SettingsDep, client_address
+from app.deps import (
+    EngineDep,
+    LimiterDep,
+    ResultsDep,
+    ScorerDep,
+    SettingsDep,
+    WriterDep,
+    client_address,
+)
 from app.errors import InvalidRequest
 from app.models import as_utc
 from app.submissions import public_base
@@ -151,10 +159,12 @@ def close(
     engine: EngineDep,
     results: ResultsDep,
     settings: SettingsDep,
+    writer: WriterDep,
     lead_token: LeadToken = None,
 ) -> Response:
     """Close the team with the lead token: no new members; the page stays readable."""
+    close_team(engine, writer, team_id, lead_token)
     with Session(engine) as session:
-        team = close_team(session, get_team(session, team_id), lead_token)
+        team = get_team(session, team_id)
         view = team_view(session, results, team, lead=True, threshold=settings.team_min_members)
     return JSONResponse(to_jsonable_python(view))

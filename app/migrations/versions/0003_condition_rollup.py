@@ -55,10 +55,27 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('month', 'state', 'role', 'partner', 'quiz_version', 'condition')
     )
     # ### end Alembic commands ###
-    # Count the responses stored before this migration.
-    from app.aggregates import rebuild
+    # Count the responses stored before this migration, into the tables as they are here (the
+    # app's `rebuild` writes the newest schema: later migrations added columns, 0008 one).
+    _count_stored(op.get_bind())
 
-    rebuild(op.get_bind())
+
+_KEY = ('day', 'state', 'role', 'partner', 'quiz_version', 'condition')
+_MONTH_KEY = ('month', 'state', 'role', 'partner', 'quiz_version', 'condition')
+_COUNTS = ('stage_0', 'stage_1', 'stage_2', 'stage_3', 'unknown', 'ranked_first', 'top_three')
+
+
+def _count_stored(conn) -> None:
+    from app.aggregates import fold, rollup_rows
+
+    responses = sa.table('responses', sa.column('created_at', sa.DateTime(timezone=True)), *(sa.column(c) for c in ('state', 'role', 'partner', 'quiz_version')), sa.column('result', sa.JSON))
+    rows = conn.execute(sa.select(*responses.c)).all()
+    daily = fold((r for row in rows for r in rollup_rows(**row._mapping)), _KEY)
+    tables = (('condition_rollup', _KEY, daily), ('condition_rollup_month', _MONTH_KEY, fold(daily, _MONTH_KEY)))
+    for name, key, values in tables:
+        columns = (*key, *_COUNTS, *(('month',) if name == 'condition_rollup' else ()))
+        if values:
+            conn.execute(sa.table(name, *map(sa.column, columns)).insert(), [{c: v[c] for c in columns} for v in values])
 
 
 def downgrade() -> None:
