@@ -50,3 +50,68 @@ def test_head_revision_read_from_file_names_is_alembics_head() -> None:
     from app.db import MIGRATIONS_DIR, head_revision
 
     assert head_revision() == ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+
+
+def test_0007_counts_stored_responses_in_batches_and_downgrade_counts_them_live(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upgrade re-counts the rollups from the stored responses under the batch rule (with
+    MIN_GROUP_SIZE from the environment), exactly as the write path kept them; the downgrade
+    counts every response again on its own day and drops `pending_rollup`. Stored responses
+    are not touched either way."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from app.config import get_settings
+    from app.db import alembic_config
+    from quiz import load_content
+    from scoring import Scorer
+    from tests.api.test_export import FIXTURE, K, responses_counted, snapshot, store
+
+    monkeypatch.setenv("MIN_GROUP_SIZE", str(K))
+    get_settings.cache_clear()
+    try:
+        engine = make_engine(database_url)
+        migrate(engine, database_url)
+        store(database_url, Scorer(*load_content()), FIXTURE, monkeypatch, release_at=K)
+        kept = snapshot(database_url)
+
+        def responses() -> list[tuple[object, ...]]:
+            with engine.connect() as conn:
+                found = conn.execute(text("SELECT id, created_at, result FROM responses"))
+                return sorted(tuple(r) for r in found)
+
+        stored = responses()
+        with engine.begin() as conn:
+            config = alembic_config(database_url)
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0006")
+        with engine.connect() as conn:
+            assert "pending_rollup" not in inspect(conn).get_table_names()
+        daily, monthly = snapshot_live(database_url)
+        assert responses_counted(daily) == responses_counted(monthly) == len(FIXTURE)
+        # Live: each response on its own day, e.g. the one of 4 November.
+        assert any(dict(r)["day"] == "2026-11-04" for r in daily)
+        assert responses() == stored
+
+        migrate(engine, database_url)
+        assert snapshot(database_url) == kept
+        assert responses() == stored
+        engine.dispose()
+    finally:
+        get_settings.cache_clear()
+
+
+def snapshot_live(url: str) -> list[list[tuple[object, ...]]]:
+    from sqlalchemy import select
+
+    from app.models import ConditionRollup, ConditionRollupMonth
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        tables = [
+            sorted(tuple(r._mapping.items()) for r in conn.execute(select(m.__table__)))  # type: ignore[attr-defined]
+            for m in (ConditionRollup, ConditionRollupMonth)
+        ]
+    engine.dispose()
+    return tables

@@ -55,10 +55,10 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('month', 'state', 'role', 'partner', 'quiz_version', 'condition')
     )
     # ### end Alembic commands ###
-    # Count the responses stored before this migration.
+    # Count the responses stored before this migration, live (0007 re-counts them in batches).
     from app.aggregates import rebuild
 
-    rebuild(op.get_bind())
+    rebuild(op.get_bind(), release_at=None)
 
 
 def downgrade() -> None:
