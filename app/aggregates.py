@@ -1,13 +1,24 @@
 """Aggregates for analysts and peer benchmarks, never a single respondent.
 
-`condition_rollup` holds counts by day x state x role x partner x quiz version x condition,
-added to in the same transaction as each response (`add_response`), so reading them costs as
-much as the number of groups, not of responses, and they are never stale. `rebuild` recomputes
-them from the stored responses.
+Responses are published in **released batches** (docs/privacy.md). A *cell* is one quiz
+version, state, role, partner and attribution: every value an aggregate can filter or group on,
+besides dates. In the transaction that stores a response, its per-condition counts go to
+`pending_rollup`, keyed by cell and condition. When a cell's pending responses reach the release
+size k (MIN_GROUP_SIZE, passed by the writer), the whole batch is added to `condition_rollup`
+(by day) and `condition_rollup_month` under the *release day*, the day of the response that
+completed it, and the cell's pending rows are emptied, in that same transaction.
 
-Privacy rule (docs/privacy.md): a group with fewer than MIN_GROUP_SIZE responses is suppressed:
-its counts and shares are withheld and flagged. Totals are computed over shown groups only, so
-no reader can subtract shown figures from a total to find a suppressed one.
+Everything that reads (exports, insights, benchmarks) reads only those released counts, so every
+published population is a union of whole batches of at least k responses with identical cell
+values. Any published figure minus any other (other filters, other groupings, other date ranges,
+the same figure at another time) is then a sum of whole batches: 0 or at least k responses. The
+costs: a response counts only once k responses of its cell have arrived, and the dates of
+aggregates are release dates. `rebuild` recomputes all three tables from the stored responses,
+replayed in creation order under the same rule.
+
+A group with fewer than MIN_GROUP_SIZE responses (possible only when MIN_GROUP_SIZE was raised
+after batches were released at a smaller size) is still suppressed: its counts, shares and size
+are withheld and flagged. Totals cover shown groups only.
 """
 
 from __future__ import annotations
@@ -22,23 +33,33 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, bindparam, delete, func, select, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
+from app.config import Settings
 from app.db import dialect_insert
 from app.errors import InvalidRequest
-from app.models import ConditionRollup, ConditionRollupMonth, ResponseRecord
+from app.models import ConditionRollup, ConditionRollupMonth, PendingRollup, ResponseRecord
 
 GroupColumn = Literal["state", "role", "partner", "attribution", "month"]
 GROUP_COLUMNS: tuple[GroupColumn, ...] = ("state", "role", "partner", "attribution", "month")
 STAGES: tuple[str, ...] = ("0", "1", "2", "3", "unknown")
 COUNTS = ("stage_0", "stage_1", "stage_2", "stage_3", "unknown", "ranked_first", "top_three")
+# Every response counts once in each condition, at one of these: their sum is a response count.
+STAGE_COUNTS = COUNTS[:5]
 KEY = ("day", "state", "role", "partner", "quiz_version", "condition", "attribution")
 MONTH_KEY = ("month", "state", "role", "partner", "quiz_version", "condition", "attribution")
+# What a batch shares: every dimension an aggregate can filter or group on, besides dates.
+CELL = ("quiz_version", "state", "role", "partner", "attribution")
+PENDING_KEY = (*CELL, "condition")
 Rollup = type[ConditionRollup] | type[ConditionRollupMonth]
 CSV_COLUMNS = ("condition", "stage", "count", "share", "suppressed")
 EXTRA_COLUMNS = ("group_responses", "ranked_first", "top_three")
+# The release size when none is given: MIN_GROUP_SIZE's default.
+DEFAULT_RELEASE_AT: int = Settings.model_fields["min_group_size"].default
+Row = dict[str, Any]
+Cell = tuple[str, ...]
 
 
 # --- keeping the rollup ------------------------------------------------------------------------
@@ -53,8 +74,8 @@ def rollup_rows(
     quiz_version: str,
     result: dict[str, Any],
     attribution: str | None = None,
-) -> list[dict[str, Any]]:
-    """The increments one response adds: a row per condition."""
+) -> list[Row]:
+    """The increments one response adds: a row per condition, with its day and month."""
     day = created_at.astimezone(UTC).date() if created_at.tzinfo else created_at.date()
     rows = []
     for condition in result["conditions"]:
@@ -77,47 +98,163 @@ def rollup_rows(
     return rows
 
 
-def _table(model: Rollup) -> Table:
+def _table(model: Rollup | type[PendingRollup]) -> Table:
     table: Table = model.__table__  # type: ignore[union-attr]  # SQLModel adds it to table models
     return table
 
 
-def add_to_rollup(connection: Connection | Session, rows: list[dict[str, Any]]) -> None:
-    """Add to the daily and the monthly counts: one upsert statement each, executed for all
-    rows at once (statements are built once per dialect, so SQLAlchemy's cache serves them)."""
+def add_to_rollup(connection: Connection | Session, rows: list[Row]) -> None:
+    """Add to the published daily and monthly counts: one upsert statement each, executed for
+    all rows at once (statements are built once per dialect, so SQLAlchemy's cache serves them).
+    Only released batches are added here (`publish`)."""
     if not rows:
         return
-    bind = connection.get_bind() if isinstance(connection, Session) else connection
-    daily, monthly = _upserts(bind.dialect.name)
+    daily, monthly = _statements(_dialect(connection))[:2]
     connection.execute(daily, rows)
     connection.execute(monthly, fold(rows, MONTH_KEY))
 
 
-# Rollup rows a session has yet to write: a batch of submissions adds them up and writes them
-# with one upsert per table just before its commit (app/writer.py).
-PENDING = "pending_rollup"
+def _dialect(connection: Connection | Session) -> str:
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    return bind.dialect.name
 
 
-def defer_rollup(session: Session, rows: list[dict[str, Any]]) -> None:
-    session.info.setdefault(PENDING, []).extend(rows)
+# Responses a session has stored but not yet counted: a list per response of its rollup rows.
+# A batch of submissions (app/writer.py) counts them all just before its commit.
+PENDING = "deferred_rollup"
 
 
-def pending_rollup(session: Session) -> list[dict[str, Any]]:
-    pending: list[dict[str, Any]] = session.info.setdefault(PENDING, [])
+def defer_rollup(session: Session, rows: list[Row]) -> None:
+    """Count one response's rows (`rollup_rows`) when the session's work is written."""
+    session.info.setdefault(PENDING, []).append(rows)
+
+
+def pending_rollup(session: Session) -> list[list[Row]]:
+    pending: list[list[Row]] = session.info.setdefault(PENDING, [])
     return pending
 
 
-def write_pending_rollup(session: Session) -> None:
-    """Add up what the session's submissions deferred and write it (days and months)."""
-    rows = session.info.pop(PENDING, [])
-    add_to_rollup(session, fold(rows, KEY))
+def write_pending_rollup(session: Session, release_at: int = DEFAULT_RELEASE_AT) -> None:
+    """Count what the session's submissions deferred, releasing every batch they complete."""
+    publish(session, session.info.pop(PENDING, []), release_at)
+
+
+def publish(connection: Connection | Session, responses: list[list[Row]], release_at: int) -> None:
+    """Add responses (each a list of `rollup_rows`, in the order they were stored) to their
+    cells' pending counts, and release each batch of `release_at` they complete, exactly as if
+    they came one at a time (`release`).
+
+    The cells' pending rows are upserted first, in sorted order, then read back in the same
+    transaction: on PostgreSQL the upsert takes the rows' locks, so transactions adding to one
+    cell take turns and each reads what the one before it left (a cell's rows are all its
+    conditions, each response having every condition of its quiz version); sorted, two
+    transactions never wait for each other in a circle. SQLite has one writer at a time."""
+    by_cell: dict[Cell, list[list[Row]]] = {}
+    for rows in responses:
+        if rows:
+            by_cell.setdefault(_cell(rows[0]), []).append(rows)
+    if not by_cell:
+        return
+    added = {cell: _by_condition(r for rs in batch for r in rs) for cell, batch in by_cell.items()}
+    increments = [
+        {**dict(zip(CELL, cell, strict=True)), "condition": condition, **counts}
+        for cell in sorted(added)
+        for condition, counts in sorted(added[cell].items())
+    ]
+    _, _, pending_upsert, read_cell, delete_cell = _statements(_dialect(connection))
+    connection.execute(pending_upsert, increments)
+    released: list[Row] = []
+    for cell in sorted(by_cell):
+        key = dict(zip(CELL, cell, strict=True))
+        now = {
+            row.condition: {c: int(getattr(row, c)) for c in COUNTS}
+            for row in connection.execute(read_cell, key)
+        }
+        before = _minus(now, added[cell])  # what was pending before this transaction
+        out, remainder = release(before, by_cell[cell], release_at)
+        if not out:
+            continue  # nothing completed: the upsert above was all
+        released.extend(out)
+        connection.execute(delete_cell, key)
+        if remainder:
+            connection.execute(
+                _table(PendingRollup).insert(),
+                [
+                    {**key, "condition": condition, **counts}
+                    for condition, counts in sorted(remainder.items())
+                ],
+            )
+    add_to_rollup(connection, fold(released, KEY))
+
+
+def release(
+    pending: dict[str, dict[str, int]], responses: list[list[Row]], release_at: int
+) -> tuple[list[Row], dict[str, dict[str, int]]]:
+    """The rule, for one cell: `pending` (condition -> counts) plus `responses` of that cell, one
+    at a time in order; each time the cell holds `release_at` responses, all of them are released
+    under the day of the one that completed the batch. Returns the released rollup rows and what
+    stays pending. Used by the write path (`publish`) and by `rebuild` alike."""
+    released: list[Row] = []
+    current = {condition: dict(counts) for condition, counts in pending.items()}
+    held = responses_in(current)
+    for rows in responses:
+        for row in rows:
+            counts = current.setdefault(row["condition"], dict.fromkeys(COUNTS, 0))
+            for c in COUNTS:
+                counts[c] += row[c]
+        held += 1
+        if held >= release_at:
+            day = rows[0]["day"]
+            for condition, counts in sorted(current.items()):
+                cell = dict(zip(CELL, _cell(rows[0]), strict=True))
+                released.append(
+                    {"day": day, "month": day[:7], **cell, "condition": condition, **counts}
+                )
+            current, held = {}, 0
+    return released, current
+
+
+def responses_in(counts: dict[str, dict[str, int]]) -> int:
+    """How many responses a cell's counts hold: each counts once in every condition."""
+    return max((sum(n[c] for c in STAGE_COUNTS) for n in counts.values()), default=0)
+
+
+def _cell(row: Row) -> Cell:
+    return tuple(row[c] for c in CELL)
+
+
+def _by_condition(rows: Iterable[Row]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for row in rows:
+        counts = out.setdefault(row["condition"], dict.fromkeys(COUNTS, 0))
+        for c in COUNTS:
+            counts[c] += row[c]
+    return out
+
+
+def _minus(
+    now: dict[str, dict[str, int]], added: dict[str, dict[str, int]]
+) -> dict[str, dict[str, int]]:
+    before = {}
+    for condition, counts in now.items():
+        left = {c: n - added.get(condition, {}).get(c, 0) for c, n in counts.items()}
+        if any(left.values()):
+            before[condition] = left
+    return before
 
 
 @cache
-def _upserts(dialect: str) -> tuple[Any, Any]:
+def _statements(dialect: str) -> tuple[Any, Any, Any, Any, Any]:
+    """Built once per dialect: the upserts of the daily, monthly and pending counts; reading and
+    emptying the pending rows of one cell (by its primary key's first columns, so both use it)."""
     insert = dialect_insert(dialect)
-    statements = []
-    for model, key in ((ConditionRollup, KEY), (ConditionRollupMonth, MONTH_KEY)):
+    statements: list[Any] = []
+    keyed: tuple[tuple[Rollup | type[PendingRollup], tuple[str, ...]], ...] = (
+        (ConditionRollup, KEY),
+        (ConditionRollupMonth, MONTH_KEY),
+        (PendingRollup, PENDING_KEY),
+    )
+    for model, key in keyed:
         table = _table(model)
         statement = insert(table)
         statements.append(
@@ -126,12 +263,15 @@ def _upserts(dialect: str) -> tuple[Any, Any]:
                 set_={c: table.c[c] + statement.excluded[c] for c in COUNTS},
             )
         )
-    return statements[0], statements[1]
+    pending = _table(PendingRollup)
+    one_cell = [pending.c[c] == bindparam(c) for c in CELL]
+    read, empty = select(pending).where(*one_cell), delete(pending).where(*one_cell)
+    return statements[0], statements[1], statements[2], read, empty
 
 
-def fold(rows: Iterable[dict[str, Any]], key: tuple[str, ...]) -> list[dict[str, Any]]:
+def fold(rows: Iterable[Row], key: tuple[str, ...]) -> list[Row]:
     """Rollup rows added up by `key` (KEY for days, MONTH_KEY for months, dropping the day)."""
-    folded: dict[tuple[str, ...], dict[str, Any]] = {}
+    folded: dict[tuple[str, ...], Row] = {}
     for row in rows:
         k = tuple(row[name] for name in key)
         if k in folded:
@@ -142,9 +282,20 @@ def fold(rows: Iterable[dict[str, Any]], key: tuple[str, ...]) -> list[dict[str,
     return list(folded.values())
 
 
-def rebuild(conn: Connection, batch: int = 2000) -> int:
-    """Recompute the rollup from the stored responses, in the caller's transaction; returns how
-    many responses were read."""
+def rebuild(conn: Connection, release_at: int | None, batch: int = 2000) -> int:
+    """Recompute the rollups from the stored responses, in the caller's transaction; returns how
+    many responses were read. Responses are replayed in creation order under the batch rule with
+    `release_at` (MIN_GROUP_SIZE), which rewrites `pending_rollup` too; `release_at=None` counts
+    every response at once on its own day (live rollups: the schema before migration 0009, which
+    has no `pending_rollup`). Submissions wait meanwhile: the tables are emptied first (SQLite's
+    write lock) and on PostgreSQL new responses are locked out until the commit."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("LOCK TABLE responses IN SHARE MODE"))
+    models: list[Rollup | type[PendingRollup]] = [ConditionRollup, ConditionRollupMonth]
+    if release_at is not None:
+        models.insert(0, PendingRollup)  # the first table a submission writes to
+    for model in models:
+        conn.execute(delete(model))
     rows = conn.execute(
         select(
             col(ResponseRecord.created_at),
@@ -154,14 +305,17 @@ def rebuild(conn: Connection, batch: int = 2000) -> int:
             col(ResponseRecord.quiz_version),
             col(ResponseRecord.result),
             col(ResponseRecord.attribution),
-        ).execution_options(yield_per=batch)
+        )
+        .order_by(col(ResponseRecord.created_at), col(ResponseRecord.id))
+        .execution_options(yield_per=batch)
     )
     counted = [0]
+    pending: dict[Cell, dict[str, dict[str, int]]] = {}
 
-    def daily() -> Iterator[dict[str, Any]]:  # streamed: a million responses never sit in memory
+    def daily() -> Iterator[Row]:  # streamed: a million responses never sit in memory
         for created_at, state, role, partner, quiz_version, result, attribution in rows:
             counted[0] += 1
-            yield from rollup_rows(
+            one = rollup_rows(
                 created_at=created_at,
                 state=state,
                 role=role,
@@ -170,12 +324,22 @@ def rebuild(conn: Connection, batch: int = 2000) -> int:
                 result=result,
                 attribution=attribution,
             )
+            if release_at is None or not one:
+                yield from one
+                continue
+            cell = _cell(one[0])
+            out, pending[cell] = release(pending.get(cell, {}), [one], release_at)
+            yield from out
 
     totals = fold(daily(), KEY)
     months = fold(totals, MONTH_KEY)
-    tables = ((ConditionRollup, totals), (ConditionRollupMonth, months))
+    held = [
+        {**dict(zip(CELL, cell, strict=True)), "condition": condition, **counts}
+        for cell, conditions in sorted(pending.items())
+        for condition, counts in sorted(conditions.items())
+    ]
+    tables = ((ConditionRollup, totals), (ConditionRollupMonth, months), (PendingRollup, held))
     for model, values in tables:
-        conn.execute(delete(model))
         for start in range(0, len(values), batch):
             conn.execute(_table(model).insert(), values[start : start + batch])
     return counted[0]
@@ -333,8 +497,12 @@ def rows(agg: Aggregate) -> Iterator[dict[str, Any]]:
 
 def suppression_rule(min_group_size: int) -> str:
     return (
-        f"Groups with fewer than {min_group_size} responses are suppressed: their counts and "
-        "shares are withheld and marked suppressed. Totals cover shown groups only."
+        f"Responses are counted in released batches: a response counts once {min_group_size} "
+        "responses with its quiz version, state, role, partner and attribution have arrived, "
+        "all of them on the day the batch completed (dates are release dates), so no difference between two "
+        f"figures covers fewer than {min_group_size} responses. Groups with fewer than "
+        f"{min_group_size} responses are suppressed: their counts, shares and size are withheld "
+        "and marked suppressed. Totals cover shown groups only."
     )
 
 
@@ -378,7 +546,8 @@ def as_csv(agg: Aggregate) -> str:
 
 @dataclass(frozen=True)
 class Benchmark:
-    responses: int
+    # None when suppressed: the size of a group below the threshold is not shown either
+    responses: int | None
     suppressed: bool
     # share of responses at each stage ("0".."3", "unknown"); empty when suppressed
     shares: dict[str, float]
@@ -388,7 +557,8 @@ def benchmarks(
     session: Session, quiz_version: str, min_group_size: int, state: str | None = None
 ) -> dict[str, Benchmark]:
     """Per condition, where respondents place their states (for one quiz version, so stages mean
-    the same thing), overall or for one state."""
+    the same thing), overall or for one state: released batches only, like every aggregate. A
+    condition without released responses is absent (`SUPPRESSED` stands in for it on pages)."""
     filters = Filters(quiz_version=quiz_version, state=state)
     agg = aggregate(session, filters, [], min_group_size)
     result: dict[str, Benchmark] = {}
@@ -400,8 +570,13 @@ def benchmarks(
                 if hidden
                 else {s: round(n / group.responses, 4) for s, n in stage_counts(counts).items()}
             )
-            result[condition] = Benchmark(group.responses, hidden, shares)
+            result[condition] = Benchmark(None if hidden else group.responses, hidden, shares)
     return result
+
+
+# What a page or the API says for a group with fewer than MIN_GROUP_SIZE released responses,
+# none at all included: the same answer either way, with no size.
+SUPPRESSED = Benchmark(None, True, {})
 
 
 class BenchmarkCache:

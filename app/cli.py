@@ -47,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
         export.add_argument(f"--{name}")
     aggregates = sub.add_parser("aggregates", help="the rollup behind exports")
     aggregates.add_subparsers(dest="action", required=True).add_parser(
-        "rebuild", help="recompute the rollup from the stored responses"
+        "rebuild",
+        help="recompute the rollups from the stored responses, replayed in creation order "
+        "in batches of MIN_GROUP_SIZE",
     )
     for action in ("revoke", "rotate-key", "deliveries"):
         partners.add_parser(action).add_argument("slug")
@@ -134,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "aggregates":
             with engine.begin() as conn:
-                print(f"rebuilt the rollup from {rebuild(conn)} responses")
+                read = rebuild(conn, release_at=settings.min_group_size)
+                print(
+                    f"rebuilt the rollup from {read} responses "
+                    f"(released in batches of {settings.min_group_size})"
+                )
             return 0
         with Session(engine) as session:
             if args.command == "export":

@@ -65,7 +65,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             register_content(connection, app.state.results)
             app.state.tokens = Tokens(load_secret(connection))
         app.state.engine = engine
-        app.state.writer = make_writer(settings.database_url, engine)
+        # Aggregates publish responses in batches of MIN_GROUP_SIZE (app/aggregates.py).
+        app.state.writer = make_writer(
+            settings.database_url, engine, release_at=settings.min_group_size
+        )
         app.state.writer.start()
         app.state.limiter = RateLimiter(engine)
         app.state.origins = OriginCache(engine, settings.origins)

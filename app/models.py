@@ -240,9 +240,10 @@ class _RollupCounts(SQLModel):
 
 
 class ConditionRollup(_RollupCounts, table=True):
-    """Counts kept up to date as responses arrive (in the same transaction), so exports and
-    insights cost as much as the number of groups, not of responses. One row per day, state,
-    role, partner, quiz version and condition; "" stands for "not given"."""
+    """Published counts, kept up to date as responses are released in batches (in the
+    transaction that stores the response completing a batch), so exports and insights cost as
+    much as the number of groups, not of responses. One row per release day, state, role,
+    partner, quiz version and condition; "" stands for "not given"."""
 
     __tablename__ = "condition_rollup"
 
@@ -255,6 +256,22 @@ class ConditionRollup(_RollupCounts, table=True):
     # The response's attribution ("api_key", "widget"); "" for none or not recorded.
     attribution: str = Field(primary_key=True, max_length=10, default="")
     month: str = Field(max_length=7, index=True)  # YYYY-MM, for grouping by month
+
+
+class PendingRollup(_RollupCounts, table=True):
+    """Counts of responses not yet published: a cell's responses (one quiz version, state,
+    role, partner and attribution) wait here until MIN_GROUP_SIZE of them have arrived, and are then added to
+    the rollups together, as one batch (app/aggregates.py). One row per cell and condition; ""
+    stands for "not given". Nothing reads it but the write path."""
+
+    __tablename__ = "pending_rollup"
+
+    quiz_version: str = Field(primary_key=True, max_length=100)
+    state: str = Field(primary_key=True, max_length=8)
+    role: str = Field(primary_key=True, max_length=40)
+    partner: str = Field(primary_key=True, max_length=64)
+    attribution: str = Field(primary_key=True, max_length=10, default="")
+    condition: str = Field(primary_key=True, max_length=80)
 
 
 class ConditionRollupMonth(_RollupCounts, table=True):

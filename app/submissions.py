@@ -273,7 +273,8 @@ def _add_rows(
 ) -> None:
     # A Core INSERT, not the ORM's unit of work or bulk path: a third of the cost, every time.
     session.connection().execute(RESPONSES.insert(), row)
-    # Written in the same transaction, so aggregates are never stale (app/aggregates.py).
+    # Counted in the same transaction: pending until its cell's batch is complete, then
+    # released with it (app/aggregates.py).
     defer_rollup(
         session,
         rollup_rows(

@@ -4,7 +4,8 @@ A team has a public id (its page's address, 128 random bits), a join token (the 
 take the quiz through) and a lead token (to see the count early and to close the team). Both
 tokens are shown once and stored as sha256 hashes. Members are counted, never named: the team
 view is built from their stored results (scoring/team.py) and shows nothing about any of them
-until TEAM_MIN_MEMBERS have answered.
+until TEAM_MIN_MEMBERS have answered; then each condition only once TEAM_MIN_MEMBERS members
+gave a known answer for it, its figures growing by batches of that many (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -176,7 +177,8 @@ def team_view(
         "recommendations": None,
     }
     if enough:
-        aggregated = aggregate(results.scorer, _members(session, results, team))
+        joined = _members(session, results, team)
+        aggregated = aggregate(results.scorer, joined, threshold=threshold)
         view["conditions"] = [c.model_dump(mode="json") for c in aggregated.conditions]
         view["recommendations"] = [r.model_dump(mode="json") for r in aggregated.recommendations]
     return view
@@ -193,8 +195,11 @@ def load_team_view(
 
 
 def _members(session: Session, results: Results, team: Team) -> list[Member]:
+    """In the order they joined: what the team shows grows in batches along it."""
     records = session.exec(
-        select(ResponseRecord).where(col(ResponseRecord.team_id) == team.id)
+        select(ResponseRecord)
+        .where(col(ResponseRecord.team_id) == team.id)
+        .order_by(col(ResponseRecord.created_at), col(ResponseRecord.id))
     ).all()
     members = []
     for record in records:

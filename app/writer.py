@@ -11,6 +11,9 @@ not a power cut: docs/performance.md).
 
 PostgreSQL has row locks and many connections; `DirectWriter` keeps a transaction per request
 there, so several app processes write side by side.
+
+Both count the responses of a transaction into the aggregates just before its commit, releasing
+each batch of `release_at` (MIN_GROUP_SIZE) responses of one cell (app/aggregates.py).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 from starlette.concurrency import run_in_threadpool
 
-from app.aggregates import pending_rollup, write_pending_rollup
+from app.aggregates import DEFAULT_RELEASE_AT, pending_rollup, write_pending_rollup
 from app.db import (
     SQLITE_CONNECT_ARGS,
     is_sqlite,
@@ -64,13 +67,14 @@ class Writer(Protocol):
 class DirectWriter:
     """A transaction per piece of work, in the calling thread."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, release_at: int = DEFAULT_RELEASE_AT):
         self.engine = engine
+        self.release_at = release_at
 
     def run(self, work: Callable[[Session], T]) -> T:
         with Session(self.engine) as session:
             value = work(session)
-            write_pending_rollup(session)
+            write_pending_rollup(session, self.release_at)
             session.commit()
             return value
 
@@ -115,8 +119,9 @@ _STOP = _Job(work=lambda session: None)
 class GroupCommitWriter:
     """One writer thread per process; callers block until their batch is committed."""
 
-    def __init__(self, url: str, max_batch: int = MAX_BATCH):
+    def __init__(self, url: str, max_batch: int = MAX_BATCH, release_at: int = DEFAULT_RELEASE_AT):
         self.engine = _immediate_engine(url)
+        self.release_at = release_at
         path = sqlite_path(url)
         self._lock_path = path.with_name(path.name + ".write-lock") if path else None
         self.max_batch = max_batch
@@ -174,8 +179,8 @@ class GroupCommitWriter:
     def _commit(self, jobs: list[_Job]) -> None:
         try:
             with _processes_in_turn(self._lock_path):
-                if not _all_at_once(self.engine, jobs):
-                    _each_in_a_savepoint(self.engine, jobs)
+                if not _all_at_once(self.engine, jobs, self.release_at):
+                    _each_in_a_savepoint(self.engine, jobs, self.release_at)
         except Exception as exc:  # the commit failed: nothing of this batch is stored
             log.warning("group commit of %d submissions failed: %s", len(jobs), exc)
             for job in jobs:
@@ -186,14 +191,14 @@ class GroupCommitWriter:
                 job.finish()
 
 
-def _all_at_once(engine: Engine, jobs: list[_Job]) -> bool:
+def _all_at_once(engine: Engine, jobs: list[_Job], release_at: int) -> bool:
     """The usual case: every job succeeds, and the batch needs no savepoints (two statements
     and most of the writer's Python per job). On any failure nothing is kept and the batch is
     run again, each job alone in a savepoint, so one bad job fails alone."""
     with Session(engine) as session:
         try:
             values = [job.work(session) for job in jobs]
-            write_pending_rollup(session)
+            write_pending_rollup(session, release_at)
             session.commit()
         except Exception:
             session.rollback()
@@ -203,7 +208,7 @@ def _all_at_once(engine: Engine, jobs: list[_Job]) -> bool:
     return True
 
 
-def _each_in_a_savepoint(engine: Engine, jobs: list[_Job]) -> None:
+def _each_in_a_savepoint(engine: Engine, jobs: list[_Job], release_at: int) -> None:
     with Session(engine) as session:
         for job in jobs:
             pending = len(pending_rollup(session))
@@ -216,7 +221,7 @@ def _each_in_a_savepoint(engine: Engine, jobs: list[_Job]) -> None:
                 del pending_rollup(session)[pending:]
                 job.error = exc
         # Counts of the whole batch added up: one upsert per table, not one per job.
-        write_pending_rollup(session)
+        write_pending_rollup(session, release_at)
         session.commit()
 
 
@@ -261,5 +266,8 @@ def _immediate_engine(url: str) -> Engine:
     return engine
 
 
-def make_writer(url: str, engine: Engine) -> Writer:
-    return GroupCommitWriter(url) if is_sqlite(url) else DirectWriter(engine)
+def make_writer(url: str, engine: Engine, release_at: int = DEFAULT_RELEASE_AT) -> Writer:
+    """`release_at`: the batch size aggregates publish responses in (MIN_GROUP_SIZE)."""
+    if is_sqlite(url):
+        return GroupCommitWriter(url, release_at=release_at)
+    return DirectWriter(engine, release_at=release_at)

@@ -11,6 +11,12 @@ The rules (docs/scoring.md, "Teams"):
 * The **team ranking** uses the scorer's rules on the team stages: known stages lowest first,
   then unknown, then Statewide Transformation; at the same stage, conditions more members chose as
   a priority first; then our suggested sequence (labelled ours).
+* **Too few answers** (docs/privacy.md): a condition's counts, team stage, disagreement and place
+  in the ranking use the answers of members in the order they joined, up to the member whose
+  known answer completed the latest batch of `threshold` known answers ("not sure" is not one).
+  Until the first batch, the condition says it has too few answers; afterwards its figures
+  change only when `threshold` more known answers have arrived. Priority votes are counted the
+  same way over members who chose any priority.
 """
 
 from __future__ import annotations
@@ -39,13 +45,15 @@ class Member:
 class TeamCondition(BaseModel):
     slug: str
     name: str
-    # Members by stage: "0" to "3", and "unknown" (not sure or not answered).
-    counts: dict[str, int]
+    # Members by stage: "0" to "3", and "unknown" (not sure or not answered). Null, like the
+    # disagreement, when fewer than the threshold of members placed the state here.
+    counts: dict[str, int] | None
     team_stage: int | None
     team_stage_name: str
-    disagreement: bool
+    disagreement: bool | None
     # Questions on this condition that members answered differently.
     differing_questions: list[str]
+    too_few_answers: bool = False
 
 
 class TeamRecommendation(BaseModel):
@@ -54,7 +62,8 @@ class TeamRecommendation(BaseModel):
     name: str
     team_stage: int | None
     team_stage_name: str
-    priority_votes: int
+    # Null while fewer than the threshold of members chose priorities.
+    priority_votes: int | None
     order_basis: OrderBasis
     tied_with: list[str]
     reasons: list[str]
@@ -79,25 +88,59 @@ def disagreement(stages: list[int | None]) -> bool:
     return len(known) >= 2 or (bool(known) and any(s is None for s in stages))
 
 
-def aggregate(scorer: Scorer, members: list[Member], top: int = 3) -> TeamResult:
-    conditions = [_condition(scorer, slug, members) for slug in scorer.conditions]
-    votes = Counter(p for m in members for p in set(m.priorities))
+def released(known: list[bool], threshold: int) -> int:
+    """How many members, in the order they joined, a figure covers: up to the one whose known
+    answer completed the latest batch of `threshold` known answers (0: none completed yet).
+    Members between two batches, known or not, count with the later one."""
+    shown = held = 0
+    for i, answered in enumerate(known, start=1):
+        if answered:
+            held += 1
+            if held >= threshold:
+                shown, held = i, 0
+    return shown
+
+
+TOO_FEW = "Too few answers"
+
+
+def aggregate(
+    scorer: Scorer, members: list[Member], top: int = 3, threshold: int = 1
+) -> TeamResult:
+    """`members` in the order they joined; `threshold` (TEAM_MIN_MEMBERS): the known answers a
+    condition needs, and the batch its figures grow by."""
+    conditions = [_condition(scorer, slug, members, threshold) for slug in scorer.conditions]
+    voters = members[: released([bool(m.priorities) for m in members], threshold)]
+    votes = Counter(p for m in voters for p in set(m.priorities))
     ranked = sorted(conditions, key=lambda c: _key(scorer, c, votes))
     recommendations = [
-        _recommendation(scorer, c, rank, ranked, votes, len(members))
+        _recommendation(scorer, c, rank, ranked, votes, shown=bool(voters))
         for rank, c in enumerate(ranked[:top], start=1)
     ]
     return TeamResult(members=len(members), conditions=conditions, recommendations=recommendations)
 
 
-def _condition(scorer: Scorer, slug: str, members: list[Member]) -> TeamCondition:
-    stages = [m.stages.get(slug) for m in members]
+def _condition(scorer: Scorer, slug: str, members: list[Member], threshold: int) -> TeamCondition:
+    every = [m.stages.get(slug) for m in members]
+    counted = members[: released([s is not None for s in every], threshold)]
+    if not counted:
+        return TeamCondition(
+            slug=slug,
+            name=scorer.conditions[slug].name,
+            counts=None,
+            team_stage=None,
+            team_stage_name=TOO_FEW,
+            disagreement=None,
+            differing_questions=[],
+            too_few_answers=True,
+        )
+    stages = every[: len(counted)]
     counts = {str(level): 0 for level in range(TOP_STAGE + 1)} | {UNKNOWN: 0}
     for stage in stages:
         counts[UNKNOWN if stage is None else str(stage)] += 1
     stage = team_stage(stages)
     questions = [q.id for q in scorer.quiz.questions if q.condition == slug]
-    differing = [q for q in questions if len({m.answers[q] for m in members if q in m.answers}) > 1]
+    differing = [q for q in questions if len({m.answers[q] for m in counted if q in m.answers}) > 1]
     return TeamCondition(
         slug=slug,
         name=scorer.conditions[slug].name,
@@ -138,16 +181,17 @@ def _recommendation(
     rank: int,
     ranked: list[TeamCondition],
     votes: Counter[str],
-    members: int,
+    shown: bool,
 ) -> TeamRecommendation:
     basis, tied = _basis(c, ranked, votes)
-    known = members - c.counts[UNKNOWN]
     reasons = []
-    if c.team_stage is None:
+    if c.counts is None or c.team_stage is None:
         reasons.append(
-            f"No member placed your state on {c.name}: confirm where it stands together first."
+            f"Too few members placed your state on {c.name} to show their answers: confirm "
+            "where it stands together first."
         )
     else:
+        known = sum(c.counts.values()) - c.counts[UNKNOWN]
         reasons.append(
             f"The team's stage is {c.team_stage_name}, the middle of the {known} "
             f"{'answer' if known == 1 else 'answers'} that placed it."
@@ -173,7 +217,7 @@ def _recommendation(
         name=c.name,
         team_stage=c.team_stage,
         team_stage_name=c.team_stage_name,
-        priority_votes=votes[c.slug],
+        priority_votes=votes[c.slug] if shown else None,
         order_basis=basis,
         tied_with=tied,
         reasons=reasons,

@@ -1,4 +1,9 @@
-"""Aggregate export, peer benchmarks and the rollup behind them, on SQLite and PostgreSQL."""
+"""Aggregate export, peer benchmarks and the rollup behind them, on SQLite and PostgreSQL.
+
+Figures count released batches (app/aggregates.py): the functional tests store and read with a
+release size of 2 and a fixture whose cells complete batches; tests/api/test_disclosure.py has
+the attacks, at the default of 5.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from app.models import (
     ConditionRollup,
     ConditionRollupMonth,
     IdempotencyRecord,
+    PendingRollup,
     ResponseRecord,
 )
 from app.results import Results, register_content
@@ -33,31 +39,46 @@ from tests.support import InProcessServer, LiveServer, app_settings, live_server
 
 TOKEN = "analyst-secret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+K = 2  # the release size (MIN_GROUP_SIZE) these tests store and read with
 
-# Nine responses, by hand: (day, state, role, partner, funding stage)
+# Twelve responses, by hand: (day, state, role, partner, funding stage). With batches of 2, a
+# cell's second response releases both on its own day; the last two wait for a second one.
 FIXTURE = [
     ("2026-10-05", "OH", "state-agency", None, 0),
-    ("2026-10-20", "OH", "state-agency", "news", 0),
-    ("2026-11-02", "OH", "state-agency", "news", 1),
-    ("2026-11-03", "OH", "legislator", None, None),
-    ("2026-11-04", "OH", "legislator", None, 3),
+    ("2026-10-20", "OH", "state-agency", None, 0),  # released 2026-10-20 with the one above
+    ("2026-11-02", "OH", "legislator", None, 1),
+    ("2026-11-03", "OH", "legislator", None, None),  # released 2026-11-03
+    ("2026-11-04", "OH", "legislator", "news", 3),
+    ("2026-11-05", "OH", "legislator", "news", 0),  # released 2026-11-05
     ("2026-11-05", "KY", "legislator", None, 0),
-    ("2026-11-06", "KY", "legislator", None, 0),
+    ("2026-11-06", "KY", "legislator", None, 2),  # released 2026-11-06
     ("2026-11-07", "KY", "state-board", None, 2),
-    ("2026-11-08", "KY", None, None, 2),
+    ("2026-11-08", "KY", "state-board", None, 0),  # released 2026-11-08
+    ("2026-11-08", "KY", None, None, 1),  # pending: alone in its cell
+    ("2026-11-09", "OH", "state-agency", None, 3),  # pending: the start of a second batch
 ]
+RELEASED = 10  # responses the fixture's figures count: 6 from Ohio, 4 from Kentucky
 
 
-def store(url: str, scorer: Scorer, rows: list[tuple], monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[type-arg]
+def store(
+    url: str,
+    scorer: Scorer,
+    rows: list[tuple],  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+    release_at: int = K,
+) -> None:
+    """Submit each row through the app's write path, at noon of its day (a second apart, so
+    creation order is the order of the list), in batches of `release_at`."""
     engine = create_engine(url)
     results = Results(scorer)
     with engine.begin() as connection:
         register_content(connection, results)
-    writer = DirectWriter(engine)
+    writer = DirectWriter(engine, release_at=release_at)
 
     async def store_all() -> None:
-        for day, state, role, partner, funding in rows:
+        for i, (day, state, role, partner, funding) in enumerate(rows):
             moment = datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
+            moment += timedelta(seconds=i)
             monkeypatch.setattr(app.submissions, "utcnow", lambda m=moment: m)
             submission = Submission.model_validate(
                 {
@@ -78,16 +99,31 @@ def store(url: str, scorer: Scorer, rows: list[tuple], monkeypatch: pytest.Monke
 
 
 @pytest.fixture
-def exported(
-    database_url: str, scorer: Scorer, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[LiveServer | InProcessServer]:
+def stored(database_url: str, scorer: Scorer, monkeypatch: pytest.MonkeyPatch) -> str:
     url = migrated(database_url)
     store(url, scorer, FIXTURE, monkeypatch)
+    return url
+
+
+def serve(url: str, **overrides: object) -> Iterator[LiveServer | InProcessServer]:
     if url.startswith("sqlite"):
-        yield InProcessServer(app_settings(url, export_token=TOKEN))
+        yield InProcessServer(app_settings(url, export_token=TOKEN, **overrides))
         return
-    with live_server(url, export_token=TOKEN) as server:
+    with live_server(url, export_token=TOKEN, **overrides) as server:
         yield server
+
+
+@pytest.fixture
+def exported(stored: str) -> Iterator[LiveServer | InProcessServer]:
+    """The fixture, read with the size it was released in."""
+    yield from serve(stored, min_group_size=K)
+
+
+@pytest.fixture
+def raised(stored: str) -> Iterator[LiveServer | InProcessServer]:
+    """The fixture read after MIN_GROUP_SIZE was raised to 5 without `aggregates rebuild`: the
+    one way a group below the threshold still exists, and is suppressed."""
+    yield from serve(stored, min_group_size=5)
 
 
 def funding_rows(body: dict, **group: str) -> dict[str, dict]:  # type: ignore[type-arg]
@@ -139,37 +175,49 @@ def test_counts_match_the_hand_computed_fixture(exported, quiz: Quiz) -> None:  
         body = c.get("/api/v1/export/aggregate", headers=AUTH).json()
     assert len(body["rows"]) == 11 * 5
     funding = funding_rows(body)
+    # The ten released responses; the two pending ones (funding 1 and 3) are not counted.
     assert {s: r["count"] for s, r in funding.items()} == {
-        "0": 4,
+        "0": 5,
         "1": 1,
         "2": 2,
         "3": 1,
         "unknown": 1,
     }
-    assert funding["0"]["share"] == round(4 / 9, 4) and funding["0"]["group_responses"] == 9
+    assert funding["0"]["share"] == round(5 / 10, 4) and funding["0"]["group_responses"] == 10
     assert all(r["suppressed"] is False for r in body["rows"])
     measuring = {
         r["stage"]: r["count"] for r in body["rows"] if r["condition"] == "measuring-success"
     }
-    assert measuring == {"0": 0, "1": 0, "2": 0, "3": 0, "unknown": 9}
+    assert measuring == {"0": 0, "1": 0, "2": 0, "3": 0, "unknown": RELEASED}
     meta = body["meta"]
-    assert meta["quiz_versions"] == [quiz.version] and meta["responses_shown"] == 9
-    assert meta["min_group_size"] == 5 and "fewer than 5" in meta["suppression"]
+    assert meta["quiz_versions"] == [quiz.version] and meta["responses_shown"] == RELEASED
+    assert meta["min_group_size"] == K and "fewer than 2" in meta["suppression"]
+    assert "released batches" in meta["suppression"] and "release dates" in meta["suppression"]
     firsts = sum(r["ranked_first"] for r in body["rows"] if r["stage"] == "0")
-    assert firsts == 9  # every response ranks exactly one condition first
+    assert firsts == RELEASED  # every response ranks exactly one condition first
 
 
-def test_small_groups_are_suppressed_and_cannot_be_differenced(exported) -> None:  # type: ignore[no-untyped-def]
+def test_groups_below_a_raised_threshold_are_suppressed(raised) -> None:  # type: ignore[no-untyped-def]
+    with raised.client() as c:
+        body = c.get("/api/v1/export/aggregate?group_by=state", headers=AUTH).json()
+    oh, ky = funding_rows(body, state="OH"), funding_rows(body, state="KY")
+    assert {s: r["count"] for s, r in oh.items()} == {"0": 3, "1": 1, "2": 0, "3": 1, "unknown": 1}
+    assert all(r["suppressed"] and r["count"] is None and r["share"] is None for r in ky.values())
+    assert all(r["group_responses"] is None and r["ranked_first"] is None for r in ky.values())
+    # Totals cover shown groups only: 10 responses released, only Ohio's 6 can be read here.
+    assert body["meta"]["responses_shown"] == 6
+    assert body["meta"]["groups_shown"] == 1 and body["meta"]["groups_suppressed"] == 1
+    assert not any(r["count"] == 4 for r in body["rows"] if r.get("state") == "KY")
+
+
+def test_by_state_with_the_release_size(exported) -> None:  # type: ignore[no-untyped-def]
     with exported.client() as c:
         body = c.get("/api/v1/export/aggregate?group_by=state", headers=AUTH).json()
     oh, ky = funding_rows(body, state="OH"), funding_rows(body, state="KY")
-    assert {s: r["count"] for s, r in oh.items()} == {"0": 2, "1": 1, "2": 0, "3": 1, "unknown": 1}
-    assert all(r["suppressed"] and r["count"] is None and r["share"] is None for r in ky.values())
-    assert all(r["group_responses"] is None and r["ranked_first"] is None for r in ky.values())
-    # Totals cover shown groups only: 9 responses in all, but only OH's 5 can be read here.
-    assert body["meta"]["responses_shown"] == 5
-    assert body["meta"]["groups_shown"] == 1 and body["meta"]["groups_suppressed"] == 1
-    assert not any(r["count"] == 4 for r in body["rows"] if r.get("state") == "KY")
+    assert {s: r["count"] for s, r in oh.items()} == {"0": 3, "1": 1, "2": 0, "3": 1, "unknown": 1}
+    assert {s: r["count"] for s, r in ky.items()} == {"0": 2, "1": 0, "2": 2, "3": 0, "unknown": 0}
+    assert oh["0"]["group_responses"] == 6 and ky["0"]["group_responses"] == 4
+    assert body["meta"]["groups_suppressed"] == 0 and body["meta"]["responses_shown"] == RELEASED
 
 
 def test_filters_and_grouping(exported) -> None:  # type: ignore[no-untyped-def]
@@ -180,18 +228,25 @@ def test_filters_and_grouping(exported) -> None:  # type: ignore[no-untyped-def]
             assert r.status_code == 200, r.text
             return r.json()  # type: ignore[no-any-return]
 
-        assert funding_rows(get("state=OH"))["0"]["group_responses"] == 5
-        assert funding_rows(get("since=2026-11-01"))["0"]["group_responses"] == 7
-        assert (
-            get("since=2026-11-01&until=2026-11-05")["meta"]["groups_suppressed"] == 1
-        )  # 4 responses
-        assert funding_rows(get("partner=news"))["0"]["suppressed"] is True
+        assert funding_rows(get("state=OH"))["0"]["group_responses"] == 6
+        # Dates are release dates: batches completed on 3, 5, 6 and 8 November.
+        assert funding_rows(get("since=2026-11-01"))["0"]["group_responses"] == 8
+        assert funding_rows(get("since=2026-11-01&until=2026-11-05"))["0"]["group_responses"] == 4
+        # A response was stored on 4 November, but its batch was released on the 5th.
+        assert get("since=2026-11-04&until=2026-11-04")["rows"] == []
+        news = funding_rows(get("partner=news"))
+        assert news["0"]["group_responses"] == 2 and news["0"]["suppressed"] is False
+        assert {s: r["count"] for s, r in news.items()} == {
+            "0": 1, "1": 0, "2": 0, "3": 1, "unknown": 0,
+        }  # fmt: skip
         by_month = get("group_by=month")
-        assert funding_rows(by_month, month="2026-10")["0"]["suppressed"] is True
-        assert funding_rows(by_month, month="2026-11")["0"]["group_responses"] == 7
+        assert funding_rows(by_month, month="2026-10")["0"]["group_responses"] == 2
+        assert funding_rows(by_month, month="2026-11")["0"]["group_responses"] == 8
         two = get("group_by=role,state")
         assert two["meta"]["columns"][:3] == ["role", "state", "condition"]
         assert list(two["rows"][0])[:2] == ["role", "state"]
+        # The one response without a role is still pending: no group of role "" exists.
+        assert {r["role"] for r in two["rows"]} == {"legislator", "state-agency", "state-board"}
         assert get("quiz_version=1999.1")["rows"] == []
 
 
@@ -213,7 +268,7 @@ def test_bad_parameters_are_422(exported, query: str, field: str) -> None:  # ty
     assert f"query.{field}" in [d["field"] for d in r.json()["error"]["details"]]
 
 
-def test_csv(exported) -> None:  # type: ignore[no-untyped-def]
+def test_csv(exported, raised) -> None:  # type: ignore[no-untyped-def]
     with exported.client() as c:
         r = c.get("/api/v1/export/aggregate?format=csv&group_by=state", headers=AUTH)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
@@ -224,56 +279,71 @@ def test_csv(exported) -> None:  # type: ignore[no-untyped-def]
         "state", "condition", "stage", "count", "share", "suppressed",
         "group_responses", "ranked_first", "top_three",
     ]  # fmt: skip
+
+    def funding(rows: list[dict[str, str]], state: str) -> dict[str, str]:
+        return {
+            row["stage"]: row["count"]
+            for row in rows
+            if row["state"] == state and row["condition"] == "responsive-funding-systems"
+        }
+
+    assert funding(table, "OH") == {"0": "3", "1": "1", "2": "0", "3": "1", "unknown": "1"}
+    assert funding(table, "KY") == {"0": "2", "1": "0", "2": "2", "3": "0", "unknown": "0"}
+    with raised.client() as c:
+        text = c.get("/api/v1/export/aggregate?format=csv&group_by=state", headers=AUTH).text
+    table = list(csv.DictReader(io.StringIO(text)))
     ky = [row for row in table if row["state"] == "KY"]
     assert ky and all(
         row["count"] == "" and row["share"] == "" and row["suppressed"] == "true" for row in ky
     )
-    oh_funding = {
-        row["stage"]: row["count"]
-        for row in table
-        if row["state"] == "OH" and row["condition"] == "responsive-funding-systems"
-    }
-    assert oh_funding == {"0": "2", "1": "1", "2": "0", "3": "1", "unknown": "1"}
+    assert all(row["group_responses"] == "" for row in ky)
+    assert funding(table, "OH") == {"0": "3", "1": "1", "2": "0", "3": "1", "unknown": "1"}
 
 
-def test_peer_benchmarks_hide_small_groups(exported) -> None:  # type: ignore[no-untyped-def]
-    with exported.client() as c:
+def test_peer_benchmarks_hide_small_groups(exported, raised) -> None:  # type: ignore[no-untyped-def]
+    with raised.client() as c:
         r = c.get("/api/v1/benchmarks?state=KY")
         assert r.headers["cache-control"] == "public, max-age=60"
         body = r.json()
         funding = body["overall"]["responsive-funding-systems"]
         assert funding == {
-            "responses": 9,
+            "responses": 10,
             "suppressed": False,
-            "shares": {
-                "0": round(4 / 9, 4),
-                "1": round(1 / 9, 4),
-                "2": round(2 / 9, 4),
-                "3": round(1 / 9, 4),
-                "unknown": round(1 / 9, 4),
-            },
+            "shares": {"0": 0.5, "1": 0.1, "2": 0.2, "3": 0.1, "unknown": 0.1},
         }
+        # Suppressed, and its size is not shown.
         assert body["for_state"]["responsive-funding-systems"] == {
-            "responses": 4,
+            "responses": None,
             "suppressed": True,
             "shares": {},
         }
         oh = c.get("/api/v1/benchmarks?state=OH").json()["for_state"]["responsive-funding-systems"]
-        assert oh["responses"] == 5 and not oh["suppressed"]
+        assert oh["responses"] == 6 and not oh["suppressed"]
+    with exported.client() as c:
+        ky = c.get("/api/v1/benchmarks?state=KY").json()["for_state"]
+        assert ky["responsive-funding-systems"]["responses"] == 4
+        # A state with nothing released reads like any small group, every condition listed.
+        wy = c.get("/api/v1/benchmarks?state=WY").json()["for_state"]
+        assert len(wy) == 11
+        assert all(v == {"responses": None, "suppressed": True, "shares": {}} for v in wy.values())
 
 
 def test_result_page_shows_peers_and_a_note_for_small_groups(exported, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]
+    form = {"quiz_version": quiz.version, **{q.id: q.options[0].id for q in quiz.questions}}
     with exported.client() as c:
-        form = {
-            "quiz_version": quiz.version,
-            **{q.id: q.options[0].id for q in quiz.questions},
-            "state": "KY",
-        }
-        r = c.post("/quiz", data=form)
+        # Completes the batch of Kentucky's response without a role: both are counted now.
+        r = c.post("/quiz", data={**form, "state": "KY"})
         page = c.get(r.headers["location"]).text
-    assert "Of 10 responses from all respondents, 50% are at Not yet started." in page
-    assert "Too few responses from respondents for Kentucky to compare (fewer than 5)." not in page
-    assert "Of 5 responses from respondents for Kentucky" in page
+        assert "Of 12 responses from all respondents, 50% are at Not yet started." in page
+        assert "Too few responses from respondents for Kentucky" not in page
+        assert "Of 6 responses from respondents for Kentucky" in page
+        assert "so yours may not be counted yet" in page
+        # Wyoming's first response waits for its batch: not counted, and no figure for Wyoming.
+        r = c.post("/quiz", data={**form, "state": "WY"})
+        page = c.get(r.headers["location"]).text
+    assert "Of 12 responses from all respondents" in page
+    assert page.count("Too few responses from respondents for Wyoming to compare") == 11
+    assert "Of 1 responses" not in page
 
 
 # --- the rollup equals a recomputation ---------------------------------------------------------
@@ -291,47 +361,54 @@ answers = st.lists(
 )
 
 
+ROLLUPS = (ConditionRollup, ConditionRollupMonth)
+STAGE_COLUMNS = ("stage_0", "stage_1", "stage_2", "stage_3", "unknown")
+
+
 def snapshot(url: str) -> list[list[tuple]]:  # type: ignore[type-arg]
+    """The daily and monthly rollups and the pending counts, row by row."""
     engine = create_engine(url)
     with engine.connect() as conn:
         tables = [
             sorted(tuple(r._mapping.items()) for r in conn.execute(select(m.__table__)))  # type: ignore[attr-defined]
-            for m in (ConditionRollup, ConditionRollupMonth)
+            for m in (*ROLLUPS, PendingRollup)
         ]
     engine.dispose()
     return tables
 
 
+def responses_counted(table: list[tuple]) -> int:  # type: ignore[type-arg]
+    return sum(dict(r)[c] for r in table for c in STAGE_COLUMNS) // 11
+
+
 @settings(
     max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(data=answers)
+@given(data=answers, release_at=st.sampled_from([1, 2, 3]))
 def test_rollup_equals_recomputation(
-    database_url: str, scorer: Scorer, monkeypatch: pytest.MonkeyPatch, data
+    database_url: str, scorer: Scorer, monkeypatch: pytest.MonkeyPatch, data, release_at: int
 ) -> None:  # type: ignore[no-untyped-def]
+    """What the write path kept, response by response, is what `rebuild` replays from the
+    stored responses in creation order: released batches and what is still pending."""
     url = migrated(database_url)
     engine = create_engine(url)
     with engine.begin() as conn:
-        for model in (
-            IdempotencyRecord,
-            ConditionRollup,
-            ConditionRollupMonth,
-            ResponseRecord,
-        ):
+        for model in (IdempotencyRecord, *ROLLUPS, PendingRollup, ResponseRecord):
             conn.execute(delete(model))
-    store(url, scorer, data, monkeypatch)
+    # Stored in time order, as responses arrive (`rebuild` replays them by creation time).
+    data = sorted(data, key=lambda row: row[0])
+    store(url, scorer, data, monkeypatch, release_at=release_at)
     kept = snapshot(url)
     with engine.begin() as conn:
-        assert rebuild(conn) == len(data)
+        assert rebuild(conn, release_at=release_at) == len(data)
     engine.dispose()
     assert snapshot(url) == kept
-    for table in kept:
-        counted = sum(
-            dict(r)[c]
-            for r in table
-            for c in ("stage_0", "stage_1", "stage_2", "stage_3", "unknown")
-        )
-        assert counted == len(data) * 11
+    daily, monthly, pending = kept
+    assert responses_counted(daily) == responses_counted(monthly)
+    assert responses_counted(daily) % release_at == 0  # whole batches only
+    assert responses_counted(daily) + responses_counted(pending) == len(data)
+    for row in pending:  # a cell holds fewer than a batch
+        assert 0 < sum(dict(row)[c] for c in STAGE_COLUMNS) < release_at
 
 
 days = st.dates(min_value=datetime(2026, 9, 25).date(), max_value=datetime(2026, 12, 5).date())
@@ -376,7 +453,7 @@ def _spans_db(tmp_path_factory) -> str:  # type: ignore[no-untyped-def]
             for i in range(0, 72, 3)
         ]
         patch = pytest.MonkeyPatch()
-        store(url, scorer, rows, patch)
+        store(url, scorer, rows, patch, release_at=1)  # each response released on its day
         patch.undo()
         _SPANS["url"] = url
     return _SPANS["url"]
@@ -393,13 +470,13 @@ def test_cli_export_and_rebuild(tmp_path, scorer: Scorer, monkeypatch: pytest.Mo
     store(url, scorer, FIXTURE, monkeypatch)
     monkeypatch.undo()
     root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "DATABASE_URL": url}
+    env = {**os.environ, "DATABASE_URL": url, "MIN_GROUP_SIZE": str(K)}
 
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    def cli(*args: str, **more: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "app.cli", *args],
             cwd=root,
-            env=env,
+            env={**env, **more},
             capture_output=True,
             text=True,
             timeout=60,
@@ -407,8 +484,10 @@ def test_cli_export_and_rebuild(tmp_path, scorer: Scorer, monkeypatch: pytest.Mo
 
     out = tmp_path / "agg.csv"
     done = cli("export", "--format", "csv", "--out", str(out), "--group-by", "state")
-    assert done.returncode == 0 and "1 groups shown, 1 suppressed" in done.stdout
-    with InProcessServer(app_settings(url, export_token=TOKEN)).client() as c:
+    assert done.returncode == 0 and "2 groups shown, 0 suppressed" in done.stdout
+    raised = cli("export", "--format", "csv", "--group-by", "state", MIN_GROUP_SIZE="5")
+    assert raised.returncode == 0 and "KY,responsive-funding-systems,0,,,true" in raised.stdout
+    with InProcessServer(app_settings(url, export_token=TOKEN, min_group_size=K)).client() as c:
         api = c.get("/api/v1/export/aggregate?format=csv&group_by=state", headers=AUTH).text
     assert out.read_bytes().decode("utf-8") == api  # CRLF kept, as RFC 4180 asks
     assert (
@@ -417,5 +496,10 @@ def test_cli_export_and_rebuild(tmp_path, scorer: Scorer, monkeypatch: pytest.Mo
     )
     before = snapshot(url)
     rebuilt = cli("aggregates", "rebuild")
-    assert rebuilt.returncode == 0 and "from 9 responses" in rebuilt.stdout
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "from 12 responses (released in batches of 2)" in rebuilt.stdout
     assert snapshot(url) == before
+    # Raised, and rebuilt: batches of 5, which none of the fixture's cells has.
+    assert cli("aggregates", "rebuild", MIN_GROUP_SIZE="5").returncode == 0
+    daily, monthly, pending = snapshot(url)
+    assert daily == monthly == [] and responses_counted(pending) == len(FIXTURE)

@@ -11,7 +11,7 @@ from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.db import SchemaNotReady, alembic_config, make_engine, migrate
 from app.main import create_app
 from scoring import Scorer
@@ -57,7 +57,7 @@ def test_head_revision_read_from_file_names_is_alembics_head() -> None:
 
 
 def test_rows_stored_before_attribution_keep_their_partner_and_are_counted(
-    database_url: str, scorer: Scorer
+    database_url: str, scorer: Scorer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Rows stored before the rollup (0003) and before attribution (0008), migrated to the
     newest schema: counted by the rollup (0003 counts into its own tables, not the newest
@@ -74,7 +74,13 @@ def test_rows_stored_before_attribution_keep_their_partner_and_are_counted(
         config = alembic_config(database_url)
         config.attributes["connection"] = conn
         command.upgrade(config, "0003")
-    migrate(engine, database_url)
+    # Batches of one (0009 re-counts in batches of MIN_GROUP_SIZE), so both rows are published.
+    monkeypatch.setenv("MIN_GROUP_SIZE", "1")
+    get_settings.cache_clear()
+    try:
+        migrate(engine, database_url)
+    finally:
+        get_settings.cache_clear()
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT id, partner, attribution FROM responses")).all()
         counted = conn.execute(
@@ -95,3 +101,68 @@ def test_rows_stored_before_attribution_keep_their_partner_and_are_counted(
         ).json()
     groups = {(r["partner"], r["attribution"]) for r in exported["rows"]}
     assert groups == {("news", ""), ("", "")}
+
+
+def test_0009_counts_stored_responses_in_batches_and_downgrade_counts_them_live(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upgrade re-counts the rollups from the stored responses under the batch rule (with
+    MIN_GROUP_SIZE from the environment), exactly as the write path kept them; the downgrade
+    counts every response again on its own day and drops `pending_rollup`. Stored responses
+    are not touched either way."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from app.config import get_settings
+    from app.db import alembic_config
+    from quiz import load_content
+    from scoring import Scorer
+    from tests.api.test_export import FIXTURE, K, responses_counted, snapshot, store
+
+    monkeypatch.setenv("MIN_GROUP_SIZE", str(K))
+    get_settings.cache_clear()
+    try:
+        engine = make_engine(database_url)
+        migrate(engine, database_url)
+        store(database_url, Scorer(*load_content()), FIXTURE, monkeypatch, release_at=K)
+        kept = snapshot(database_url)
+
+        def responses() -> list[tuple[object, ...]]:
+            with engine.connect() as conn:
+                found = conn.execute(text("SELECT id, created_at, result FROM responses"))
+                return sorted(tuple(r) for r in found)
+
+        stored = responses()
+        with engine.begin() as conn:
+            config = alembic_config(database_url)
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0008")
+        with engine.connect() as conn:
+            assert "pending_rollup" not in inspect(conn).get_table_names()
+        daily, monthly = snapshot_live(database_url)
+        assert responses_counted(daily) == responses_counted(monthly) == len(FIXTURE)
+        # Live: each response on its own day, e.g. the one of 4 November.
+        assert any(dict(r)["day"] == "2026-11-04" for r in daily)
+        assert responses() == stored
+
+        migrate(engine, database_url)
+        assert snapshot(database_url) == kept
+        assert responses() == stored
+        engine.dispose()
+    finally:
+        get_settings.cache_clear()
+
+
+def snapshot_live(url: str) -> list[list[tuple[object, ...]]]:
+    from sqlalchemy import select
+
+    from app.models import ConditionRollup, ConditionRollupMonth
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        tables = [
+            sorted(tuple(r._mapping.items()) for r in conn.execute(select(m.__table__)))  # type: ignore[attr-defined]
+            for m in (ConditionRollup, ConditionRollupMonth)
+        ]
+    engine.dispose()
+    return tables

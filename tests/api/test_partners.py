@@ -553,3 +553,25 @@ def test_attribution_is_stored_served_exported_and_sent(database_url: str, quiz:
         by_key.json()["id"]: "api_key",
         widget_id: "widget",
     }
+
+
+def test_attribution_is_part_of_a_release_batch(db_url: str, quiz: Quiz) -> None:
+    """Aggregates publish responses in batches of MIN_GROUP_SIZE that share every dimension an
+    export can group on (docs/privacy.md), attribution included: a batch mixing a widget
+    response and a keyed one would let `group_by=attribution` show each of them alone."""
+    key, _ = add_partner(db_url)
+    auth = {"Authorization": "Bearer t"}
+    with serving(db_url, export_token="t", min_group_size=2) as client:
+
+        def both() -> None:
+            client.post("/api/v1/responses", json=body(quiz), headers={"X-API-Key": key})
+            client.post(f"/quiz?{EMBED}", data=full_form(quiz) | embed_fields(client))
+
+        def shown() -> dict[str, int]:
+            export = client.get("/api/v1/export/aggregate?group_by=attribution", headers=auth)
+            return {r["attribution"]: r["group_responses"] for r in export.json()["rows"]}
+
+        both()
+        assert shown() == {}  # one of each: no batch of two is complete
+        both()
+        assert shown() == {"api_key": 2, "widget": 2}

@@ -103,14 +103,10 @@ def test_twenty_members_join_at_once(live: LiveServer, quiz: Quiz) -> None:
         assert list(pool.map(join, range(20))) == [201] * 20
     view = httpx.get(f"{live.base_url}/api/v1/teams/{team['id']}").json()
     assert view["members"] == 20
-    assert (
-        sum(
-            next(x for x in view["conditions"] if x["slug"] == "responsive-funding-systems")[
-                "counts"
-            ].values()
-        )
-        == 20
-    )
+    # Every member placed the state: the counts cover six whole batches of three (18); the
+    # last two wait for a third (docs/privacy.md).
+    funding = next(x for x in view["conditions"] if x["slug"] == "responsive-funding-systems")
+    assert sum(funding["counts"].values()) == 18
 
 
 def test_a_close_is_a_barrier_to_members_racing_it(live: LiveServer, quiz: Quiz) -> None:

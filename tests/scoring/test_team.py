@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scoring import Scorer
-from scoring.team import Member, aggregate, disagreement, team_stage
+from scoring.team import Member, aggregate, disagreement, released, team_stage
+from tests.scoring.support import SCORER
 
 stage = st.one_of(st.none(), st.integers(min_value=0, max_value=3))
 
@@ -72,3 +73,60 @@ def test_combined_ranking_uses_team_stages_and_counted_priorities(scorer: Scorer
     assert top[0].order_basis == "priority" and top[0].priority_votes == 2
     assert "2 members chose it as a priority" in top[0].reasons[-1]
     assert result.members == 3
+
+
+def test_released_covers_members_up_to_the_latest_whole_batch_of_known_answers() -> None:
+    assert released([True, True], 3) == 0
+    assert released([True, False, True, True], 3) == 4
+    assert released([True, True, True, False, True], 3) == 3  # the not-sure member waits
+    assert released([True] * 7, 3) == 6
+    assert released([True, False, True, False], 1) == 3
+
+
+def test_a_condition_with_too_few_known_answers_shows_nothing(scorer: Scorer) -> None:
+    """One member who placed the state, two not sure anywhere: nothing of the one answer."""
+    slugs = list(scorer.conditions)
+    real = Member(
+        dict.fromkeys(slugs, 2) | {"responsive-funding-systems": 0}, {}, ("measuring-success",)
+    )
+    unsure = Member(dict.fromkeys(slugs, None), {}, ())
+    result = aggregate(scorer, [real, unsure, unsure], threshold=3)
+    assert result.members == 3
+    for c in result.conditions:
+        assert c.too_few_answers and c.counts is None and c.team_stage is None
+        assert c.disagreement is None and c.differing_questions == []
+    for r in result.recommendations:
+        assert r.team_stage is None and r.priority_votes is None and r.order_basis != "priority"
+        assert "Too few members placed your state" in r.reasons[0]
+    # The real member's stages and priority show nowhere in the result.
+    dumped = result.model_dump_json()
+    assert '"team_stage":0' not in dumped and '"priority_votes":1' not in dumped
+
+
+@given(
+    st.lists(st.lists(stage, min_size=2, max_size=2), min_size=1, max_size=14),
+    st.integers(min_value=1, max_value=4),
+)
+def test_team_figures_change_only_by_whole_batches_of_known_answers(
+    answers: list[list[int | None]], threshold: int
+) -> None:
+    """Read after each member joins: a condition shows known answers in whole batches of the
+    threshold, any two readings differ by 0 or at least the threshold of them, and the
+    not-sure count moves only together with a batch."""
+    slugs = list(SCORER.conditions)[:2]
+    members = [Member(dict(zip(slugs, a, strict=True))) for a in answers]
+    seen: list[dict[str, dict[str, int] | None]] = []
+    for n in range(1, len(members) + 1):
+        result = aggregate(SCORER, members[:n], threshold=threshold)
+        seen.append({c.slug: c.counts for c in result.conditions if c.slug in slugs})
+    for slug in slugs:
+        readings = [s[slug] for s in seen]
+        known = [0 if r is None else sum(r.values()) - r["unknown"] for r in readings]
+        assert all(k % threshold == 0 for k in known)
+        for a, b in zip(readings, readings[1:], strict=False):
+            grown = (0 if b is None else sum(b.values()) - b["unknown"]) - (
+                0 if a is None else sum(a.values()) - a["unknown"]
+            )
+            assert grown == 0 or grown >= threshold
+            if grown == 0:
+                assert a == b

@@ -14,14 +14,14 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from scoring import Scorer
-from tests.api.test_export import FIXTURE, TOKEN, store
+from tests.api.test_export import FIXTURE, TOKEN, K, store
 from tests.support import app_settings, migrated
 
 
 @pytest.fixture
 def insights_db(tmp_path: Path, scorer: Scorer, monkeypatch: pytest.MonkeyPatch) -> str:
     url = migrated(f"sqlite:///{tmp_path / 'quiz.db'}")
-    store(url, scorer, FIXTURE, monkeypatch)
+    store(url, scorer, FIXTURE, monkeypatch)  # released in batches of K
     return url
 
 
@@ -31,7 +31,9 @@ def insights_app(insights_db: str) -> Iterator[Callable[..., TestClient]]:
     opened: list[TestClient] = []
 
     def open_app(**overrides: object) -> TestClient:
-        app = create_app(app_settings(insights_db, **{"export_token": TOKEN, **overrides}))
+        app = create_app(
+            app_settings(insights_db, **{"export_token": TOKEN, "min_group_size": K, **overrides})
+        )
         # https, as in production: the session cookie is Secure.
         client = TestClient(app, base_url="https://testserver", follow_redirects=False)
         opened.append(client.__enter__())
@@ -77,19 +79,22 @@ def test_charts_tables_filters_and_csv(insights: TestClient) -> None:
     page = insights.get("/insights")
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
     html = page.text
-    assert "<strong>9 responses</strong>" in html
+    assert "<strong>10 responses</strong>" in html  # released; two more wait for their batch
+    assert "counted in released batches" in html and "release dates" in html
     assert html.count("<svg") == 12 and html.count("<table") == 12  # ranked first + 11 conditions
     assert "Responsive Funding Systems: responses by stage" in html
-    assert "4 (44%)" in html  # funding at Not yet started: 4 of 9, written, not only drawn
+    assert "5 (50%)" in html  # funding at Not yet started: 5 of 10, written, not only drawn
     assert len(page.content) < 100_000
-    small = insights.get("/insights?state=KY").text
-    assert "Too few responses match these filters" in small and "<svg" not in small
-    assert '<option value="KY" selected>' in small
+    assert "<strong>4 responses</strong>" in insights.get("/insights?state=KY").text
+    # Kentucky's response without a role is pending: nothing matches a filter on its own.
+    none = insights.get("/insights?state=KY&role=educator").text
+    assert "No responses match these filters yet" in none and "<svg" not in none
+    assert '<option value="KY" selected>' in none
     table = list(csv.DictReader(io.StringIO(insights.get("/insights/export.csv?state=OH").text)))
     funding = {
         r["stage"]: r["count"] for r in table if r["condition"] == "responsive-funding-systems"
     }
-    assert funding == {"0": "2", "1": "1", "2": "0", "3": "1", "unknown": "1"}
+    assert funding == {"0": "3", "1": "1", "2": "0", "3": "1", "unknown": "1"}
     assert insights.get("/insights?since=2026-13-01").status_code == 422
 
 
@@ -119,7 +124,7 @@ def test_a_wrong_filter_is_named_next_to_its_field(
 def test_empty_filter_fields_mean_not_set(insights: TestClient) -> None:
     login(insights)
     page = insights.get("/insights?state=&role=&partner=&since=&until=")
-    assert page.status_code == 200 and "<strong>9 responses</strong>" in page.text
+    assert page.status_code == 200 and "<strong>10 responses</strong>" in page.text
     csv_answer = insights.get("/insights/export.csv?state=&role=&partner=&since=&until=")
     assert csv_answer.status_code == 200
 
@@ -218,6 +223,25 @@ def test_the_right_token_works_again_once_the_window_passes(
     # A right token does not count: the next ten wrong ones are all answered as wrong.
     client.cookies.clear()
     assert [login(client, "wrong").status_code for _ in range(10)] == [401] * 10  # type: ignore[attr-defined]
+
+
+def test_a_group_below_a_raised_threshold_is_not_shown(
+    tmp_path: Path, scorer: Scorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Released in batches of 2, read after MIN_GROUP_SIZE was raised to 5: Kentucky's 4
+    responses are a group below it, said so without its size, also in the CSV."""
+    url = migrated(f"sqlite:///{tmp_path / 'quiz.db'}")
+    store(url, scorer, FIXTURE, monkeypatch)
+    app = create_app(app_settings(url, export_token=TOKEN, min_group_size=5))
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        login(client)
+        small = client.get("/insights?state=KY").text
+        assert "Too few responses match these filters to show (fewer than 5)" in small
+        assert "<svg" not in small and "4 responses" not in small
+        assert '<option value="KY" selected>' in small
+        table = list(csv.DictReader(io.StringIO(client.get("/insights/export.csv?state=KY").text)))
+        assert table and all(r["count"] == "" and r["group_responses"] == "" for r in table)
+        assert "<strong>6 responses</strong>" in client.get("/insights?state=OH").text
 
 
 def test_off_without_a_token(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """`GET /export/aggregate` for analysts (a bearer token) and `GET /benchmarks` for everyone:
-counts of stages by condition and group, small groups suppressed, never a single response."""
+counts of stages by condition and group, from released batches (app/aggregates.py), small groups
+suppressed with their size, never a single response."""
 
 from __future__ import annotations
 
@@ -10,12 +11,21 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 
-from app.aggregates import Aggregate, aggregate, as_csv, as_json, export_query
+from app.aggregates import (
+    SUPPRESSED,
+    Aggregate,
+    Benchmark,
+    aggregate,
+    as_csv,
+    as_json,
+    export_query,
+)
 from app.analysts import token_is_right
 from app.config import Settings
 from app.deps import (
     BenchmarksDep,
     EngineDep,
+    FrameworkDep,
     QuizDep,
     SessionDep,
     SettingsDep,
@@ -73,8 +83,9 @@ def read_aggregate(
     partner: str | None = None,
     quiz_version: str | None = None,
 ) -> Response:
-    """Counts by condition and stage, optionally by group; groups below MIN_GROUP_SIZE are
-    suppressed (docs/privacy.md)."""
+    """Counts by condition and stage, optionally by group, of responses released in batches of
+    MIN_GROUP_SIZE (dates are release dates); groups below MIN_GROUP_SIZE are suppressed
+    (docs/privacy.md)."""
     check_token(engine, settings, authorization, client_address(request))
     groups, filters = export_query(
         group_by, since, until, state=state, partner=partner, quiz_version=quiz_version
@@ -100,16 +111,20 @@ def read_benchmarks(
     session: SessionDep,
     settings: SettingsDep,
     quiz: QuizDep,
+    framework: FrameworkDep,
     peers: BenchmarksDep,
     state: str | None = None,
 ) -> JSONResponse:
     """Where respondents place their states on each condition (this quiz version), overall and
-    for one state; groups below MIN_GROUP_SIZE are suppressed. Cacheable for a minute."""
+    for one state, from responses released in batches of MIN_GROUP_SIZE; a group below it is
+    suppressed, with `responses` null. Cacheable for a minute."""
 
-    def dump(found: dict[str, Any]) -> dict[str, Any]:
+    def dump(found: dict[str, Benchmark]) -> dict[str, Any]:
+        # Every condition, so a group with no released responses reads like any small group.
         return {
-            k: {"responses": v.responses, "suppressed": v.suppressed, "shares": v.shares}
-            for k, v in found.items()
+            slug: {"responses": v.responses, "suppressed": v.suppressed, "shares": v.shares}
+            for slug in [c.slug for c in framework.conditions]
+            for v in [found.get(slug, SUPPRESSED)]
         }
 
     body = {

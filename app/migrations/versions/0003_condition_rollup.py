@@ -56,7 +56,7 @@ def upgrade() -> None:
     )
     # ### end Alembic commands ###
     # Count the responses stored before this migration, into the tables as they are here (the
-    # app's `rebuild` writes the newest schema: later migrations added columns, 0008 one).
+    # app's `rebuild` writes the newest schema: later migrations added columns, 0008 one; 0009 re-counts them in batches).
     _count_stored(op.get_bind())
 
 
