@@ -67,25 +67,17 @@ def setup(tmp_path_factory) -> Iterator[tuple[LiveServer, PartnerSite, PartnerSi
     registered, stranger = PartnerSite(root), PartnerSite(root)
     engine = sqlalchemy.create_engine(url)
     with Session(engine) as session:
-        create_partner(
-            session,
-            name="State news",
-            slug="news",
-            origins=[registered.origin],
-            webhook_url=None,
-            rate_limit_per_minute=600,
-            allow_private_webhooks=False,
-        )
-        create_partner(
-            session,
-            name="Gone news",
-            slug="gone",
-            origins=[registered.origin],
-            webhook_url=None,
-            rate_limit_per_minute=600,
-            allow_private_webhooks=False,
-        )
-        revoke_partner(session, "gone")
+        for name, slug in (("State news", "news"), ("Gone news", "gone")):
+            create_partner(
+                session,
+                name=name,
+                slug=slug,
+                origins=[registered.origin],
+                webhook_url=None,
+                rate_limit_per_minute=600,
+                allow_private_webhooks=False,
+            )
+        revoke_partner(session, "gone")  # a partner whose widget is still on a page
     engine.dispose()
     with live_server(url) as app:
         (root / "one.html").write_text(partner_page(app.base_url, 1))
