@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.writer = make_writer(settings.database_url, engine)
         app.state.writer.start()
-        app.state.limiter = RateLimiter(engine)
+        app.state.limiter = RateLimiter(engine, settings.rate_limit_key)
         app.state.origins = OriginCache(engine, settings.origins)
         app.state.webhooks = WebhookSender(engine, settings)
         app.state.webhooks.start()

@@ -143,13 +143,18 @@ class Partner(SQLModel, table=True):
 
 
 class RateLimitHit(SQLModel, table=True):
-    """One counted request: a sliding one-minute window shared by every app process."""
+    """One counted request: a sliding one-minute window shared by every app process. Rows
+    older than the window are deleted by every count (app/ratelimit.py)."""
 
     __tablename__ = "rate_limit_hits"
-    __table_args__ = (Index("ix_rate_limit_hits_bucket_at", "bucket", "at"),)
+    __table_args__ = (
+        Index("ix_rate_limit_hits_bucket_at", "bucket", "at"),
+        # For the sweep of aged-out rows, which looks at `at` alone.
+        Index("ix_rate_limit_hits_at", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    # "ip:<address>" or "key:<partner id>".
+    # HMAC-SHA256 (hex) of "ip:<address>" or "key:<partner id>" under RATE_LIMIT_SECRET.
     bucket: str = Field(max_length=80)
     at: float  # seconds since the epoch
 
