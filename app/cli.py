@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import Session, col, select
 
-from app.aggregates import aggregate, as_csv, as_json, export_query, rebuild
+from app.aggregates import DATE_RULE, aggregate, as_csv, as_json, export_query, parse_day, rebuild
 from app.config import Settings, get_settings
 from app.db import make_engine, migrate
 from app.errors import InvalidRequest, PartnerError
@@ -40,9 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="aggregate counts, with the API's suppression")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--out", help="file to write (default: standard output)")
-    export.add_argument("--group-by")
-    export.add_argument("--since", type=date.fromisoformat)
-    export.add_argument("--until", type=date.fromisoformat)
+    # Spaces are the shell's habit, not the API's: "state, role" is "state,role" here.
+    export.add_argument("--group-by", type=lambda v: "".join(v.split()))
+    export.add_argument("--since", type=_day, help=DATE_RULE)
+    export.add_argument("--until", type=_day, help=DATE_RULE)
     for name in ("state", "partner", "quiz-version"):
         export.add_argument(f"--{name}")
     aggregates = sub.add_parser("aggregates", help="the rollup behind exports")
@@ -52,6 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     for action in ("revoke", "rotate-key", "deliveries"):
         partners.add_parser(action).add_argument("slug")
     return parser
+
+
+def _day(value: str) -> date:
+    """A date within the export's range (app/aggregates.py), as the API takes it."""
+    day = parse_day(value)
+    if day is None:
+        raise argparse.ArgumentTypeError(f"expected {DATE_RULE}, not {value!r}")
+    return day
 
 
 def _slugify(name: str) -> str:

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # After SIGTERM, new requests get a 503 for this long before the server stops (app/server.py).
+    shutdown_drain_seconds: float = Field(default=2.0, ge=0, le=60)
     # Where links to results point (`result_url`, share links, webhooks). Without it, links use
     # the address a request came to only when its host is in ALLOWED_HOSTS; a forged Host
     # header never makes our links point elsewhere (they are relative then).

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -30,13 +30,15 @@ from app.cors import Cors
 from app.db import check_schema, make_engine
 from app.errors import install_error_handlers
 from app.head import HeadAsGet
-from app.limits import BodySizeLimit
+from app.limits import BodySizeLimit, HeadSizeLimit
 from app.openapi import install_openapi
 from app.partners import OriginCache
 from app.prebuilt import ByPrefix, Prebuilt
 from app.ratelimit import RateLimiter
 from app.results import Results, register_content
 from app.security import SecurityHeaders
+from app.server import Drain, Draining
+from app.storable import storable_text
 from app.web import insights, pages, teams
 from app.webhooks import WebhookSender
 from app.writer import make_writer
@@ -51,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Content is validated here, before the server accepts a request: a broken file stops
     # start-up. The scoring tables are built once and shared by every request.
     scorer = Scorer(*load_content(settings.quiz_data_dir))
+    drain = Drain(settings.shutdown_drain_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,9 +72,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.origins = OriginCache(engine, settings.origins)
         app.state.webhooks = WebhookSender(engine, settings)
         app.state.webhooks.start()
+        drain.install()  # SIGTERM: new requests get a 503 for a moment, then uvicorn stops
         try:
             yield
         finally:
+            drain.uninstall()
             app.state.writer.stop()  # what is queued is written first
             app.state.webhooks.stop()
             engine.dispose()
@@ -83,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url="/docs" if settings.api_docs else None,
         redoc_url="/redoc" if settings.api_docs else None,
+        # No route sees a NUL or a lone surrogate (a 500 on PostgreSQL): a 422 first.
+        dependencies=[Depends(storable_text)],
     )
     app.state.settings = settings
     app.state.scorer = scorer
@@ -114,6 +121,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(Cors, allowed=lambda: app.state.origins.allowed())
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Draining, drain=drain)
+    app.add_middleware(HeadSizeLimit)
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog, detail=settings.access_log_detail)

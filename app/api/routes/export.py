@@ -4,16 +4,24 @@ counts of stages by condition and group, small groups suppressed, never a single
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse, Response
 
-from app.aggregates import Aggregate, aggregate, as_csv, as_json, export_query
+from app.aggregates import (
+    DATE_RULE,
+    Aggregate,
+    aggregate,
+    as_csv,
+    as_json,
+    export_query,
+    query_day,
+)
 from app.config import Settings
-from app.deps import BenchmarksDep, QuizDep, SessionDep, SettingsDep
-from app.errors import ExportDisabled, Unauthorized
+from app.deps import BenchmarksDep, QuizDep, ScorerDep, SessionDep, SettingsDep
+from app.errors import ExportDisabled, InvalidRequest, Unauthorized
 
 router = APIRouter(tags=["export"])
 
@@ -48,8 +56,8 @@ def read_aggregate(
     group_by: Annotated[
         str | None, Query(description="comma-separated: state, role, partner, month")
     ] = None,
-    since: date | None = None,
-    until: date | None = None,
+    since: Annotated[str | None, Query(description=f"inclusive: {DATE_RULE}")] = None,
+    until: Annotated[str | None, Query(description=f"inclusive: {DATE_RULE}")] = None,
     state: str | None = None,
     partner: str | None = None,
     quiz_version: str | None = None,
@@ -57,8 +65,10 @@ def read_aggregate(
     """Counts by condition and stage, optionally by group; groups below MIN_GROUP_SIZE are
     suppressed (docs/privacy.md)."""
     check_token(settings, authorization)
+    # Read as text and checked here: a date type took `0` as 1970-01-01 and any year at all.
+    first, last = query_day("since", since), query_day("until", until)
     groups, filters = export_query(
-        group_by, since, until, state=state, partner=partner, quiz_version=quiz_version
+        group_by, first, last, state=state, partner=partner, quiz_version=quiz_version
     )
     agg = aggregate(session, filters, groups, settings.min_group_size)
     now = datetime.now(UTC)
@@ -81,11 +91,19 @@ def read_benchmarks(
     session: SessionDep,
     settings: SettingsDep,
     quiz: QuizDep,
+    scorer: ScorerDep,
     peers: BenchmarksDep,
     state: str | None = None,
 ) -> JSONResponse:
     """Where respondents place their states on each condition (this quiz version), overall and
-    for one state; groups below MIN_GROUP_SIZE are suppressed. Cacheable for a minute."""
+    for one state (a state code of the quiz; empty: none); groups below MIN_GROUP_SIZE are
+    suppressed. Cacheable for a minute."""
+    if state and state not in scorer.context_options["state"]:
+        # Only known codes reach the cache, which would otherwise keep any string sent.
+        raise InvalidRequest(
+            "Unknown state code.",
+            [{"field": "query.state", "code": "unknown_state", "message": "not a state code"}],
+        )
 
     def dump(found: dict[str, Any]) -> dict[str, Any]:
         return {
