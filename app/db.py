@@ -199,12 +199,3 @@ def check_schema(engine: Engine) -> None:
             f"the database at {where} is at migration {current or 'none'}, the app needs {head}: "
             "run `python -m app.cli migrate` (make run does) before starting the app"
         )
-
-
-def ping(engine: Engine) -> bool:
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return True
-    except Exception:  # any driver error means "not healthy"
-        return False

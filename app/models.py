@@ -159,6 +159,15 @@ class RateLimitHit(SQLModel, table=True):
     at: float  # seconds since the epoch
 
 
+class HealthCheck(SQLModel, table=True):
+    """One row, written by every /healthz: the database answers only if it takes a write."""
+
+    __tablename__ = "health_checks"
+
+    id: int = Field(default=1, primary_key=True)
+    checked_at: float  # seconds since the epoch
+
+
 class WebhookDelivery(SQLModel, table=True):
     """A webhook to send: written with the response it reports, sent after the commit."""
 
