@@ -42,18 +42,9 @@ def head_too_large(scope: Scope) -> bool:
     return size + sum(len(name) + len(value) + 4 for name, value in headers) > MAX_HEAD_BYTES
 
 
-class HeadSizeLimit:
-    def __init__(self, app: ASGIApp):
-        self.app = app
+class RequestLimits:
+    """The head's limits (431), then the body's (413): one layer, not two, on every request."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and head_too_large(scope):
-            await early_answer(scope, send, 431, "headers_too_large", HEAD_TOO_LARGE)
-            return
-        await self.app(scope, receive, send)
-
-
-class BodySizeLimit:
     def __init__(self, app: ASGIApp, max_bytes: int):
         self.app = app
         self.max_bytes = max_bytes
@@ -61,6 +52,9 @@ class BodySizeLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if head_too_large(scope):
+            await early_answer(scope, send, 431, "headers_too_large", HEAD_TOO_LARGE)
             return
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")

@@ -30,7 +30,7 @@ from app.cors import Cors
 from app.db import check_schema, make_engine
 from app.errors import install_error_handlers
 from app.head import HeadAsGet
-from app.limits import BodySizeLimit, HeadSizeLimit
+from app.limits import RequestLimits
 from app.openapi import install_openapi
 from app.partners import OriginCache
 from app.prebuilt import ByPrefix, Prebuilt
@@ -120,9 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(Cors, allowed=lambda: app.state.origins.allowed())
     app.add_middleware(GZipMiddleware, minimum_size=1000)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes)
     app.add_middleware(Draining, drain=drain)
-    app.add_middleware(HeadSizeLimit)
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog, detail=settings.access_log_detail)

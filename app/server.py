@@ -115,6 +115,8 @@ class BoundedHttpTools(HttpToolsProtocol):
             self._refused = True
 
     def _answer_431(self) -> None:
+        if self.transport.is_closing():  # the parser found worse, and uvicorn answered 400
+            return
         path = self.url.split(b"?", 1)[0].decode("latin-1") if self.url else "/"
         body, kind = early_response(path, 431, "headers_too_large", HEAD_TOO_LARGE)
         head = [STATUS_LINE[431]]

@@ -35,18 +35,21 @@ def _problem(field: str) -> InvalidRequest:
     )
 
 
-def _check_json(value: Any, where: list[str]) -> None:
-    if isinstance(value, str):
-        if UNSTORABLE.search(value):
-            raise _problem(".".join(where) or "body")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if UNSTORABLE.search(key):
-                raise _problem(".".join([*where, key]) or "body")
-            _check_json(item, [*where, key])
-    elif isinstance(value, list):
-        for n, item in enumerate(value):
-            _check_json(item, [*where, str(n)])
+def _check_json(document: Any) -> None:
+    """Every string and key of a parsed JSON body; a loop, not recursion, as JSON nests deep."""
+    pending: list[tuple[Any, tuple[str, ...]]] = [(document, ())]
+    while pending:
+        value, where = pending.pop()
+        if isinstance(value, str):
+            if UNSTORABLE.search(value):
+                raise _problem(".".join(where) or "body")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if UNSTORABLE.search(key):
+                    raise _problem(".".join([*where, key]))
+                pending.append((item, (*where, key)))
+        elif isinstance(value, list):
+            pending.extend((item, (*where, str(n))) for n, item in enumerate(value))
 
 
 async def storable_text(request: Request) -> None:
@@ -75,6 +78,6 @@ async def storable_text(request: Request) -> None:
         if b"\\u" in body or not body.isascii():
             try:
                 parsed = json.loads(body)
-            except ValueError:
-                return  # not JSON: the route answers that (422, or 415 for another type)
-            _check_json(parsed, [])
+            except (ValueError, RecursionError):
+                return  # not JSON, or nested past reading: the route answers that (4xx)
+            _check_json(parsed)
