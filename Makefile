@@ -32,10 +32,15 @@ $(VENV)/.installed-test: requirements-test.lock pyproject.toml | $(BIN)/python
 # compile every module from source again. Only changed files are compiled.
 BYTECODE = $(BIN)/python -m compileall -q -j0 app quiz scoring bench
 
+# How uvicorn serves the app, here and in the Dockerfile's CMD (app/server.py says why; a test
+# checks both against app.server.UVICORN_OPTIONS): a bounded request head (431 past 100 fields
+# or 16 KiB), five seconds for requests in flight at shutdown, no proxy headers.
+UVICORN_OPTIONS := --http app.server:BoundedHttpTools --timeout-graceful-shutdown 5 --no-proxy-headers
+
 run: $(VENV)/.installed-run
 	$(BYTECODE)
 	$(BIN)/python -m app.cli migrate
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-proxy-headers
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) $(UVICORN_OPTIONS)
 
 migrate: $(VENV)/.installed-run
 	$(BIN)/python -m app.cli migrate

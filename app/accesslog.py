@@ -36,7 +36,7 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_noting_status)
         finally:
-            path = _pattern(scope)
+            path = route_pattern(scope)
             elapsed = (time.perf_counter() - began) * 1000
             if self.detail:
                 client = scope.get("client") or ("-", 0)
@@ -47,7 +47,7 @@ class AccessLog:
                 log.info("%s %s %d %.1fms", scope["method"], path, status[0], elapsed)
 
 
-def _pattern(scope: Scope) -> str:
+def route_pattern(scope: Scope) -> str:
     """The path with each path parameter named instead of given: `/results/{response_id}`."""
     names = {str(v): k for k, v in (scope.get("path_params") or {}).items()}
     if not names:

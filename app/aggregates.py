@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
-import time
+import itertools
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -37,6 +37,7 @@ from sqlalchemy import Table, bindparam, delete, func, select, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
+from app.cache import TtlLru
 from app.config import Settings
 from app.db import dialect_insert
 from app.errors import InvalidRequest
@@ -577,42 +578,95 @@ def benchmarks(
 # What a page or the API says for a group with fewer than MIN_GROUP_SIZE released responses,
 # none at all included: the same answer either way, with no size.
 SUPPRESSED = Benchmark(None, True, {})
+BenchmarkKey = tuple[str, str | None, int]
 
 
 class BenchmarkCache:
     """Benchmarks change slowly and are read on every result page: keep each (quiz version,
-    state) for a minute per process, the same minute the API tells caches."""
+    state) for a minute per process, the same minute the API tells caches. Callers pass only
+    known state codes (the API answers 422 to others), and the cache holds at most `max_items`
+    (every state of a few quiz versions), the least recently used going first."""
 
-    def __init__(self, seconds: float = 60.0):
-        self.seconds = seconds
-        self._kept: dict[tuple[str, str | None, int], tuple[float, dict[str, Benchmark]]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, seconds: float = 60.0, max_items: int = 256):
+        self._kept: TtlLru[BenchmarkKey, dict[str, Benchmark]] = TtlLru(max_items, ttl=seconds)
 
     def get(
         self, session: Session, quiz_version: str, min_group_size: int, state: str | None = None
     ) -> dict[str, Benchmark]:
         key = (quiz_version, state, min_group_size)
-        with self._lock:
-            kept = self._kept.get(key)
-        if kept is not None and time.monotonic() - kept[0] < self.seconds:
-            return kept[1]
+        kept = self._kept.get(key)
+        if kept is not None:
+            return kept
         found = benchmarks(session, quiz_version, min_group_size, state)
-        with self._lock:
-            self._kept[key] = (time.monotonic(), found)
+        self.put(key, found)
         return found
+
+    def put(self, key: BenchmarkKey, found: dict[str, Benchmark]) -> None:
+        self._kept.put(key, found)
+
+
+# Every `group_by` the export takes, as the OpenAPI document lists them (app/openapi.py):
+# empty (no grouping), or distinct group names joined by commas, no spaces, in any order.
+GROUP_BY_VALUES: tuple[str, ...] = ("",) + tuple(
+    ",".join(names)
+    for n in range(1, len(GROUP_COLUMNS) + 1)
+    for names in itertools.permutations(GROUP_COLUMNS, n)
+)
 
 
 def parse_group_by(raw: str | None) -> list[GroupColumn]:
-    """`state,role` -> ["state", "role"]; raises ValueError naming an unknown or repeated one."""
+    """`state,role` -> ["state", "role"]; raises ValueError naming an unknown or repeated one.
+    Exactly as GROUP_BY_VALUES: no spaces and no empty names, which the document does not allow
+    either."""
     if not raw:
         return []
-    names = [n.strip() for n in raw.split(",") if n.strip()]
+    names = raw.split(",")
     unknown = [n for n in names if n not in GROUP_COLUMNS]
     if unknown:
         raise ValueError(f"unknown group {unknown[0]!r}; choose from {', '.join(GROUP_COLUMNS)}")
     if len(set(names)) != len(names):
         raise ValueError("a group is named twice")
     return names  # type: ignore[return-value]  # checked against GROUP_COLUMNS above
+
+
+# The days an analyst can mean, for the export, the CLI and /insights alike: the service did not
+# exist before 2020, and days far off (9999-12-31, 0001-01-01) broke the month arithmetic. As
+# a pattern, for the OpenAPI document and the server's check alike: YYYY-MM-DD, the real
+# calendar days from EARLIEST to LATEST (leap days in the leap years; 2100 has none), with
+# [0-9] rather than \d, which would take other scripts' digits.
+EARLIEST, LATEST = date(2020, 1, 1), date(2100, 12, 31)
+_LEAP_YEARS = "20(?:2[048]|3[26]|4[048]|5[26]|6[048]|7[26]|8[048]|9[26])"
+DATE_PATTERN = (
+    "^(?:(?:20[2-9][0-9]|2100)-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    "|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+    f"|{_LEAP_YEARS}-02-29)$"
+)
+_DATE = re.compile(DATE_PATTERN)
+DATE_RULE = f"a date from {EARLIEST.isoformat()} to {LATEST.isoformat()}, written as YYYY-MM-DD"
+
+
+def parse_day(value: str) -> date | None:
+    """The day `value` names, or None when it is not one of DATE_PATTERN's."""
+    return date.fromisoformat(value) if _DATE.match(value) else None
+
+
+def query_day(name: str, value: str | None) -> date | None:
+    """A date query parameter: absent is None; anything but a day of DATE_PATTERN is a 422."""
+    if value is None:
+        return None
+    day = parse_day(value)
+    if day is None:
+        raise InvalidRequest(
+            "The request is not valid; see details.",
+            [
+                {
+                    "field": f"query.{name}",
+                    "code": "invalid_date",
+                    "message": f"expected {DATE_RULE}",
+                }
+            ],
+        )
+    return day
 
 
 def export_query(

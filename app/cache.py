@@ -42,6 +42,9 @@ class TtlLru(Generic[K, V]):
             while len(self._items) > self.max_items:
                 self._items.popitem(last=False)
 
+    def __len__(self) -> int:
+        return len(self._items)
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()

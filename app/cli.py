@@ -1,4 +1,4 @@
-"""Command line: `python -m app.cli migrate`, and `python -m app.cli partners ...`.
+"""Command line: `python -m app.cli migrate`, `backup FILE`, and `python -m app.cli partners ...`.
 
 partners add --name NAME --origin https://site.org [--origin ...] [--slug SLUG]
              [--webhook https://site.org/hook] [--rate-limit N]
@@ -12,10 +12,12 @@ import json
 import re
 import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from app.aggregates import aggregate, as_csv, as_json, export_query, rebuild
+from app.aggregates import DATE_RULE, aggregate, as_csv, as_json, export_query, parse_day, rebuild
+from app.backup import BackupRefused, backup
 from app.config import Settings, get_settings
 from app.db import make_engine, migrate
 from app.errors import InvalidRequest, PartnerError
@@ -27,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app.cli")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create or upgrade the database schema")
+    sub.add_parser(
+        "backup", help="a consistent copy of the SQLite database, while the app runs"
+    ).add_argument("file", type=Path, help="where the copy goes (never overwritten)")
     partners = sub.add_parser("partners", help="manage partners").add_subparsers(
         dest="action", required=True
     )
@@ -40,9 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="aggregate counts, with the API's suppression")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--out", help="file to write (default: standard output)")
-    export.add_argument("--group-by")
-    export.add_argument("--since", type=date.fromisoformat)
-    export.add_argument("--until", type=date.fromisoformat)
+    # Spaces are the shell's habit, not the API's: "state, role" is "state,role" here.
+    export.add_argument("--group-by", type=lambda v: "".join(v.split()))
+    export.add_argument("--since", type=_day, help=DATE_RULE)
+    export.add_argument("--until", type=_day, help=DATE_RULE)
     for name in ("state", "partner", "quiz-version"):
         export.add_argument(f"--{name}")
     aggregates = sub.add_parser("aggregates", help="the rollup behind exports")
@@ -54,6 +60,14 @@ def _parser() -> argparse.ArgumentParser:
     for action in ("revoke", "rotate-key", "deliveries"):
         partners.add_parser(action).add_argument("slug")
     return parser
+
+
+def _day(value: str) -> date:
+    """A date within the export's range (app/aggregates.py), as the API takes it."""
+    day = parse_day(value)
+    if day is None:
+        raise argparse.ArgumentTypeError(f"expected {DATE_RULE}, not {value!r}")
+    return day
 
 
 def _slugify(name: str) -> str:
@@ -125,9 +139,24 @@ def _export(args: argparse.Namespace, session: Session, settings: Settings) -> N
         sys.stdout.write(text)
 
 
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        made = backup(settings.database_url, args.file)
+    except BackupRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"backed up to {made.path}: {made.responses} responses, {made.size / 1e6:.1f} MB, "
+        f"in {made.seconds:.1f} s"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = get_settings()
+    if args.command == "backup":
+        return _backup(args, settings)
     engine = make_engine(settings.database_url)
     try:
         if args.command == "migrate":

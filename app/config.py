@@ -1,5 +1,6 @@
 """Settings from the environment (and an optional `.env`); names are part of the public contract."""
 
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,9 +25,15 @@ class Settings(BaseSettings):
     # Comma-separated list of origins allowed to call the API from a browser.
     allowed_origins: str = ""
     rate_limit_per_minute: int = Field(default=30, ge=0)
+    # The key under which the rate limiter stores its buckets (an address, a partner) as
+    # HMACs. The same in every process of a deployment, so that limits hold across them; when
+    # unset, derived from DATABASE_URL, which every process shares (docs/privacy.md).
+    rate_limit_secret: str = ""
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # After SIGTERM, new requests get a 503 for this long before the server stops (app/server.py).
+    shutdown_drain_seconds: float = Field(default=2.0, ge=0, le=60)
     # Where links to results point (`result_url`, share links, webhooks). Without it, links use
     # the address a request came to only when its host is in ALLOWED_HOSTS; a forged Host
     # header never makes our links point elsewhere (they are relative then).
@@ -60,6 +67,11 @@ class Settings(BaseSettings):
             # psycopg 3 is the driver we ship; accept the plain scheme people copy from providers.
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
+
+    @property
+    def rate_limit_key(self) -> bytes:
+        secret = self.rate_limit_secret or self.database_url
+        return hashlib.sha256(b"rate-limit-key\x00" + secret.encode()).digest()
 
     @property
     def origins(self) -> list[str]:

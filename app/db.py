@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlmodel import create_engine
 
 if TYPE_CHECKING:
@@ -79,6 +79,26 @@ def sqlite_foreign_keys(op: Any, on: bool) -> None:
         op.execute("PRAGMA defer_foreign_keys = ON")
 
 
+# Errors never carry a statement's parameters (addresses, ids, answers) into their message,
+# which is what gets logged when the database fails (docs/privacy.md).
+HIDE_PARAMETERS = {"hide_parameters": True}
+
+
+def error_summary(exc: BaseException) -> str:
+    """What a log line may say of an error: its class and, for the database's, the driver's
+    error class, SQLSTATE and first line, which name the database's trouble ("no such table",
+    "connection refused"), never a statement or its values. A PostgreSQL error's detail (a
+    duplicate key's value) is left out, as is any other exception's message."""
+    if not isinstance(exc, DBAPIError) or exc.orig is None:
+        return type(exc).__name__
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    primary = getattr(getattr(orig, "diag", None), "message_primary", None)
+    first = primary or next(iter(str(orig).splitlines()), "")
+    code = f" [{sqlstate}]" if sqlstate else ""
+    return f"{type(exc).__name__} ({type(orig).__module__}.{type(orig).__name__}{code}): {first}"
+
+
 def make_engine(url: str) -> Engine:
     """One engine per process. SQLite gets WAL and a busy timeout so concurrent writers wait
     for each other instead of failing; PostgreSQL gets a pool sized for a threaded server."""
@@ -92,6 +112,7 @@ def make_engine(url: str) -> Engine:
             pool_size=20,
             max_overflow=20,
             json_serializer=json_compact,
+            **HIDE_PARAMETERS,
         )
 
         @event.listens_for(engine, "connect")
@@ -100,7 +121,12 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(
-        url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=json_compact
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        json_serializer=json_compact,
+        **HIDE_PARAMETERS,
     )
 
 
@@ -173,12 +199,3 @@ def check_schema(engine: Engine) -> None:
             f"the database at {where} is at migration {current or 'none'}, the app needs {head}: "
             "run `python -m app.cli migrate` (make run does) before starting the app"
         )
-
-
-def ping(engine: Engine) -> bool:
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return True
-    except Exception:  # any driver error means "not healthy"
-        return False

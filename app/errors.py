@@ -7,6 +7,7 @@ Pages (anything outside /api and /healthz) get a friendly HTML page instead, ren
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +22,8 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.accesslog import route_pattern
+from app.db import error_summary
 from app.web.templating import render_error
 from scoring import SubmissionInvalid
 
@@ -173,6 +176,8 @@ def validation_details(errors: list[Detail]) -> list[Detail]:
 
 
 RETRY_AFTER_SECONDS = 5
+# PostgreSQL's read_only_sql_transaction (psycopg raises it as an InternalError).
+READ_ONLY = frozenset({"25006"})
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -180,7 +185,14 @@ def database_unavailable(exc: BaseException) -> bool:
     pool exhausted), as opposed to a bug in what we asked of it (an integrity or SQL error)."""
     if isinstance(exc, PoolTimeout | OperationalError | InterfaceError):
         return True
+    if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in READ_ONLY:
+        return True  # a standby, or a primary set read-only: it reads but takes no write
     return type(exc) is DatabaseError
+
+
+def _detailed(request: Request) -> bool:
+    """ACCESS_LOG_DETAIL: logs may name paths (with ids) and errors' own messages."""
+    return bool(getattr(request.app.state.settings, "access_log_detail", False))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -227,7 +239,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _database_error(request: Request, exc: Exception) -> Response:
         if not database_unavailable(exc):
             return await _unexpected(request, exc)
-        log.warning("database unavailable on %s: %s", request.url.path, exc)
+        if _detailed(request):
+            log.warning("database unavailable on %s: %s", request.url.path, exc)
+        else:
+            where = route_pattern(request.scope)
+            log.warning("database unavailable on %s: %s", where, error_summary(exc))
         return render(
             request,
             503,
@@ -240,7 +256,20 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if _detailed(request):
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+        else:
+            # Where it broke, without what it was about: messages and values can carry
+            # answers, ids or addresses (ACCESS_LOG_DETAIL=true logs them whole).
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            where = route_pattern(request.scope)
+            log.error(
+                "unhandled error on %s %s: %s\n%s",
+                request.method,
+                where,
+                error_summary(exc),
+                frames.rstrip(),
+            )
         return render(
             request, 500, "internal_error", "Something went wrong on our side; please try again."
         )

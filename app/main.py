@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -30,13 +30,15 @@ from app.cors import Cors
 from app.db import check_schema, make_engine
 from app.errors import install_error_handlers
 from app.head import HeadAsGet
-from app.limits import BodySizeLimit
+from app.limits import RequestLimits
 from app.openapi import install_openapi
 from app.partners import OriginCache
 from app.prebuilt import ByPrefix, Prebuilt
 from app.ratelimit import RateLimiter
 from app.results import Results, register_content
 from app.security import SecurityHeaders
+from app.server import Drain, Draining
+from app.storable import storable_text
 from app.tokens import Tokens, load_secret
 from app.web import insights, pages, teams
 from app.webhooks import WebhookSender
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Content is validated here, before the server accepts a request: a broken file stops
     # start-up. The scoring tables are built once and shared by every request.
     scorer = Scorer(*load_content(settings.quiz_data_dir))
+    drain = Drain(settings.shutdown_drain_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -70,13 +73,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.database_url, engine, release_at=settings.min_group_size
         )
         app.state.writer.start()
-        app.state.limiter = RateLimiter(engine)
+        app.state.limiter = RateLimiter(engine, settings.rate_limit_key)
         app.state.origins = OriginCache(engine, settings.origins)
         app.state.webhooks = WebhookSender(engine, settings)
         app.state.webhooks.start()
+        drain.install()  # SIGTERM: new requests get a 503 for a moment, then uvicorn stops
         try:
             yield
         finally:
+            drain.uninstall()
             app.state.writer.stop()  # what is queued is written first
             app.state.webhooks.stop()
             engine.dispose()
@@ -88,6 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url="/docs" if settings.api_docs else None,
         redoc_url="/redoc" if settings.api_docs else None,
+        # No route sees a NUL or a lone surrogate (a 500 on PostgreSQL): a 422 first.
+        dependencies=[Depends(storable_text)],
     )
     app.state.settings = settings
     app.state.scorer = scorer
@@ -118,7 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(Cors, allowed=lambda: app.state.origins.allowed())
     app.add_middleware(GZipMiddleware, minimum_size=1000)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Draining, drain=drain)
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog, detail=settings.access_log_detail)

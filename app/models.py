@@ -168,13 +168,19 @@ class Partner(SQLModel, table=True):
 
 
 class RateLimitHit(SQLModel, table=True):
-    """One counted request: a sliding one-minute window shared by every app process."""
+    """One counted request: a sliding one-minute window shared by every app process. Rows
+    older than the window are deleted by every count (app/ratelimit.py)."""
 
     __tablename__ = "rate_limit_hits"
-    __table_args__ = (Index("ix_rate_limit_hits_bucket_at", "bucket", "at"),)
+    __table_args__ = (
+        Index("ix_rate_limit_hits_bucket_at", "bucket", "at"),
+        # For the sweep of aged-out rows, which looks at `at` alone.
+        Index("ix_rate_limit_hits_at", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    # "ip:<address>", "key:<partner id>" (its API key) or "widget:<partner id>" (its widget).
+    # HMAC-SHA256 (hex) of "ip:<address>", "key:<partner id>" (its API key) or
+    # "widget:<partner id>" (its widget), under RATE_LIMIT_SECRET.
     bucket: str = Field(max_length=80)
     at: float  # seconds since the epoch
 
@@ -203,6 +209,15 @@ class TokenFailure(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     bucket: str = Field(max_length=64)  # HMAC-SHA256 of the address, hex
     at: float  # seconds since the epoch
+
+
+class HealthCheck(SQLModel, table=True):
+    """One row, written by every /healthz: the database answers only if it takes a write."""
+
+    __tablename__ = "health_checks"
+
+    id: int = Field(default=1, primary_key=True)
+    checked_at: float  # seconds since the epoch
 
 
 class WebhookDelivery(SQLModel, table=True):

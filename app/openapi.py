@@ -8,6 +8,10 @@ body the server really sends (not FastAPI's `{"detail": ...}`). Built once per p
 
 One rule stays in words only: at most one answer per question (JSON Schema cannot say that two
 items of a list differ in one field); the description says so and the server answers 422.
+
+Free strings, in parameters and request bodies, say they hold no NUL (NO_NUL_PATTERN), which the
+server refuses everywhere (app/storable.py); `group_by`, the export's dates and the benchmarks'
+state list or spell out exactly what the server takes (app/aggregates.py).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.aggregates import DATE_PATTERN, DATE_RULE, GROUP_BY_VALUES
 from scoring import Scorer
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -75,6 +80,7 @@ EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("get", "/api/v1/teams/{team_id}"): (404, 422, 503),
     ("post", "/api/v1/teams/{team_id}/close"): (401, 404, 422, 503),
 }
+NO_NUL_PATTERN = "^[^\\x00]*$"
 IDEMPOTENCY_KEY = {
     "type": "string",
     "minLength": 1,
@@ -106,6 +112,8 @@ def exact(document: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     schemas["Error"] = ERROR_SCHEMA
+    exact_parameters = _parameters(scorer)
+    bodies: set[str] = set()
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             _statuses(operation, EXTRA_STATUSES.get((method, path), ()))
@@ -117,7 +125,79 @@ def exact(document: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
                     parameter["schema"] = {"type": "string"}
                 elif parameter["in"] == "header":
                     parameter["schema"] = {"type": "string", "minLength": 1}
+                elif (method, path, parameter["name"]) in exact_parameters:
+                    parameter["schema"] = exact_parameters[(method, path, parameter["name"])]
+                else:
+                    parameter["schema"] = _no_nul(parameter["schema"])
+            bodies |= _refs(operation.get("requestBody", {}))
+    for name in _reachable(schemas, bodies):
+        schemas[name] = _no_nul(schemas[name])
     return document
+
+
+def _parameters(scorer: Scorer) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Parameters whose every accepted value can be written down."""
+    day = {"type": "string", "pattern": DATE_PATTERN, "description": DATE_RULE}
+    export = "/api/v1/export/aggregate"
+    return {
+        ("get", export, "group_by"): {
+            "type": "string",
+            "enum": list(GROUP_BY_VALUES),
+            "description": "Distinct groups joined by commas, in the order of the columns; "
+            "empty: no grouping.",
+        },
+        ("get", export, "since"): day,
+        # One rule JSON Schema cannot state across two parameters: the server answers 422.
+        ("get", export, "until"): day | {"description": f"{DATE_RULE}; not before `since`"},
+        ("get", "/api/v1/benchmarks", "state"): {
+            "type": "string",
+            "enum": ["", *sorted(scorer.context_options["state"])],
+            "description": "Empty: overall only.",
+        },
+    }
+
+
+def _no_nul(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every free string in it (no enum, const, pattern or format) saying it
+    holds no NUL."""
+    schema = dict(schema)
+    if schema.get("type") == "string" and not schema.keys() & {
+        "enum",
+        "const",
+        "pattern",
+        "format",
+    }:
+        schema["pattern"] = NO_NUL_PATTERN
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            schema[key] = [_no_nul(s) for s in schema[key]]
+    if "items" in schema:
+        schema["items"] = _no_nul(schema["items"])
+    if "properties" in schema:
+        schema["properties"] = {k: _no_nul(v) for k, v in schema["properties"].items()}
+    return schema
+
+
+def _refs(node: Any) -> set[str]:
+    """Names of the component schemas `node` refers to, directly."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        found = {ref.rsplit("/", 1)[1]} if isinstance(ref, str) else set()
+        return found.union(*(_refs(v) for k, v in node.items() if k != "$ref"))
+    if isinstance(node, list):
+        return set().union(*(_refs(v) for v in node))
+    return set()
+
+
+def _reachable(schemas: dict[str, Any], names: set[str]) -> set[str]:
+    """`names` and every schema they refer to, however far."""
+    seen: set[str] = set()
+    while names:
+        name = names.pop()
+        if name in schemas and name not in seen:
+            seen.add(name)
+            names |= _refs(schemas[name])
+    return seen
 
 
 def _submission(schemas: dict[str, Any], scorer: Scorer) -> None:

@@ -3,13 +3,18 @@
 Each admitted request adds a row; a request is refused when its bucket already holds `limit`
 rows from the last minute. On PostgreSQL a transaction-scoped advisory lock per bucket makes the
 count exact across processes; SQLite serialises writers by itself.
+
+What is kept is only what the window needs (docs/privacy.md): a bucket (`ip:<address>`,
+`key:<partner id>`) is stored as its HMAC-SHA256 under the deployment's rate-limit key, never
+as written, and every count first deletes every row older than the window, whoever's it is.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import math
-import random
 import time
 from collections.abc import Callable
 
@@ -22,17 +27,22 @@ from app.models import RateLimitHit
 
 HITS = RateLimitHit.__table__  # type: ignore[attr-defined]  # SQLModel adds it
 WINDOW_SECONDS = 60.0
-# One admitted request in this many also deletes rows older than the window.
-CLEANUP_ONE_IN = 200
 
 
 # Counts one request in the transaction of the session it is given; returns the refusal, if any.
 Admission = Callable[[Session], RateLimited | None]
 
 
+def bucket_key(key: bytes, bucket: str) -> str:
+    """What the database holds for `bucket`: the same in every process that shares `key` (so
+    limits hold across processes), and no address can be read back from it without the key."""
+    return hmac.new(key, bucket.encode(), hashlib.sha256).hexdigest()
+
+
 class RateLimiter:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, key: bytes):
         self.engine = engine
+        self.key = key
         self.postgres = engine.dialect.name == "postgresql"
 
     def admission(self, bucket: str, limit: int) -> Admission | None:
@@ -47,22 +57,36 @@ class RateLimiter:
             return
         with Session(self.engine) as session:
             refused = self.count(session, bucket=bucket, limit=limit)
+            session.commit()  # the old rows' deletion, even for a refusal
             if refused is not None:
                 raise refused
-            session.commit()
 
     def count(self, session: Session, *, bucket: str, limit: int) -> RateLimited | None:
         """Count one request in `bucket` within `session`'s transaction, or return the refusal
         and count nothing."""
         now = time.time()
         since = now - WINDOW_SECONDS
+        hashed = bucket_key(self.key, bucket)
         if self.postgres:
             session.execute(
-                text("SELECT pg_advisory_xact_lock(hashtext(:bucket))"), {"bucket": bucket}
+                text("SELECT pg_advisory_xact_lock(hashtext(:bucket))"), {"bucket": hashed}
             )
+        # Nothing outlives the window: every count sweeps every bucket's old rows
+        # (ix_rate_limit_hits_at finds the few that just aged out, usually none). Rows another
+        # transaction is deleting are skipped, not waited for: two submissions of different
+        # clients never queue, or deadlock, on the same old row (PostgreSQL; SQLite has one
+        # writer and renders no FOR UPDATE).
+        aged = (
+            select(col(RateLimitHit.id))
+            .where(col(RateLimitHit.at) <= since)
+            .with_for_update(skip_locked=True)
+        )
+        session.execute(
+            delete(RateLimitHit).where(col(RateLimitHit.id).in_(aged.scalar_subquery()))
+        )
         used, oldest = session.execute(
             select(func.count(), func.min(col(RateLimitHit.at))).where(
-                col(RateLimitHit.bucket) == bucket, col(RateLimitHit.at) > since
+                col(RateLimitHit.bucket) == hashed, col(RateLimitHit.at) > since
             )
         ).one()
         if used >= limit:
@@ -72,9 +96,7 @@ class RateLimiter:
                 f"{retry_after} seconds.",
                 retry_after,
             )
-        session.execute(HITS.insert(), {"bucket": bucket, "at": now})
-        if random.randrange(CLEANUP_ONE_IN) == 0:
-            session.execute(delete(RateLimitHit).where(col(RateLimitHit.at) < since))
+        session.execute(HITS.insert(), {"bucket": hashed, "at": now})
         return None
 
 

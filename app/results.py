@@ -30,6 +30,9 @@ StoredResult = dict[str, Any]
 CACHED_RESULTS = 1024
 # Result pages show peer figures, refreshed once a minute (app/aggregates.py BenchmarkCache).
 CACHED_PAGES = 256
+# Scorers of content versions, the current one and older ones built from their stored
+# snapshots: a deployment has a handful, and one that was let go is built again when read.
+CACHED_SCORERS = 16
 PAGE_SECONDS = 60.0
 
 
@@ -52,7 +55,8 @@ class Results:
         self.scorer = scorer
         self.snapshot = content_snapshot(scorer.framework, scorer.quiz)
         self.content_hash = snapshot_hash(self.snapshot)
-        self._scorers: dict[str, Scorer] = {self.content_hash: scorer}
+        self._scorers: TtlLru[str, Scorer] = TtlLru(CACHED_SCORERS)
+        self._scorers.put(self.content_hash, scorer)
         # Kept as JSON bytes, not as dicts: a thousand trees of dicts kept alive would make every
         # full garbage collection walk them (pauses of 100 ms under load); bytes are not walked.
         self._cache: TtlLru[str, bytes] = TtlLru(CACHED_RESULTS)
@@ -93,7 +97,7 @@ class Results:
                 )
             ).scalar_one()
             scorer = Scorer(*content_from_snapshot(snapshot))
-            self._scorers[content_hash] = scorer
+            self._scorers.put(content_hash, scorer)
         return scorer
 
 

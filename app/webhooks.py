@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from app.addresses import Resolver, Target, resolve_webhook, system_resolver
 from app.config import Settings
+from app.db import error_summary
 from app.errors import PartnerError
 from app.models import Partner, WebhookDelivery, utcnow
 
@@ -149,8 +150,11 @@ class WebhookSender:
                         if self._stop.is_set():
                             return
                     wait = self._seconds_to_next()
-                except Exception:  # the thread must outlive a database hiccup
-                    log.exception("webhook sender failed; retrying")
+                except Exception as exc:  # the thread must outlive a database hiccup
+                    if self.settings.access_log_detail:
+                        log.exception("webhook sender failed; retrying")
+                    else:  # no statement, id or address in the log (docs/privacy.md)
+                        log.warning("webhook sender failed (%s); retrying", error_summary(exc))
                     wait = IDLE_POLL_SECONDS
                 self._wake.wait(wait)
                 self._wake.clear()

@@ -36,7 +36,9 @@ from starlette.concurrency import run_in_threadpool
 
 from app.aggregates import DEFAULT_RELEASE_AT, pending_rollup, write_pending_rollup
 from app.db import (
+    HIDE_PARAMETERS,
     SQLITE_CONNECT_ARGS,
+    error_summary,
     is_sqlite,
     json_compact,
     set_sqlite_pragmas,
@@ -182,7 +184,7 @@ class GroupCommitWriter:
                 if not _all_at_once(self.engine, jobs, self.release_at):
                     _each_in_a_savepoint(self.engine, jobs, self.release_at)
         except Exception as exc:  # the commit failed: nothing of this batch is stored
-            log.warning("group commit of %d submissions failed: %s", len(jobs), exc)
+            log.warning("group commit of %d submissions failed: %s", len(jobs), error_summary(exc))
             for job in jobs:
                 if job.error is None:
                     job.error = exc
@@ -252,6 +254,7 @@ def _immediate_engine(url: str) -> Engine:
         pool_size=1,
         max_overflow=0,
         json_serializer=json_compact,
+        **HIDE_PARAMETERS,
     )
 
     @event.listens_for(engine, "connect")

@@ -28,6 +28,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.server import UVICORN_OPTIONS  # noqa: E402
 from quiz import load_content  # noqa: E402
 
 CONNECTIONS = 32
@@ -75,7 +76,8 @@ def start(
             str(port),
             "--workers",
             "2",
-            "--no-proxy-headers",
+            # The service as `make run` serves it; the baseline as bare uvicorn.
+            *(UVICORN_OPTIONS if app == "app.main:app" else ("--no-proxy-headers",)),
             "--log-level",
             "warning",
         ],

@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.db import make_engine, migrate
 from app.main import create_app
+from app.server import GRACEFUL_SHUTDOWN_SECONDS, UVICORN_OPTIONS, BoundedHttpTools
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -54,7 +55,10 @@ class LiveServer:
             port=self.port,
             log_level="warning",
             lifespan="on",
-            proxy_headers=False,  # as `make run`: TRUSTED_PROXIES is the only switch
+            # As `make run` (app.server.UVICORN_OPTIONS): TRUSTED_PROXIES is the only switch.
+            proxy_headers=False,
+            http=BoundedHttpTools,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -206,14 +210,21 @@ class PostgresCluster:
 
 
 class AppProcess:
-    """The app as its own uvicorn process (as in production), for what must hold across
-    processes: shared rate limits, webhooks resumed after a restart."""
+    """The app as its own uvicorn process (as in production, with `make run`'s options), for
+    what must hold across processes: shared rate limits, webhooks resumed after a restart.
+    `stop()` does not wait out the drain on SIGTERM unless SHUTDOWN_DRAIN_SECONDS is given."""
 
     def __init__(self, database_url: str, workers: int = 1, **env: str):
         self.workers = workers
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "DATABASE_URL": database_url, "RATE_LIMIT_PER_MINUTE": "0", **env}
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "RATE_LIMIT_PER_MINUTE": "0",
+            "SHUTDOWN_DRAIN_SECONDS": "0",
+            **env,
+        }
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> AppProcess:
@@ -227,7 +238,7 @@ class AppProcess:
                 "127.0.0.1",
                 "--port",
                 str(self.port),
-                "--no-proxy-headers",
+                *UVICORN_OPTIONS,
                 "--log-level",
                 "warning",
                 "--workers",

@@ -23,7 +23,16 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from app.aggregates import Aggregate, Filters, aggregate, export_query, stage_counts
+from app.aggregates import (
+    EARLIEST,
+    LATEST,
+    Aggregate,
+    Filters,
+    aggregate,
+    export_query,
+    parse_day,
+    stage_counts,
+)
 from app.analysts import (
     SESSION_SECONDS,
     end_session,
@@ -149,9 +158,7 @@ def _charts(agg: Aggregate, names: dict[str, str]) -> dict[str, Any]:
     }
 
 
-# Dates an analyst can mean: the service did not exist before 2020, and a year past 9999 is
-# not a date at all (both ends used to reach the database as they were typed).
-EARLIEST, LATEST = date(2020, 1, 1), date(2100, 12, 31)
+# The export's range of dates (app/aggregates.py DATE_PATTERN), named in the form's messages.
 FIELD_IDS = {"since": "f-since", "until": "f-until"}
 
 
@@ -198,11 +205,7 @@ class FilterForm:
 
 
 def _parse_date(value: str) -> date | None:
-    try:
-        parsed = date.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if EARLIEST <= parsed <= LATEST else None
+    return parse_day(value)
 
 
 def _filter_form(

@@ -4,7 +4,7 @@ suppressed with their size, never a single response."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 
 from app.aggregates import (
+    DATE_RULE,
     SUPPRESSED,
     Aggregate,
     Benchmark,
@@ -19,6 +20,7 @@ from app.aggregates import (
     as_csv,
     as_json,
     export_query,
+    query_day,
 )
 from app.analysts import token_is_right
 from app.config import Settings
@@ -27,11 +29,12 @@ from app.deps import (
     EngineDep,
     FrameworkDep,
     QuizDep,
+    ScorerDep,
     SessionDep,
     SettingsDep,
     client_address,
 )
-from app.errors import ExportDisabled, Unauthorized
+from app.errors import ExportDisabled, InvalidRequest, Unauthorized
 
 router = APIRouter(tags=["export"])
 
@@ -77,8 +80,8 @@ def read_aggregate(
         str | None,
         Query(description="comma-separated: state, role, partner, attribution, month"),
     ] = None,
-    since: date | None = None,
-    until: date | None = None,
+    since: Annotated[str | None, Query(description=f"inclusive: {DATE_RULE}")] = None,
+    until: Annotated[str | None, Query(description=f"inclusive: {DATE_RULE}")] = None,
     state: str | None = None,
     partner: str | None = None,
     quiz_version: str | None = None,
@@ -87,8 +90,10 @@ def read_aggregate(
     MIN_GROUP_SIZE (dates are release dates); groups below MIN_GROUP_SIZE are suppressed
     (docs/privacy.md)."""
     check_token(engine, settings, authorization, client_address(request))
+    # Read as text and checked here: a date type took `0` as 1970-01-01 and any year at all.
+    first, last = query_day("since", since), query_day("until", until)
     groups, filters = export_query(
-        group_by, since, until, state=state, partner=partner, quiz_version=quiz_version
+        group_by, first, last, state=state, partner=partner, quiz_version=quiz_version
     )
     agg = aggregate(session, filters, groups, settings.min_group_size)
     now = datetime.now(UTC)
@@ -112,12 +117,20 @@ def read_benchmarks(
     settings: SettingsDep,
     quiz: QuizDep,
     framework: FrameworkDep,
+    scorer: ScorerDep,
     peers: BenchmarksDep,
     state: str | None = None,
 ) -> JSONResponse:
     """Where respondents place their states on each condition (this quiz version), overall and
-    for one state, from responses released in batches of MIN_GROUP_SIZE; a group below it is
-    suppressed, with `responses` null. Cacheable for a minute."""
+    for one state (a state code of the quiz; empty: none), from responses released in batches
+    of MIN_GROUP_SIZE; a group below it is suppressed, with `responses` null. Cacheable for a
+    minute."""
+    if state and state not in scorer.context_options["state"]:
+        # Only known codes reach the cache, which would otherwise keep any string sent.
+        raise InvalidRequest(
+            "Unknown state code.",
+            [{"field": "query.state", "code": "unknown_state", "message": "not a state code"}],
+        )
 
     def dump(found: dict[str, Benchmark]) -> dict[str, Any]:
         # Every condition, so a group with no released responses reads like any small group.

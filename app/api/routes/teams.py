@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_core import to_jsonable_python
 from sqlmodel import Session
 
@@ -42,12 +43,28 @@ LeadToken = Annotated[
 ]
 
 
+# Whitespace as Python's str.strip() removes it, spelled out: `\s` means other sets in other
+# regex engines, and the OpenAPI document (read by any) must take exactly the names we do.
+SPACES = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+# A team name: up to 120 characters as sent (stored without the spaces around it), at least
+# one of them not a space, and no NUL (which no field may hold: app/storable.py).
+TEAM_NAME_PATTERN = f"^[^\\x00]*[^\\x00{SPACES}][^\\x00]*$"
+TEAM_NAME = re.compile(TEAM_NAME_PATTERN)
+
+
 class TeamCreate(BaseModel):
     model_config = {"extra": "forbid"}
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    name: Annotated[str, Field(max_length=120, json_schema_extra={"pattern": TEAM_NAME_PATTERN})]
     state: str | None = None
     closes_in_days: int = Field(default=DEFAULT_DAYS, ge=1, le=365)
+
+    @field_validator("name")
+    @classmethod
+    def _not_only_spaces(cls, value: str) -> str:
+        if not TEAM_NAME.match(value):
+            raise ValueError("a team name needs a character other than spaces")
+        return value.strip()
 
     @field_validator("state", mode="before")
     @classmethod
