@@ -416,6 +416,8 @@ def aggregate(
     """Counts by the chosen groups and condition, from the rollups: O(groups)."""
     totals: dict[tuple[str, ...], dict[str, int]] = {}
     versions: set[str] = set()
+    if filters.since and filters.until and filters.until < filters.since:
+        return Aggregate(group_by, filters, min_group_size, [], [])  # no day is in the range
     for model, dates in filters.spans():
         columns = [col(getattr(model, g)) for g in group_by]
         keys = [*columns, col(model.condition), col(model.quiz_version)]
@@ -670,8 +672,15 @@ def query_day(name: str, value: str | None) -> date | None:
 
 
 def export_query(
-    group_by: str | None, since: date | None, until: date | None, **filters: str | None
+    group_by: str | None,
+    since: date | None,
+    until: date | None,
+    reversed_is_empty: bool = False,
+    **filters: str | None,
 ) -> tuple[list[GroupColumn], Filters]:
+    """The export's groups and filters. `until` before `since` is an error for people (the
+    CLI, the insights form) and, with `reversed_is_empty`, an empty range for the API, whose
+    schema can state each date's form but not a rule across the two."""
     try:
         groups = parse_group_by(group_by)
     except ValueError as exc:
@@ -679,7 +688,7 @@ def export_query(
             "The request is not valid; see details.",
             [{"field": "query.group_by", "code": "invalid_group", "message": str(exc)}],
         ) from exc
-    if since and until and until < since:
+    if since and until and until < since and not reversed_is_empty:
         raise InvalidRequest(
             "The request is not valid; see details.",
             [{"field": "query.until", "code": "before_since", "message": "until is before since"}],

@@ -148,7 +148,8 @@ def _parameters(scorer: Scorer) -> dict[tuple[str, str, str], dict[str, Any]]:
         },
         ("get", export, "since"): day,
         # One rule JSON Schema cannot state across two parameters: the server answers 422.
-        ("get", export, "until"): day | {"description": f"{DATE_RULE}; not before `since`"},
+        ("get", export, "until"): day
+        | {"description": f"{DATE_RULE}; before `since`, the range is empty"},
         ("get", "/api/v1/benchmarks", "state"): {
             "type": "string",
             "enum": ["", *sorted(scorer.context_options["state"])],

@@ -257,7 +257,6 @@ def test_filters_and_grouping(exported) -> None:  # type: ignore[no-untyped-def]
         ("group_by=state,state", "group_by"),
         ("since=2026-13-01", "since"),
         ("until=yesterday", "until"),
-        ("since=2026-11-05&until=2026-11-01", "until"),
         ("format=xml", "format"),
     ],
 )
@@ -266,6 +265,15 @@ def test_bad_parameters_are_422(exported, query: str, field: str) -> None:  # ty
         r = c.get(f"/api/v1/export/aggregate?{query}", headers=AUTH)
     assert r.status_code == 422
     assert f"query.{field}" in [d["field"] for d in r.json()["error"]["details"]]
+
+
+def test_an_until_before_since_is_an_empty_range(exported) -> None:  # type: ignore[no-untyped-def]
+    """The schema states each date's form but cannot state a rule across the two (schemathesis
+    found the 422 a mismatch): the API reads the range as holding no day."""
+    with exported.client() as c:
+        r = c.get("/api/v1/export/aggregate?since=2026-11-05&until=2026-11-01", headers=AUTH)
+    assert r.status_code == 200, r.text
+    assert r.json()["rows"] == [] and r.json()["meta"]["responses_shown"] == 0
 
 
 def test_csv(exported, raised) -> None:  # type: ignore[no-untyped-def]

@@ -93,7 +93,13 @@ def read_aggregate(
     # Read as text and checked here: a date type took `0` as 1970-01-01 and any year at all.
     first, last = query_day("since", since), query_day("until", until)
     groups, filters = export_query(
-        group_by, first, last, state=state, partner=partner, quiz_version=quiz_version
+        group_by,
+        first,
+        last,
+        reversed_is_empty=True,
+        state=state,
+        partner=partner,
+        quiz_version=quiz_version,
     )
     agg = aggregate(session, filters, groups, settings.min_group_size)
     now = datetime.now(UTC)
