@@ -16,9 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from app import writer as writer_module
-from app.aggregates import COUNTS, KEY, MONTH_KEY, add_to_rollup, fold
-from app.writer import GroupCommitWriter, _Job
+from app.analytics.aggregates import COUNTS, KEY, MONTH_KEY, add_to_rollup, fold
+from app.responses import writer as writer_module
+from app.responses.writer import GroupCommitWriter, _Job
 from tests.support import PostgresCluster, migrated
 
 

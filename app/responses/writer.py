@@ -10,7 +10,7 @@ acknowledged is lost when the process dies (SQLite: WAL; `synchronous=NORMAL` su
 crash, not a power cut: docs/performance.md).
 
 PostgreSQL takes the same writer, for another reason: every submission of a cell adds to the
-same rows, its cell's pending counts (a row per condition, app/aggregates.py), and a row being
+same rows, its cell's pending counts (a row per condition, app/analytics/aggregates.py), and a row being
 updated is locked until its transaction commits. With a transaction per request, concurrent
 submissions queued on those rows one commit after another, and the waiters woken at each
 commit cost PostgreSQL more CPU than the writes: 110 req/s, 0.26x the bare insert, p99 1.3 s,
@@ -23,7 +23,7 @@ that deadlocks there too run again alone (`RETRIES`). `DirectWriter` (a transact
 in the calling thread) remains for scripts and tests.
 
 Both count the responses of a transaction into the aggregates just before its commit, releasing
-each batch of `release_at` (MIN_GROUP_SIZE) responses of one cell (app/aggregates.py).
+each batch of `release_at` (MIN_GROUP_SIZE) responses of one cell (app/analytics/aggregates.py).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlmodel import Session, create_engine
 from starlette.concurrency import run_in_threadpool
 
-from app.aggregates import DEFAULT_RELEASE_AT, pending_rollup, write_pending_rollup
+from app.analytics.aggregates import DEFAULT_RELEASE_AT, pending_rollup, write_pending_rollup
 from app.db import (
     HIDE_PARAMETERS,
     SQLITE_CONNECT_ARGS,
