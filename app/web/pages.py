@@ -401,7 +401,11 @@ def _already_submitted(request: Request, response_id: str | None, embed: Embed) 
     page = render(
         request,
         "already_submitted.html",
-        {"response_id": response_id, "embed_query": embed.query()},
+        {
+            "response_id": response_id,
+            "embed_query": embed.query(),
+            "parent_origin": embed.parent_origin,
+        },
         status_code=409,
     )
     return embed.allow_framing(page)
@@ -544,6 +548,8 @@ async def read_what_if(
         {
             "response_id": response_id,
             "embed_query": embed.query(),
+            # Where its events (and height) go: before, the what-if page told the host nothing.
+            "parent_origin": embed.parent_origin,
             # The GET form keeps the page in the same embed (partner, where events go).
             "embed_fields": embed.fields(),
             "sections": quiz_sections(scorer.framework, scorer.quiz),
