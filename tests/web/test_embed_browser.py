@@ -51,6 +51,7 @@ class PartnerSite:
     """A partner's static site on its own origin (localhost, another port)."""
 
     def __init__(self, root: Path):
+        self.root = root
         self.port = free_port()
         self.origin = f"http://localhost:{self.port}"
         handler = partial(SimpleHTTPRequestHandler, directory=str(root))
@@ -419,3 +420,54 @@ def test_axe_finds_nothing_in_the_themed_widget_and_the_partner_page(
     violations = axe_violations(partner)
     assert violations == [], json.dumps(violations, indent=1)
     context.close()
+
+
+class SilentQuizHost:
+    """A quiz host that serves /embed.js and then never answers: the frame never loads."""
+
+    def __init__(self) -> None:
+        script = (Path(__file__).resolve().parents[2] / "app" / "embed" / "embed.js").read_bytes()
+        self.release = threading.Event()
+        release = self.release
+
+        class Handler(SimpleHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path == "/embed.js":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/javascript")
+                    self.end_headers()
+                    self.wfile.write(script)
+                else:
+                    release.wait(20)  # hangs until the test is done
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_frame_that_never_loads_gives_way_to_a_message(browser, setup) -> None:  # type: ignore[no-untyped-def]
+    _, registered, _ = setup
+    host = SilentQuizHost()
+    try:
+        html = partner_page(f"http://127.0.0.1:{host.port}", 1, options=' data-timeout="1500"')
+        (registered.root / "silent.html").write_text(html)
+        page = browser.new_page()
+        page.goto(f"{registered.origin}/silent.html", wait_until="domcontentloaded")
+        page.wait_for_function(
+            "window.events.some(e => e.type === 'statequiz:error')", timeout=10000
+        )
+        assert [e["detail"] for e in events(page, "statequiz:error")] == [{"reason": "timeout"}]
+        assert page.locator("#w1 .statequiz-error").is_visible()
+        assert page.get_attribute("#w1", "data-state-quiz-error") == "timeout"
+        page.close()
+    finally:
+        host.close()
