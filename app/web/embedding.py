@@ -159,7 +159,7 @@ async def get_embed(request: Request, engine: EngineDep, settings: SettingsDep) 
             UNAVAILABLE, reason="revoked_partner" if known else "unknown_partner"
         )
     parent = query.get("parent_origin")
-    own = public_base(request, settings) or str(request.base_url).rstrip("/")
+    own = _origin(public_base(request, settings) or str(request.base_url))
     preview = parent is not None and parent == own
     return Embed(
         True,
@@ -170,6 +170,12 @@ async def get_embed(request: Request, engine: EngineDep, settings: SettingsDep) 
         preview=preview,
         **options,  # type: ignore[arg-type]
     )
+
+
+def _origin(url: str) -> str:
+    """`scheme://host[:port]` of our own base URL (PUBLIC_BASE_URL may carry a path)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _active_partner(engine: Engine, slug: str) -> tuple[Partner | None, bool]:

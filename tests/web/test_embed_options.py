@@ -221,3 +221,14 @@ def test_the_partner_page_shows_the_snippet_without_javascript(client: TestClien
     assert "evil.example.com/&#34;" not in bad.text and "data-share-url" not in bad.text
     assert client.get("/partners/gone/embed").status_code == 404
     assert client.get("/partners/nobody/embed").status_code == 404
+
+
+def test_the_preview_is_known_by_our_public_origin_even_under_a_path(db_url: str) -> None:
+    add_partner(db_url)
+    settings = app_settings(db_url, public_base_url="https://quiz.example.org/policy-quiz")
+    with TestClient(create_app(settings)) as c:
+        own = c.get("/quiz?embed=1&partner=news&parent_origin=https://quiz.example.org").text
+        other = c.get("/quiz?embed=1&partner=news&parent_origin=https://quiz.example.net").text
+    assert "Preview on our site" in own and 'name="embed_token"' not in own
+    assert "Preview on our site" not in other and 'name="embed_token"' in other
+    assert "data-parent-origin" not in other  # neither ours nor the partner's: told nothing
