@@ -146,29 +146,28 @@ async def get_embed(request: Request, engine: EngineDep, settings: SettingsDep) 
         return Embed()
     query = request.query_params
     slug = query.get("partner")
-    options = {
-        "theme": Theme.from_query(query),
-        "compact": query.get("compact") == "1",
-        "hide": parse_hide(query.get("hide")),
-    }
+    theme = Theme.from_query(query)
+    compact = query.get("compact") == "1"
+    hide = parse_hide(query.get("hide"))
     if slug is None:
-        return Embed(on=True, **options)  # type: ignore[arg-type]
+        return Embed(on=True, theme=theme, compact=compact, hide=hide)
     partner, known = await run_in_threadpool(_active_partner, engine, slug)
     if partner is None:
-        raise EmbedUnavailable(
-            UNAVAILABLE, reason="revoked_partner" if known else "unknown_partner"
-        )
+        reason = "revoked_partner" if known else "unknown_partner"
+        raise EmbedUnavailable(UNAVAILABLE, reason=reason)
     parent = query.get("parent_origin")
     own = _origin(public_base(request, settings) or str(request.base_url))
     preview = parent is not None and parent == own
     return Embed(
-        True,
-        partner,
-        parent if parent in partner.origins or preview else None,
+        on=True,
+        partner=partner,
+        parent_origin=parent if parent in partner.origins or preview else None,
+        theme=theme,
+        compact=compact,
+        hide=hide,
         share_url=parse_share_url(query.get("share_url"), partner.origins),
         ref=parse_ref(query.get("ref")),
         preview=preview,
-        **options,  # type: ignore[arg-type]
     )
 
 
@@ -186,9 +185,8 @@ def _active_partner(engine: Engine, slug: str) -> tuple[Partner | None, bool]:
         partner = active_partner(session, slug)
         if partner is not None:
             return partner, True
-        return None, session.exec(
-            select(Partner.id).where(Partner.slug == slug)
-        ).first() is not None
+        ever = session.exec(select(Partner.id).where(Partner.slug == slug)).first()
+        return None, ever is not None
 
 
 EmbedDep = Annotated[Embed, Depends(get_embed)]

@@ -411,6 +411,12 @@ def test_axe_finds_nothing_in_the_themed_widget_and_the_partner_page(
     result.wait_for_selector(".recommendation")
     violations = axe_violations(result)
     assert violations == [], json.dumps(violations, indent=1)
+    with result.expect_navigation():
+        result.get_by_role("link", name="Try other answers").click()
+    whatif = handle.content_frame()
+    whatif.wait_for_selector("#whatif-form")
+    violations = axe_violations(whatif)
+    assert violations == [], json.dumps(violations, indent=1)
     partner = context.new_page()
     partner.add_init_script(RECORDER)
     partner.goto(f"{app.base_url}/partners/news/embed?accent=%23ffcc00&compact=1&ref=preview")
