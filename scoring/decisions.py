@@ -7,6 +7,15 @@ wording of every version lives in `scoring/explain.py`.
 * Stage of a condition: the lowest stage among the answers about it that name a stage. A stage
   counts as reached only when every sign of it we ask about is in place. "I'm not sure" answers
   are set aside; if nothing else is known, the stage is unknown.
+* Progress: answers pointing past the stage, and further steps within it. A question's first
+  option (what a state with nothing answers) never counts as progress, and a question that
+  cannot say "not yet started" (the district question on the vision) never places a condition on
+  its own (both from scoring 3.0; 2.0's figures are stored on its results, never recomputed).
+* Scoring 3.0 (`DependencyRanking`), docs/scoring.md: conditions ready for their next step first,
+  then those whose next step waits on another condition ("first: X"), then unknown stages, then
+  Statewide Transformation. Among the ready ones: the respondent's priorities, then what unlocks
+  the most of the state's other next steps (a foundation), then lower stage, then more progress
+  (momentum). What none of those separates is a tie, shown as equals: no fixed order of ours.
 * Scoring 2.0 (`SequenceRanking`), first rule first: known stages below Statewide
   Transformation, lowest first, then unknown stages, then Statewide Transformation; at the same
   stage the respondent's priorities first; then less progress first; only then a suggested
@@ -48,6 +57,8 @@ class Placed:
     waits_for: list[str] = field(default_factory=list)
     # The other conditions whose next step this one's next step would unblock.
     unlocks: list[str] = field(default_factory=list)
+    # How many later steps of other conditions need more of this one (a weaker foundation).
+    supports: int = 0
 
 
 class Ranking(Protocol):
@@ -65,13 +76,21 @@ def estimate(slugs: Iterable[str], evidence: dict[str, list[Evidence]]) -> list[
             estimates.append(StageEstimate(slug, None, "unanswered"))
             continue
         known = [e.stage for e in found if e.stage is not None]
+        # An answer that cannot say "not yet started" (the district question on the vision)
+        # does not place a condition on its own.
+        if known and all(e.partial for e in found if e.stage is not None):
+            known = []
         if not known:
             estimates.append(StageEstimate(slug, None, "unsure", tuple(found)))
             continue
         stage = min(known)
         # Signs beyond "just reached the stage": answers pointing past it, and answers at it
         # that name a further step within it.
-        progress = sum(1 if e.stage > stage else e.progress for e in found if e.stage is not None)
+        progress = sum(
+            (0 if e.floor else 1) if e.stage > stage else e.progress
+            for e in found
+            if e.stage is not None
+        )
         estimates.append(StageEstimate(slug, stage, "answered", tuple(found), progress))
     return estimates
 
@@ -125,7 +144,175 @@ class SequenceRanking:
         return "sequence", [p.slug for p in same_progress]
 
 
-RANKINGS: dict[str, type[SequenceRanking]] = {"2.0": SequenceRanking}
+def _depths(waits: dict[str, list[str]]) -> dict[str, int]:
+    """How long the chain of waiting conditions behind each waiting one is (1: it waits only on
+    ready ones). The links cannot wait in a circle at consistent stages; a circle would stop."""
+    found: dict[str, int] = {}
+
+    def depth(slug: str, seen: frozenset[str]) -> int:
+        if slug not in found:
+            inner = [depth(w, seen | {slug}) for w in waits[slug] if w in waits and w not in seen]
+            found[slug] = 1 + max(inner, default=0)
+        return found[slug]
+
+    for slug in waits:
+        depth(slug, frozenset())
+    return found
+
+
+# Groups of scoring 3.0, in rank order.
+READY, WAITING, UNKNOWN, SUSTAIN = 0, 1, 2, 3
+
+
+class DependencyRanking:
+    """Scoring 3.0: readiness from the links between conditions (data/dependencies.yaml, our
+    reading), the respondent's priorities, foundations, stage and momentum; ties left as ties."""
+
+    def __init__(self, tables: Tables):
+        self.links = tables.dependencies
+        self.position = {slug: i for i, slug in enumerate(tables.conditions)}
+
+    def waits_for(self, s: Standing, stage_of: dict[str, int | None]) -> list[str]:
+        """The conditions `s`'s next step waits on: below the stage the link needs, or unknown
+        (then the advice is to confirm it first)."""
+        if s.stage is None or s.stage >= TOP_STAGE:
+            return []
+        waits: list[str] = []
+        for link in self.links:
+            if link.condition != s.slug or s.stage + 1 < link.from_stage:
+                continue
+            needed = stage_of.get(link.needs)
+            if (needed is None or needed < link.needs_stage) and link.needs not in waits:
+                waits.append(link.needs)
+        return waits
+
+    def unlocks(
+        self, s: Standing, waits: dict[str, list[str]], stage_of: dict[str, int | None]
+    ) -> list[str]:
+        """The other conditions whose next step waits on `s` and that `s`'s next stage satisfies
+        (for an unknown `s`: all that wait on it, which confirming its stage may release)."""
+        if s.stage is None:
+            return [other for other, waiting in waits.items() if s.slug in waiting]
+        if s.stage >= TOP_STAGE:
+            return []
+        found = []
+        for other, waiting in waits.items():
+            if s.slug not in waiting:
+                continue
+            other_stage = stage_of[other]
+            assert other_stage is not None  # only known stages wait
+            if any(
+                link.condition == other
+                and link.needs == s.slug
+                and other_stage + 1 >= link.from_stage
+                and s.stage + 1 >= link.needs_stage
+                for link in self.links
+            ):
+                found.append(other)
+        return found
+
+    def supports(self, s: Standing, stage_of: dict[str, int | None]) -> int:
+        """How many of the state's later steps, on other conditions, need more of `s` than it
+        has: links whose stage the other condition has not passed yet and that `s` does not meet."""
+        if s.stage is None or s.stage >= TOP_STAGE:
+            return 0
+        later = set()
+        for link in self.links:
+            other = stage_of.get(link.condition)
+            if (
+                link.needs == s.slug
+                and other is not None
+                and other < link.from_stage
+                and s.stage < link.needs_stage
+            ):
+                later.add(link.condition)
+        return len(later)
+
+    @staticmethod
+    def group(s: Standing, waiting: list[str], awaited: bool) -> int:
+        if s.stage is None:
+            # Unknown, and others wait on it: confirming it is a next step like any ready one.
+            return READY if awaited else UNKNOWN
+        if s.stage >= TOP_STAGE:
+            return SUSTAIN
+        return WAITING if waiting else READY
+
+    def rank(self, standings: list[Standing]) -> list[Placed]:
+        stage_of = {s.slug: s.stage for s in standings}
+        waits = {s.slug: w for s in standings if (w := self.waits_for(s, stage_of))}
+        unlocks = {s.slug: self.unlocks(s, waits, stage_of) for s in standings}
+        awaited = {w for waiting in waits.values() for w in waiting}
+        groups = {
+            s.slug: self.group(s, waits.get(s.slug, []), s.slug in awaited) for s in standings
+        }
+        supports = {s.slug: self.supports(s, stage_of) for s in standings}
+        depth = _depths(waits)
+
+        def key(s: Standing) -> tuple[int, ...]:
+            g = groups[s.slug]
+            if g == READY:
+                return (
+                    g,
+                    -s.weight,
+                    -len(unlocks[s.slug]),
+                    s.stage or 0,
+                    -s.progress,
+                    -supports[s.slug],
+                )
+            if g == WAITING:
+                # What it waits on comes first, even when only this one is a priority.
+                return g, depth[s.slug], -s.weight, s.stage or 0, -s.progress
+            return g, -s.weight
+
+        ranked = sorted(standings, key=lambda s: (key(s), self.position[s.slug]))
+        keys = {s.slug: key(s) for s in ranked}
+        any_waiting = any(g == WAITING for g in groups.values())
+        placed = []
+        for rank, s in enumerate(ranked, start=1):
+            g = groups[s.slug]
+            if g == WAITING:
+                basis: OrderBasis = "dependency"
+                tied: list[str] = list(waits[s.slug])
+            else:
+                peers = [p for p in ranked if groups[p.slug] == g and p.slug != s.slug]
+                basis, tied = self.basis(s, peers, keys, any_waiting and g == READY)
+            placed.append(
+                Placed(
+                    s.slug,
+                    rank,
+                    basis,
+                    tied,
+                    waits.get(s.slug, []),
+                    unlocks[s.slug],
+                    supports[s.slug],
+                )
+            )
+        return placed
+
+    @staticmethod
+    def basis(
+        s: Standing, peers: list[Standing], keys: dict[str, tuple[int, ...]], others_wait: bool
+    ) -> tuple[OrderBasis, list[str]]:
+        """The first part of the key on which `s` differs from every remaining peer in its
+        group; equal on all of them: a tie, with the equals."""
+        if not peers:
+            return ("dependency" if others_wait else "stage"), []
+        # Key positions after the group: ready has (weight, unlocks, stage, progress, supports).
+        names: list[OrderBasis] = ["priority", "dependency", "stage", "progress", "dependency"]
+        remaining = peers
+        own = keys[s.slug]
+        for i, name in enumerate(names[: len(own) - 1], start=1):
+            same = [p for p in remaining if keys[p.slug][i] == own[i]]
+            if not same:
+                return name, [p.slug for p in remaining]
+            remaining = same
+        return "tie", [p.slug for p in remaining]
+
+
+RANKINGS: dict[str, type[SequenceRanking] | type[DependencyRanking]] = {
+    "2.0": SequenceRanking,
+    "3.0": DependencyRanking,
+}
 
 
 def ranking_for(scoring_version: str, tables: Tables) -> Ranking:

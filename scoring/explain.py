@@ -313,3 +313,253 @@ def explainer_class(scoring_version: str) -> type[Explainer]:
     if found is None:
         raise ValueError(f"no explanation wording for scoring version '{scoring_version}'")
     return found
+
+
+class Explainer3(Explainer):
+    """Scoring 3.0: the ranking follows readiness, foundations, priorities and momentum, and
+    says which; links between conditions and the stage mapping are labelled ours."""
+
+    version: ClassVar[str] = "3.0"
+
+    def __init__(self, tables: Tables):
+        super().__init__(tables)
+        self.links = {(d.condition, d.needs): d for d in tables.dependencies}
+
+    def _name(self, slug: str) -> str:
+        return self.t.conditions[slug].name
+
+    def _names(self, slugs: list[str]) -> str:
+        return names([self._name(s) for s in slugs])
+
+    def tie_note(
+        self, ranked: list[StageEstimate], placed: dict[str, Placed], priorities: set[str]
+    ) -> str | None:
+        notes = []
+        begin = [e.slug for e in self.begin_here(ranked)]
+        first = placed[ranked[0].slug]
+        if first.basis == "tie":
+            notes.append(
+                f"Your answers put {self._names([first.slug, *first.tied_with])} level at the "
+                "top, and nothing in them separates them: they are equals, listed in the "
+                "framework's order. Choose one as a priority to put it first."
+            )
+        else:
+            for slug in begin[1:]:
+                left_out = [t for t in placed[slug].tied_with if t not in begin]
+                if placed[slug].basis == "tie" and left_out:
+                    notes.append(
+                        f"{self._name(slug)} is level with {self._names(left_out)}, which "
+                        f"{'is' if len(left_out) == 1 else 'are'} not shown here: nothing in "
+                        "your answers separates them."
+                    )
+                    break
+        by_slug = {e.slug: e for e in ranked}
+        for slug in [s for s in self.t.conditions if s in priorities]:
+            note = self._priority_note(by_slug[slug], placed[slug])
+            if note is not None and slug not in begin:
+                notes.append(note)
+        return " ".join(notes) or None
+
+    def _priority_note(self, estimate: StageEstimate, place: Placed) -> str | None:
+        name = self._name(estimate.slug)
+        if place.waits_for:
+            return (
+                f"Your priority {name} cannot come first yet: its next step waits on "
+                f"{self._names(place.waits_for)} (our reading of the framework's stage goals)."
+            )
+        if estimate.stage is None:
+            return f"You were not sure where your state stands on your priority {name}: confirm that first."
+        if estimate.stage >= TOP_STAGE:
+            return (
+                f"Your priority {name} is already at Statewide Transformation, so there is no "
+                "next stage to put first: it stays with the conditions to sustain."
+            )
+        return None
+
+    def contradiction(self, estimate: StageEstimate) -> Piece | None:
+        """Only answers to questions that measure the same thing can contradict each other."""
+        measured: dict[str, list[str]] = {}
+        for e in estimate.evidence:
+            question = self.t.questions.get(e.question_id)
+            if question is not None and question.measures is not None:
+                measured.setdefault(question.measures, []).append(e.question_id)
+        if not any(len(ids) >= 2 for ids in measured.values()):
+            return None
+        return super().contradiction(estimate)
+
+    def reasons(
+        self,
+        estimate: StageEstimate,
+        ranked: list[StageEstimate],
+        place: Placed,
+        placed: dict[str, Placed],
+        priorities: set[str],
+    ) -> list[str]:
+        reasons = self.stage_reasons(estimate)
+        stage_of = {e.slug: e.stage for e in ranked}
+        reasons.append(self.readiness_reason(estimate, place, stage_of))
+        if place.waits_for or (place.basis == "stage" and not place.tied_with):
+            pass  # the readiness reason says it all
+        else:
+            reasons.append(self.comparison_reason(estimate, place, placed))
+        if estimate.slug in priorities:
+            note = self._priority_note(estimate, place)
+            if note is not None:
+                reasons.append(note)
+        return reasons
+
+    def stage_reasons(self, estimate: StageEstimate) -> list[str]:
+        name = self._name(estimate.slug)
+        if estimate.confidence != "answered" or estimate.stage is None:
+            return super().stage_reasons(estimate)
+        stage_name = self.t.stage_names[estimate.stage]
+        point = (
+            f"{stage_name} (a point of ours before the framework's three stages)"
+            if estimate.stage == 0
+            else f"{stage_name} ({estimate.stage} of 3)"
+        )
+        reasons = [
+            f"You told us {quote(e.label)} when asked {quote(e.prompt)}. We read that as "
+            f"{point} in {name}: our reading of the framework's stage goals."
+            for e in estimate.evidence
+            if e.stage == estimate.stage
+        ]
+        higher = [
+            e
+            for e in estimate.evidence
+            if e.stage is not None and e.stage > estimate.stage and not e.floor
+        ]
+        if higher:
+            reasons.append(
+                f"Another answer points further along ({quote(higher[0].label)}), but a stage "
+                "counts as reached only when every sign of it is in place."
+            )
+        if any(e.stage is None for e in estimate.evidence):
+            reasons.append(
+                "You were not sure about one question on this condition; it was set aside."
+            )
+        return reasons
+
+    def readiness_reason(
+        self, estimate: StageEstimate, place: Placed, stage_of: dict[str, int | None]
+    ) -> str:
+        if estimate.stage is None and place.unlocks:
+            return (
+                f"The next step of {self._names(place.unlocks)} builds on this condition "
+                "(links of our reading), and its stage is not known: confirm where your state "
+                "stands here first, with the first-stage goal as the milestone."
+            )
+        if estimate.stage is None:
+            return (
+                "Its stage is not known, so it follows the conditions whose next step is clear: "
+                "confirm where your state stands, with the first-stage goal as the milestone."
+            )
+        if estimate.stage >= TOP_STAGE:
+            return (
+                "Your state has reached Statewide Transformation here, so there is no next stage: "
+                "sustain this work and keep improving it."
+            )
+        next_name = self.t.stage_names[estimate.stage + 1]
+        name = self._name(estimate.slug)
+        if place.waits_for:
+            needs = []
+            for slug in place.waits_for:
+                link = self.links[(estimate.slug, slug)]
+                unsure = (
+                    ", where your state's stage is not known yet: confirm it"
+                    if slug in stage_of and stage_of[slug] is None
+                    else ""
+                )
+                needs.append(
+                    f"{self._name(slug)} at {self.t.stage_names[link.needs_stage]}{unsure} "
+                    f"({link.rests_on.rstrip('.')})"
+                )
+            return (
+                f"First: {self._names(place.waits_for)}. {next_name} in {name} builds on "
+                + "; and on ".join(needs)
+                + ". That link is our reading, not the framework's order."
+            )
+        sentence = f"Its next stage, {next_name}, needs no other condition first: it is ready."
+        if len(place.unlocks) >= 2:
+            sentence += (
+                f" It is a foundation: reaching {next_name} here unlocks the next step of "
+                f"{self._names(place.unlocks)} (links of our reading)."
+            )
+        elif place.unlocks:
+            sentence += (
+                f" Reaching {next_name} here also unlocks the next step of "
+                f"{self._names(place.unlocks)} (a link of our reading)."
+            )
+        return sentence
+
+    def _some(self, slugs: list[str], kind: str = "ready conditions") -> str:
+        if len(slugs) > 3:
+            return f"the {len(slugs)} other {kind}"
+        return self._names(slugs)
+
+    def comparison_reason(
+        self, estimate: StageEstimate, place: Placed, placed: dict[str, Placed]
+    ) -> str:
+        """Why it sits where it does among the conditions of its group, on `place.basis`:
+        the ones before it and the ones after it, each said the right way round."""
+        tied = place.tied_with
+        if not tied:
+            return "It is the only condition whose next step needs nothing else first."
+        if place.basis == "tie":
+            return (
+                f"Nothing in your answers or priorities separates it from {self._some(tied, 'conditions')}: "
+                "they are equals, listed in the framework's order. Choose one as a priority to "
+                "put it first."
+            )
+        before = [s for s in tied if placed[s].rank < place.rank]
+        after = [s for s in tied if placed[s].rank > place.rank]
+        kind = (
+            "conditions"
+            if estimate.stage is None or estimate.stage >= TOP_STAGE
+            else "ready conditions"
+        )
+        if place.basis == "priority":
+            if after:
+                return f"You chose it as a priority, so it comes before {self._some(after, kind)}."
+            return f"{self._some(before, kind)} {'is' if len(before) == 1 else 'are'} among your priorities, so {'it comes' if len(before) == 1 else 'they come'} first."
+        what = {
+            "stage": ("is at an earlier stage", "are at an earlier stage"),
+            "progress": (
+                "shows a further step already taken (momentum)",
+                "show a further step already taken (momentum)",
+            ),
+        }
+        if place.basis == "dependency":
+            by_unlocks = any(len(placed[s].unlocks) != len(place.unlocks) for s in tied)
+            noun = "your other next steps" if by_unlocks else "your state's later steps"
+            phrase = f"more of {noun} build on it (links of our reading)"
+            parts = []
+            if before:
+                comes = "comes" if len(before) == 1 else "come"
+                parts.append(
+                    f"more of {noun} build on {self._some(before, kind)}, which {comes} first"
+                )
+            if after:
+                parts.append(f"{phrase} than on {self._some(after, kind)}, so it comes before them")
+            text = "; ".join(parts)
+            return text[0].upper() + text[1:] + "."
+        one, many = what.get(place.basis, ("differs", "differ"))
+        parts = []
+        if before:
+            parts.append(
+                f"{self._some(before, kind)} {one if len(before) == 1 else many}, so {'it comes' if len(before) == 1 else 'they come'} first"
+            )
+        if after:
+            if place.basis == "stage":
+                parts.append(
+                    f"it is at an earlier stage than {self._some(after, kind)}, so it comes before them"
+                )
+            else:
+                parts.append(
+                    f"your answers show a further step already taken here, so it comes before {self._some(after, kind)}: it builds on momentum"
+                )
+        text = "; ".join(parts)
+        return text[0].upper() + text[1:] + "."
+
+
+EXPLAINERS["3.0"] = Explainer3

@@ -7,11 +7,15 @@ from typing import Any
 
 from quiz import Framework, Quiz
 from quiz.framework import Condition, ConditionStage
-from quiz.questions import Question
+from quiz.questions import Option, Question
 from scoring.models import Evidence
 
 # A piece of a result (a condition's status, a recommendation...) before `Result` validates it.
 Piece = dict[str, Any]
+
+
+def _floor(options: list[Option]) -> Option | None:
+    return next((o for o in options if o.stage is not None), None)
 
 
 class Tables:
@@ -35,11 +39,21 @@ class Tables:
         self.evidence: dict[tuple[str, str], tuple[str, Evidence]] = {
             (q.id, o.id): (
                 q.condition,
-                Evidence(q.id, q.prompt, o.id, o.label, o.stage, o.progress),
+                Evidence(
+                    q.id,
+                    q.prompt,
+                    o.id,
+                    o.label,
+                    o.stage,
+                    o.progress,
+                    o is _floor(q.options),
+                    (_floor(q.options) or o).stage != 0,
+                ),
             )
             for q in quiz.questions
             for o in q.options
         }
+        self.dependencies = framework.dependencies
         self.stages: dict[tuple[str, int], ConditionStage] = {
             (c.slug, s.level): s for c in framework.conditions for s in c.stages
         }
