@@ -189,6 +189,21 @@ def _recommendation(
             "them, so we ordered them by a suggested sequence of our own (the framework sets no "
             f"order). {scorer.sequence_basis[c.slug]}"
         )
+    elif basis == "dependency" and place.waits_for:
+        reasons.append(
+            f"First: {names}. Its next step builds on {'it' if len(tied) == 1 else 'them'} "
+            "(our reading of the framework's stage goals, not its order)."
+        )
+    elif basis == "dependency":
+        reasons.append(
+            "Ready for its next step, and more of the team's other steps build on it than on "
+            f"{names} (links of our reading)."
+        )
+    elif basis == "tie":
+        reasons.append(
+            f"Nothing in the members' answers or priorities separates it from {names}: they "
+            "are equals, listed in the framework's order."
+        )
     next_level = 1 if c.team_stage is None else c.team_stage + 1
     return TeamRecommendation(
         rank=place.rank,
