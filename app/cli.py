@@ -16,13 +16,21 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from app.aggregates import DATE_RULE, aggregate, as_csv, as_json, export_query, parse_day, rebuild
+from app.analytics.aggregates import (
+    DATE_RULE,
+    aggregate,
+    as_csv,
+    as_json,
+    export_query,
+    parse_day,
+    rebuild,
+)
 from app.backup import BackupRefused, backup
 from app.config import Settings, get_settings
 from app.db import make_engine, migrate
 from app.errors import InvalidRequest, PartnerError
 from app.models import Partner, WebhookDelivery
-from app.partners import create_partner, find_partner, revoke_partner, rotate_key
+from app.partners.registry import create_partner, find_partner, revoke_partner, rotate_key
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _day(value: str) -> date:
-    """A date within the export's range (app/aggregates.py), as the API takes it."""
+    """A date within the export's range (app/analytics/aggregates.py), as the API takes it."""
     day = parse_day(value)
     if day is None:
         raise argparse.ArgumentTypeError(f"expected {DATE_RULE}, not {value!r}")

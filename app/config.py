@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/quiz.db"
     export_token: str | None = None
     # Wrong export tokens (bearer or sign-in) an address may send in the window before every
-    # attempt of its gets 429, the right token too, until the oldest leaves it (app/analysts.py).
+    # attempt of its gets 429, the right token too, until the oldest leaves it (app/analytics/analysts.py).
     token_failures_per_window: int = Field(default=10, ge=1)
     token_failure_window_seconds: int = Field(default=15 * 60, ge=1)
     min_group_size: int = Field(default=5, ge=1)

@@ -50,7 +50,7 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
-# Every SQLite connection, the app's and the writer's (app/writer.py): WAL, waiting for the lock
+# Every SQLite connection, the app's and the writer's (app/responses/writer.py): WAL, waiting for the lock
 # instead of failing, foreign keys enforced, and a sync at checkpoints rather than each commit.
 SQLITE_PRAGMAS = (
     "journal_mode=WAL",

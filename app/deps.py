@@ -12,13 +12,13 @@ from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.aggregates import BenchmarkCache
+from app.analytics.aggregates import BenchmarkCache
 from app.config import Settings
-from app.ratelimit import RateLimiter
-from app.results import Results
+from app.partners.ratelimit import RateLimiter
+from app.partners.webhooks import WebhookSender
+from app.responses.results import Results
+from app.responses.writer import Writer
 from app.tokens import Tokens
-from app.webhooks import WebhookSender
-from app.writer import Writer
 from quiz import Framework, Quiz
 from scoring import Scorer
 

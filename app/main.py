@@ -20,29 +20,29 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app.accesslog import AccessLog
-from app.aggregates import BenchmarkCache
+from app.analytics.aggregates import BenchmarkCache
 from app.api.router import api_router, root_router
 from app.api.routes.content import ContentJson
 from app.api.routes.responses import kept_response
 from app.config import Settings, get_settings
-from app.cors import Cors
 from app.db import check_schema, make_engine
 from app.errors import install_error_handlers
-from app.head import HeadAsGet
-from app.limits import RequestLimits
-from app.openapi import install_openapi
-from app.partners import OriginCache
-from app.prebuilt import ByPrefix, Prebuilt
-from app.ratelimit import RateLimiter
-from app.results import Results, register_content
-from app.security import SecurityHeaders
+from app.http.accesslog import AccessLog
+from app.http.cors import Cors
+from app.http.head import HeadAsGet
+from app.http.limits import RequestLimits
+from app.http.openapi import install_openapi
+from app.http.prebuilt import ByPrefix, Prebuilt
+from app.http.security import SecurityHeaders
+from app.http.storable import storable_text
+from app.partners.ratelimit import RateLimiter
+from app.partners.registry import OriginCache
+from app.partners.webhooks import WebhookSender
+from app.responses.results import Results, register_content
+from app.responses.writer import make_writer
 from app.server import Drain, Draining
-from app.storable import storable_text
 from app.tokens import Tokens, load_secret
 from app.web import insights, pages, teams
-from app.webhooks import WebhookSender
-from app.writer import make_writer
 from quiz import load_content
 from scoring import Scorer
 
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             register_content(connection, app.state.results)
             app.state.tokens = Tokens(load_secret(connection))
         app.state.engine = engine
-        # Aggregates publish responses in batches of MIN_GROUP_SIZE (app/aggregates.py).
+        # Aggregates publish responses in batches of MIN_GROUP_SIZE (app/analytics/aggregates.py).
         app.state.writer = make_writer(
             settings.database_url, engine, release_at=settings.min_group_size
         )

@@ -3,7 +3,7 @@
 A stored response keeps what scoring decided (`scoring.Computed`: stages, ranks, order basis,
 versions) and the hash of the content version it was scored with; `content_versions` keeps each
 published content version once, so a result always reads as it did when it was computed, even
-after the quiz changes (app/results.py). Responses stored before that kept their whole result
+after the quiz changes (app/responses/results.py). Responses stored before that kept their whole result
 (`content_hash` is NULL) and are served exactly as stored.
 """
 
@@ -92,7 +92,7 @@ class ContentVersion(SQLModel, table=True):
 class IdempotencyRecord(SQLModel, table=True):
     __tablename__ = "idempotency_keys"
 
-    # sha256 of the Idempotency-Key in its scope (app/submissions.py, _key_hash): the API key's
+    # sha256 of the Idempotency-Key in its scope (app/responses/submissions.py, _key_hash): the API key's
     # partner, the body for a client without one, or a form token's own kind. Never the raw key.
     key_hash: str = Field(primary_key=True, max_length=64)
     request_hash: str = Field(max_length=64)
@@ -169,7 +169,7 @@ class Partner(SQLModel, table=True):
 
 class RateLimitHit(SQLModel, table=True):
     """One counted request: a sliding one-minute window shared by every app process. Rows
-    older than the window are deleted by every count (app/ratelimit.py)."""
+    older than the window are deleted by every count (app/partners/ratelimit.py)."""
 
     __tablename__ = "rate_limit_hits"
     __table_args__ = (
@@ -201,7 +201,7 @@ class AnalystSession(SQLModel, table=True):
 
 class TokenFailure(SQLModel, table=True):
     """One wrong export token (sign-in or bearer) from an address, kept for the throttle's
-    window and no longer. The address is kept only as a keyed hash (app/analysts.py)."""
+    window and no longer. The address is kept only as a keyed hash (app/analytics/analysts.py)."""
 
     __tablename__ = "token_failures"
     __table_args__ = (Index("ix_token_failures_bucket_at", "bucket", "at"),)
@@ -276,7 +276,7 @@ class ConditionRollup(_RollupCounts, table=True):
 class PendingRollup(_RollupCounts, table=True):
     """Counts of responses not yet published: a cell's responses (one quiz version, state,
     role, partner and attribution) wait here until MIN_GROUP_SIZE of them have arrived, and are then added to
-    the rollups together, as one batch (app/aggregates.py). One row per cell and condition; ""
+    the rollups together, as one batch (app/analytics/aggregates.py). One row per cell and condition; ""
     stands for "not given". Nothing reads it but the write path."""
 
     __tablename__ = "pending_rollup"

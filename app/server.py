@@ -31,8 +31,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from app.errors import RETRY_AFTER_SECONDS
-from app.limits import HEAD_TOO_LARGE, MAX_HEAD_BYTES, MAX_HEADERS, early_answer, early_response
-from app.security import HEADERS as SECURITY_HEADERS
+from app.http.limits import (
+    HEAD_TOO_LARGE,
+    MAX_HEAD_BYTES,
+    MAX_HEADERS,
+    early_answer,
+    early_response,
+)
+from app.http.security import HEADERS as SECURITY_HEADERS
 
 log = logging.getLogger("app")
 

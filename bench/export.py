@@ -27,7 +27,7 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from app.aggregates import (  # noqa: E402
+from app.analytics.aggregates import (  # noqa: E402
     COUNTS,
     KEY,
     MONTH_KEY,

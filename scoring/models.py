@@ -52,7 +52,7 @@ class Submission(_Input):
     partner: (
         Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] | None
     ) = None
-    # Taken through a team's join link: the link's token (app/teams.py).
+    # Taken through a team's join link: the link's token (app/teams/service.py).
     team: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     # A what-if saved as a new response: the id of the response it started from.
     based_on: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{22}$")] | None = None

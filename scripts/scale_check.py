@@ -77,7 +77,7 @@ def result_digest(result: object) -> str:
 
 
 def key_hash(key: str) -> str:
-    """What app/submissions.py stores for a key sent without a partner."""
+    """What app/responses/submissions.py stores for a key sent without a partner."""
     return hashlib.sha256(f"\x00{key}".encode()).hexdigest()
 
 

@@ -27,9 +27,9 @@ from sqlmodel import Session
 
 from app.deps import EngineDep
 from app.errors import EmbedUnavailable
+from app.http.security import csp
 from app.models import Partner
-from app.partners import active_partner
-from app.security import csp
+from app.partners.registry import active_partner
 from app.web.templating import is_embed
 
 

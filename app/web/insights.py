@@ -3,7 +3,7 @@
 The token is entered once in a login form, throttled per address like the export's bearer
 token; the answer is a session cookie (Secure, HttpOnly, SameSite=Strict, eight hours) signed
 with the token itself, so changing EXPORT_TOKEN ends every session, and kept in the database,
-so logout ends it for every copy of the cookie (app/analysts.py). The login form carries a
+so logout ends it for every copy of the cookie (app/analytics/analysts.py). The login form carries a
 double-submit CSRF token; logout is a POST with a token bound to the session. Charts are SVG
 drawn here, on the server: bars with their numbers written beside them (readable without colour
 and without JavaScript), each with a data table.
@@ -23,7 +23,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from app.aggregates import (
+from app.analytics.aggregates import (
     EARLIEST,
     LATEST,
     Aggregate,
@@ -33,7 +33,7 @@ from app.aggregates import (
     parse_day,
     stage_counts,
 )
-from app.analysts import (
+from app.analytics.analysts import (
     SESSION_SECONDS,
     end_session,
     session_is_live,
@@ -158,7 +158,7 @@ def _charts(agg: Aggregate, names: dict[str, str]) -> dict[str, Any]:
     }
 
 
-# The export's range of dates (app/aggregates.py DATE_PATTERN), named in the form's messages.
+# The export's range of dates (app/analytics/aggregates.py DATE_PATTERN), named in the form's messages.
 FIELD_IDS = {"since": "f-since", "until": "f-until"}
 
 
@@ -275,7 +275,7 @@ def login(
     token: Annotated[str, Form(max_length=500)] = "",
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """Check the token once (throttled per address, app/analysts.py); answer with the cookie of
+    """Check the token once (throttled per address, app/analytics/analysts.py); answer with the cookie of
     a new session."""
     if not settings.export_token:
         raise ExportDisabled("Insights are off: no EXPORT_TOKEN is configured.")

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from starlette.datastructures import State
 from starlette.types import Scope
 
-from app.aggregates import BenchmarkCache
+from app.analytics.aggregates import BenchmarkCache
 from app.config import Settings
 from app.deps import (
     BenchmarksDep,
@@ -34,16 +34,16 @@ from app.deps import (
     client_address,
 )
 from app.errors import IdempotencyKeyReused, InvalidRequest
+from app.http.prebuilt import Built, TokenPage, header
 from app.models import ResponseRecord, Team
-from app.prebuilt import Built, TokenPage, header
-from app.ratelimit import all_of
-from app.results import KeptPage, Results
-from app.submissions import Submitted, public_base, read_response, result_url, submit
-from app.teams import team_for_join
+from app.partners.ratelimit import all_of
+from app.partners.webhooks import result_summary
+from app.responses.results import KeptPage, Results
+from app.responses.submissions import Submitted, public_base, read_response, result_url, submit
+from app.teams.service import team_for_join
 from app.tokens import Tokens
 from app.web.embedding import Embed, EmbedDep
 from app.web.templating import render
-from app.webhooks import result_summary
 from quiz import Framework, Quiz
 from scoring import Problem, Submission, SubmissionInvalid, changes
 from scoring.changes import headline as changes_headline
@@ -179,7 +179,7 @@ def _plain_quiz_page(
     request: Request, framework: Framework, quiz: Quiz, embed: Embed, tokens: Tokens
 ) -> Response:
     """The most requested page, rendered once per process; only its form token is new each time.
-    Once rendered, app/prebuilt.py answers it before routing."""
+    Once rendered, app/http/prebuilt.py answers it before routing."""
     page: TokenPage | None = request.app.state.plain_quiz_page
     if page is None:
         answer = _quiz_page(
@@ -443,7 +443,7 @@ async def read_result_page(
 
 
 def kept_result_page(state: State) -> Callable[[Scope, str], Built | None]:
-    """`GET /results/{id}` answered before routing while its page is kept (app/prebuilt.py):
+    """`GET /results/{id}` answered before routing while its page is kept (app/http/prebuilt.py):
     only without a query, so never inside an embed, whose pages carry their own framing."""
 
     def answer(scope: Scope, response_id: str) -> Built | None:

@@ -18,8 +18,8 @@ from app.deps import (
     WriterDep,
     client_address,
 )
-from app.submissions import public_base
-from app.teams import (
+from app.responses.submissions import public_base
+from app.teams.service import (
     DEFAULT_DAYS,
     close_team,
     create_team,

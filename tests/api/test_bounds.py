@@ -19,8 +19,8 @@ import jsonschema_rs
 import pytest
 from fastapi.testclient import TestClient
 
-from app.aggregates import DATE_PATTERN, EARLIEST, LATEST, BenchmarkCache, parse_day
-from app.limits import MAX_HEAD_BYTES, MAX_HEADERS
+from app.analytics.aggregates import DATE_PATTERN, EARLIEST, LATEST, BenchmarkCache, parse_day
+from app.http.limits import MAX_HEAD_BYTES, MAX_HEADERS
 from app.main import create_app
 from app.web import insights
 from quiz import Quiz

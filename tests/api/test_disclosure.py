@@ -1,7 +1,7 @@
 """Issue 19, findings 1 and 2: each attack as it was run, through the public interface, on
 SQLite and PostgreSQL.
 
-Figures are made of released batches (app/aggregates.py, docs/privacy.md): no figure, alone,
+Figures are made of released batches (app/analytics/aggregates.py, docs/privacy.md): no figure, alone,
 subtracted from another or compared over time, covers a difference of fewer than k responses,
 and no size of a group below k is shown. A team condition is shown only when TEAM_MIN_MEMBERS
 members gave a known answer for it, and its counts change only by that many known answers.
@@ -23,10 +23,17 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, delete, select
 from sqlmodel import Session
 
-import app.submissions
-from app.aggregates import Aggregate, Filters, aggregate, defer_rollup, rebuild, rollup_rows
+import app.responses.submissions
+from app.analytics.aggregates import (
+    Aggregate,
+    Filters,
+    aggregate,
+    defer_rollup,
+    rebuild,
+    rollup_rows,
+)
 from app.models import ConditionRollup, ConditionRollupMonth, PendingRollup
-from app.writer import DirectWriter
+from app.responses.writer import DirectWriter
 from quiz import Quiz
 from tests.scoring.support import QUESTIONS, Rung, every_question_at, option_for
 from tests.support import InProcessServer, LiveServer, app_settings, live_server, migrated
@@ -50,7 +57,7 @@ def site(database_url: str) -> Iterator[LiveServer | InProcessServer]:
 
 
 class Clock:
-    """Sets the time the next responses are stored at (app.submissions.utcnow)."""
+    """Sets the time the next responses are stored at (app.responses.submissions.utcnow)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch):
         self.monkeypatch = monkeypatch
@@ -60,7 +67,7 @@ class Clock:
         self.n += 1  # distinct times, in the order the responses are sent
         moment = datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
         moment += timedelta(seconds=self.n)
-        self.monkeypatch.setattr(app.submissions, "utcnow", lambda: moment)
+        self.monkeypatch.setattr(app.responses.submissions, "utcnow", lambda: moment)
 
 
 def respond(

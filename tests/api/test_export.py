@@ -1,6 +1,6 @@
 """Aggregate export, peer benchmarks and the rollup behind them, on SQLite and PostgreSQL.
 
-Figures count released batches (app/aggregates.py): the functional tests store and read with a
+Figures count released batches (app/analytics/aggregates.py): the functional tests store and read with a
 release size of 2 and a fixture whose cells complete batches; tests/api/test_disclosure.py has
 the attacks, at the default of 5.
 """
@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, delete, select
 from sqlmodel import Session
 
-import app.submissions
-from app.aggregates import Filters, aggregate, rebuild
+import app.responses.submissions
+from app.analytics.aggregates import Filters, aggregate, rebuild
 from app.models import (
     ConditionRollup,
     ConditionRollupMonth,
@@ -29,9 +29,9 @@ from app.models import (
     PendingRollup,
     ResponseRecord,
 )
-from app.results import Results, register_content
-from app.submissions import submit
-from app.writer import DirectWriter
+from app.responses.results import Results, register_content
+from app.responses.submissions import submit
+from app.responses.writer import DirectWriter
 from quiz import Quiz, load_content
 from scoring import Scorer, Submission
 from tests.scoring.support import option_for
@@ -79,7 +79,7 @@ def store(
         for i, (day, state, role, partner, funding) in enumerate(rows):
             moment = datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
             moment += timedelta(seconds=i)
-            monkeypatch.setattr(app.submissions, "utcnow", lambda m=moment: m)
+            monkeypatch.setattr(app.responses.submissions, "utcnow", lambda m=moment: m)
             submission = Submission.model_validate(
                 {
                     "quiz_version": scorer.quiz.version,

@@ -74,7 +74,7 @@ def test_html_405_carries_allow(client: httpx.Client) -> None:
 
 
 def test_answers_served_before_routing_match_the_routes(client: httpx.Client) -> None:
-    """app/prebuilt.py answers these paths without a query; with one, the routes answer. Both
+    """app/http/prebuilt.py answers these paths without a query; with one, the routes answer. Both
     must give the same body and headers (the page: all but its fresh form token)."""
     token = re.compile(r'name="form_token" value="[^"]+"')
     for path in ("/api/v1/quiz", "/api/v1/framework", "/quiz"):

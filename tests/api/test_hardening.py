@@ -14,8 +14,8 @@ from sqlalchemy import create_engine, func, select
 from app.db import make_engine
 from app.main import create_app
 from app.models import ResponseRecord
-from app.results import Results
-from app.writer import GroupCommitWriter
+from app.responses.results import Results
+from app.responses.writer import GroupCommitWriter
 from quiz import Quiz
 from tests.scoring.support import every_question_at, option_for
 from tests.support import app_settings, issued_token, migrated

@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from app.main import create_app
 from app.models import Partner, ResponseRecord, WebhookDelivery
-from app.webhooks import WebhookSender
+from app.partners.webhooks import WebhookSender
 from quiz import Quiz, load_content
 from tests.api.test_partners import add_partner
 from tests.support import AppProcess, app_settings, issued_token, migrated, missing
@@ -565,9 +565,9 @@ def store_with_webhook(url: str, quiz: Quiz, partner: Partner) -> None:
     """One stored response of `partner`'s, with its delivery written in the same transaction."""
     import asyncio
 
-    from app.results import Results, register_content
-    from app.submissions import submit
-    from app.writer import DirectWriter
+    from app.responses.results import Results, register_content
+    from app.responses.submissions import submit
+    from app.responses.writer import DirectWriter
     from scoring import Scorer, Submission
 
     engine = create_engine(url)

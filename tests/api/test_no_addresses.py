@@ -20,14 +20,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select
 from sqlmodel import Session
 
-from app import ratelimit
 from app.db import make_engine
 from app.errors import RateLimited
 from app.main import create_app
 from app.models import RateLimitHit
-from app.ratelimit import WINDOW_SECONDS
-from app.results import Results
-from app.writer import GroupCommitWriter
+from app.partners import ratelimit
+from app.partners.ratelimit import WINDOW_SECONDS
+from app.responses.results import Results
+from app.responses.writer import GroupCommitWriter
 from quiz import Quiz
 from tests.api.test_partners import add_partner
 from tests.scoring.support import option_for

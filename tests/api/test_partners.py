@@ -22,7 +22,7 @@ from sqlmodel import Session
 from app.errors import PartnerError
 from app.main import create_app
 from app.models import Partner, ResponseRecord, WebhookDelivery
-from app.partners import check_webhook_url, create_partner, revoke_partner
+from app.partners.registry import check_webhook_url, create_partner, revoke_partner
 from quiz import Quiz
 from tests.support import app_settings, live_server, migrated
 

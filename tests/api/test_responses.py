@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy import create_engine, func, select, text
 
 from app.models import IdempotencyRecord, ResponseRecord
-from app.results import Results
+from app.responses.results import Results
 from quiz import Quiz
 from tests.support import InProcessServer, LiveServer
 

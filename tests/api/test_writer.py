@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
-from app.writer import GroupCommitWriter, _Job
+from app.responses.writer import GroupCommitWriter, _Job
 from tests.support import migrated
 
 

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy
 from sqlmodel import Session
 
-from app.partners import create_partner, revoke_partner
+from app.partners.registry import create_partner, revoke_partner
 from quiz import Quiz
 from tests.support import LiveServer, free_port, live_server, migrated
 from tests.web.conftest import ARTIFACTS, axe_violations

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from starlette.types import Scope
 
 from app.errors import NotFound
-from app.prebuilt import JSON, Built, cacheable, header
+from app.http.prebuilt import JSON, Built, cacheable, header
 from quiz import Condition, Framework, Quiz
 from scoring import Scorer
 
@@ -35,7 +35,7 @@ class StaticJson:
         return cls(body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
 
     def prebuilt(self, scope: Scope) -> Built:
-        """The whole answer, headers and all: for the route and for app/prebuilt.py alike."""
+        """The whole answer, headers and all: for the route and for app/http/prebuilt.py alike."""
         etag = self.etag.encode()
         return cacheable(self.body, JSON, etag, CACHE_CONTROL, header(scope, b"if-none-match"))
 

@@ -1,5 +1,5 @@
 """`GET /export/aggregate` for analysts (a bearer token) and `GET /benchmarks` for everyone:
-counts of stages by condition and group, from released batches (app/aggregates.py), small groups
+counts of stages by condition and group, from released batches (app/analytics/aggregates.py), small groups
 suppressed with their size, never a single response."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 
-from app.aggregates import (
+from app.analytics.aggregates import (
     DATE_RULE,
     SUPPRESSED,
     Aggregate,
@@ -22,7 +22,7 @@ from app.aggregates import (
     export_query,
     query_day,
 )
-from app.analysts import token_is_right
+from app.analytics.analysts import token_is_right
 from app.config import Settings
 from app.deps import (
     BenchmarksDep,
@@ -43,7 +43,7 @@ def check_token(
     engine: Engine, settings: Settings, authorization: str | None, address: str
 ) -> None:
     """Bearer EXPORT_TOKEN, compared in constant time and throttled per address (429 after too
-    many wrong ones, app/analysts.py); no token configured: export is off. A request with no
+    many wrong ones, app/analytics/analysts.py); no token configured: export is off. A request with no
     bearer token guesses nothing, so it is told what to send without being counted."""
     if not settings.export_token:
         raise ExportDisabled("The aggregate export is off: no EXPORT_TOKEN is configured.")

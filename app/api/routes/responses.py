@@ -24,11 +24,11 @@ from app.deps import (
     client_address,
 )
 from app.errors import InvalidRequest, Unauthorized
+from app.http.prebuilt import JSON, Built, cacheable, header
 from app.models import Partner, ResponseCreated, ResponsePublic, as_utc
-from app.partners import partner_for_key
-from app.prebuilt import JSON, Built, cacheable, header
-from app.results import Results
-from app.submissions import (
+from app.partners.registry import partner_for_key
+from app.responses.results import Results
+from app.responses.submissions import (
     RESPONSE_ID,
     public_base,
     read_response,
@@ -179,7 +179,7 @@ def stored_answer(
 
 
 def kept_response(state: State) -> Callable[[Scope, str], Built | None]:
-    """`GET /api/v1/responses/{id}` answered before routing once its body is kept (app/prebuilt.py)."""
+    """`GET /api/v1/responses/{id}` answered before routing once its body is kept (app/http/prebuilt.py)."""
 
     def answer(scope: Scope, response_id: str) -> Built | None:
         kept = state.results.bodies.get((response_id, DEFAULT_TOP))

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from app.api.media import require_json
 from app.api.respond import model_response
 from app.deps import EngineDep, ResultsDep, ScorerDep
-from app.submissions import read_response
+from app.responses.submissions import read_response
 from scoring import DEFAULT_TOP, ConditionChange, Result, Submission, changes
 from scoring.changes import headline
 

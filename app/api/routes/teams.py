@@ -1,4 +1,4 @@
-"""`/teams`: a leadership team answering together (app/teams.py)."""
+"""`/teams`: a leadership team answering together (app/teams/service.py)."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ from app.deps import (
 )
 from app.errors import InvalidRequest
 from app.models import as_utc
-from app.submissions import public_base
-from app.teams import (
+from app.responses.submissions import public_base
+from app.teams.service import (
     DEFAULT_DAYS,
     close_team,
     create_team,
@@ -47,7 +47,7 @@ LeadToken = Annotated[
 # regex engines, and the OpenAPI document (read by any) must take exactly the names we do.
 SPACES = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
 # A team name: up to 120 characters as sent (stored without the spaces around it), at least
-# one of them not a space, and no NUL (which no field may hold: app/storable.py).
+# one of them not a space, and no NUL (which no field may hold: app/http/storable.py).
 TEAM_NAME_PATTERN = f"^[^\\x00]*[^\\x00{SPACES}][^\\x00]*$"
 TEAM_NAME = re.compile(TEAM_NAME_PATTERN)
 

@@ -66,7 +66,7 @@ _COUNTS = ('stage_0', 'stage_1', 'stage_2', 'stage_3', 'unknown', 'ranked_first'
 
 
 def _count_stored(conn) -> None:
-    from app.aggregates import fold, rollup_rows
+    from app.analytics.aggregates import fold, rollup_rows
 
     responses = sa.table('responses', sa.column('created_at', sa.DateTime(timezone=True)), *(sa.column(c) for c in ('state', 'role', 'partner', 'quiz_version')), sa.column('result', sa.JSON))
     rows = conn.execute(sa.select(*responses.c)).all()

@@ -6,7 +6,7 @@ Create Date: 2026-11-23
 
 Responses stored before this keep their whole result unless it can be rebuilt exactly: a row
 is rewritten only when explaining its recomputed decisions with today's content gives back,
-field for field, the result it stores (app/results.py, `compact_stored`). The others (older
+field for field, the result it stores (app/responses/results.py, `compact_stored`). The others (older
 quiz or scoring versions, or content that changed since) stay whole and are served as stored.
 `response_stages` goes: aggregates read the rollups (0003), nothing reads it any more.
 """
@@ -26,7 +26,7 @@ depends_on = None
 
 def _results():  # the content and scorer the app would start with
     from app.config import get_settings
-    from app.results import Results
+    from app.responses.results import Results
     from quiz import load_content
     from scoring import Scorer
 
@@ -50,14 +50,14 @@ def upgrade() -> None:
         batch_op.drop_index('ix_response_stages_condition_stage')
     op.drop_table('response_stages')
 
-    from app.results import compact_stored
+    from app.responses.results import compact_stored
 
     compact_stored(op.get_bind(), _results())
     sqlite_foreign_keys(op, on=True)
 
 
 def downgrade() -> None:
-    from app.results import expand_stored
+    from app.responses.results import expand_stored
 
     sqlite_foreign_keys(op, on=False)
     expand_stored(op.get_bind(), _results())

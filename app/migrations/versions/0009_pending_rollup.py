@@ -6,7 +6,7 @@ Create Date: 2026-12-01
 
 A response is counted in the published rollups only as part of a batch: MIN_GROUP_SIZE
 responses with the same quiz version, state, role, partner and attribution, released on the day the batch
-completed (app/aggregates.py, docs/privacy.md). Until then its counts wait in `pending_rollup`.
+completed (app/analytics/aggregates.py, docs/privacy.md). Until then its counts wait in `pending_rollup`.
 The upgrade re-counts the rollups from the stored responses, replayed in creation order under
 that rule, with MIN_GROUP_SIZE from the environment (or its default); the downgrade counts every
 response again at once, on its own day, and drops the table. Stored responses are not changed.
@@ -40,14 +40,14 @@ def upgrade() -> None:
     sa.Column('condition', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.PrimaryKeyConstraint('quiz_version', 'state', 'role', 'partner', 'attribution', 'condition')
     )
-    from app.aggregates import rebuild
+    from app.analytics.aggregates import rebuild
     from app.config import get_settings
 
     rebuild(op.get_bind(), release_at=get_settings().min_group_size)
 
 
 def downgrade() -> None:
-    from app.aggregates import rebuild
+    from app.analytics.aggregates import rebuild
 
     rebuild(op.get_bind(), release_at=None)
     op.drop_table('pending_rollup')

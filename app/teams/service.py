@@ -24,8 +24,8 @@ from sqlmodel import Session, col, select
 
 from app.errors import NotFound, TeamClosed, Unauthorized
 from app.models import ResponseRecord, Team, as_utc, utcnow
-from app.results import Results
-from app.writer import Writer
+from app.responses.results import Results
+from app.responses.writer import Writer
 from scoring.team import Member, aggregate
 
 TEAM_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
@@ -104,7 +104,7 @@ def is_lead(team: Team, lead_token: str | None) -> bool:
 
 
 # Closing is a barrier: no member is stored after it. A member's write checks the team inside
-# its own write transaction (`closed_in_write`, from app/submissions.py), and the close is a
+# its own write transaction (`closed_in_write`, from app/responses/submissions.py), and the close is a
 # write of its own, through the same writer, that takes the clock for `closed_at` only once it
 # holds the team: on PostgreSQL the row, locked FOR UPDATE against the members' FOR SHARE; on
 # SQLite the database's write lock, which the group-commit writer holds for each batch (and

@@ -12,7 +12,7 @@ on PostgreSQL under a transaction-scoped advisory lock per address, on SQLite un
 database's write lock, which the attempt takes (by writing) before it counts. An address is
 stored only as an HMAC keyed with EXPORT_TOKEN, which no one can reverse by hashing every
 address without the token; rows are deleted once out of the window, at the next attempt.
-(app/ratelimit.py's limiter is not reused: its window is a fixed minute and it counts every
+(app/partners/ratelimit.py's limiter is not reused: its window is a fixed minute and it counts every
 admitted request, where this counts failures only, over a longer window.)
 
 A session is a random id in a cookie signed with EXPORT_TOKEN, and a row (`analyst_sessions`,

@@ -10,8 +10,8 @@ One rule stays in words only: at most one answer per question (JSON Schema canno
 items of a list differ in one field); the description says so and the server answers 422.
 
 Free strings, in parameters and request bodies, say they hold no NUL (NO_NUL_PATTERN), which the
-server refuses everywhere (app/storable.py); `group_by`, the export's dates and the benchmarks'
-state list or spell out exactly what the server takes (app/aggregates.py).
+server refuses everywhere (app/http/storable.py); `group_by`, the export's dates and the benchmarks'
+state list or spell out exactly what the server takes (app/analytics/aggregates.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from app.aggregates import DATE_PATTERN, DATE_RULE, GROUP_BY_VALUES
+from app.analytics.aggregates import DATE_PATTERN, DATE_RULE, GROUP_BY_VALUES
 from scoring import Scorer
 
 ERROR_SCHEMA: dict[str, Any] = {

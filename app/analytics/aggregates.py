@@ -37,10 +37,10 @@ from sqlalchemy import Table, bindparam, delete, func, select, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
-from app.cache import TtlLru
 from app.config import Settings
 from app.db import dialect_insert
 from app.errors import InvalidRequest
+from app.http.cache import TtlLru
 from app.models import ConditionRollup, ConditionRollupMonth, PendingRollup, ResponseRecord
 
 GroupColumn = Literal["state", "role", "partner", "attribution", "month"]
@@ -121,7 +121,7 @@ def _dialect(connection: Connection | Session) -> str:
 
 
 # Responses a session has stored but not yet counted: a list per response of its rollup rows.
-# A batch of submissions (app/writer.py) counts them all just before its commit.
+# A batch of submissions (app/responses/writer.py) counts them all just before its commit.
 PENDING = "deferred_rollup"
 
 
@@ -607,7 +607,7 @@ class BenchmarkCache:
         self._kept.put(key, found)
 
 
-# Every `group_by` the export takes, as the OpenAPI document lists them (app/openapi.py):
+# Every `group_by` the export takes, as the OpenAPI document lists them (app/http/openapi.py):
 # empty (no grouping), or distinct group names joined by commas, no spaces, in any order.
 GROUP_BY_VALUES: tuple[str, ...] = ("",) + tuple(
     ",".join(names)

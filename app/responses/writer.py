@@ -13,7 +13,7 @@ PostgreSQL has row locks and many connections; `DirectWriter` keeps a transactio
 there, so several app processes write side by side.
 
 Both count the responses of a transaction into the aggregates just before its commit, releasing
-each batch of `release_at` (MIN_GROUP_SIZE) responses of one cell (app/aggregates.py).
+each batch of `release_at` (MIN_GROUP_SIZE) responses of one cell (app/analytics/aggregates.py).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 from starlette.concurrency import run_in_threadpool
 
-from app.aggregates import DEFAULT_RELEASE_AT, pending_rollup, write_pending_rollup
+from app.analytics.aggregates import DEFAULT_RELEASE_AT, pending_rollup, write_pending_rollup
 from app.db import (
     HIDE_PARAMETERS,
     SQLITE_CONNECT_ARGS,

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from app.addresses import resolve_webhook
 from app.errors import PartnerError, Unauthorized
 from app.models import Partner, utcnow
+from app.partners.addresses import resolve_webhook
 
 SLUG = re.compile(r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")
 ORIGIN_CACHE_SECONDS = 30
@@ -51,7 +51,7 @@ def normalise_origin(origin: str) -> str:
 
 def check_webhook_url(url: str, *, allow_private: bool) -> str:
     """The webhook URL, cleaned, or a `PartnerError` saying why it could reach our own network
-    (app/addresses.py has the rules; the sender checks again, and pins, at each try)."""
+    (app/partners/addresses.py has the rules; the sender checks again, and pins, at each try)."""
     return resolve_webhook(url, allow_private=allow_private).url
 
 

@@ -17,10 +17,10 @@ from sqlalchemy import Connection, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col
 
-from app.cache import TtlLru
 from app.db import dialect_insert
+from app.http.cache import TtlLru
+from app.http.prebuilt import HTML, Built, cacheable
 from app.models import ContentVersion, ResponseRecord, utcnow
-from app.prebuilt import HTML, Built, cacheable
 from quiz import content_from_snapshot, content_snapshot, snapshot_hash
 from scoring import SCORING_VERSION, Answer, Computed, Scorer, Submission, SubmissionInvalid
 
@@ -28,7 +28,7 @@ StoredResult = dict[str, Any]
 # Whole results kept in memory per process: results never change, and a shared link is often
 # opened many times in a row.
 CACHED_RESULTS = 1024
-# Result pages show peer figures, refreshed once a minute (app/aggregates.py BenchmarkCache).
+# Result pages show peer figures, refreshed once a minute (app/analytics/aggregates.py BenchmarkCache).
 CACHED_PAGES = 256
 # Scorers of content versions, the current one and older ones built from their stored
 # snapshots: a deployment has a handful, and one that was let go is built again when read.

@@ -24,16 +24,16 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from app.addresses import Resolver, Target, resolve_webhook, system_resolver
 from app.config import Settings
 from app.db import error_summary
 from app.errors import PartnerError
 from app.models import Partner, WebhookDelivery, utcnow
+from app.partners.addresses import Resolver, Target, resolve_webhook, system_resolver
 
 if TYPE_CHECKING:
     import httpx
 
-log = logging.getLogger("app.webhooks")
+log = logging.getLogger("app.partners.webhooks")
 
 
 # How long a claimed delivery stays with the process that claimed it before others may retry.
@@ -48,7 +48,7 @@ def _http_client() -> httpx.Client:
     processes never send a webhook.
 
     Its own transport, so that HTTP(S)_PROXY in the environment is never used: a proxy would
-    look the name up again and connect wherever that says, past the check (app/addresses.py).
+    look the name up again and connect wherever that says, past the check (app/partners/addresses.py).
     No kept-alive connections: the pool keys connections by address, so one opened, and its
     certificate checked, for one partner's name could carry another partner's delivery to the
     same address; each delivery makes its own connection and checks its own name."""

@@ -10,7 +10,7 @@ the first one that has such a character is a 422 naming it, in the API's shape o
 Queries, paths and forms are decoded with replacement characters, so only JSON brings a
 surrogate; a NUL can come from anywhere.
 
-The OpenAPI document says the same of every free string (app/openapi.py, NO_NUL_PATTERN).
+The OpenAPI document says the same of every free string (app/http/openapi.py, NO_NUL_PATTERN).
 """
 
 from __future__ import annotations

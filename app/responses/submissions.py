@@ -1,7 +1,7 @@
 """The one path from a submission to a stored, scored response, and reading one back.
 
 Both the JSON API (`POST /api/v1/responses`) and the HTML form call `submit`. Everything a
-submission writes goes through the writer in one transaction (app/writer.py).
+submission writes goes through the writer in one transaction (app/responses/writer.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from app.aggregates import defer_rollup, rollup_rows
+from app.analytics.aggregates import defer_rollup, rollup_rows
 from app.config import Settings
 from app.errors import (
     AppError,
@@ -35,11 +35,11 @@ from app.models import (
     WebhookDelivery,
     utcnow,
 )
-from app.ratelimit import Admission
-from app.results import Results, StoredResult
-from app.teams import closed_in_write, team_for_join
-from app.webhooks import delivery_for, event_body
-from app.writer import Writer
+from app.partners.ratelimit import Admission
+from app.partners.webhooks import delivery_for, event_body
+from app.responses.results import Results, StoredResult
+from app.responses.writer import Writer
+from app.teams.service import closed_in_write, team_for_join
 from scoring import Submission, SubmissionInvalid
 
 RESPONSE_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
@@ -135,7 +135,7 @@ async def submit(
     replay check, so an idempotent retry of a stored submission is answered even when limited,
     and on SQLite every write of a submission goes through the one writer. With a `partner`
     that has a webhook, the delivery is written in the same transaction as the response, with
-    links on `base_url`. The rows are written by `writer` (app/writer.py).
+    links on `base_url`. The rows are written by `writer` (app/responses/writer.py).
 
     Runs on the event loop: scoring is short CPU work done in place, the database is read in
     the thread pool only for a team or `based_on`, and the write is awaited, so no thread waits
@@ -189,7 +189,7 @@ async def submit(
                 return replay
         if team_id is not None:
             # Checked again where it is written: the close may have come since `_linked`, and
-            # only here is it ordered with this write (app/teams.py, `closed_in_write`).
+            # only here is it ordered with this write (app/teams/service.py, `closed_in_write`).
             closed = closed_in_write(write, team_id)
             if closed is not None:
                 return closed  # returned, not raised: the rest of the batch goes on as is
@@ -274,7 +274,7 @@ def _add_rows(
     # A Core INSERT, not the ORM's unit of work or bulk path: a third of the cost, every time.
     session.connection().execute(RESPONSES.insert(), row)
     # Counted in the same transaction: pending until its cell's batch is complete, then
-    # released with it (app/aggregates.py).
+    # released with it (app/analytics/aggregates.py).
     defer_rollup(
         session,
         rollup_rows(
