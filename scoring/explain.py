@@ -540,7 +540,10 @@ class Explainer3(Explainer):
                     f"more of {noun} build on {self._some(before, kind)}, which {comes} first"
                 )
             if after:
-                parts.append(f"{phrase} than on {self._some(after, kind)}, so it comes before them")
+                them = "it" if len(after) == 1 else "them"
+                parts.append(
+                    f"{phrase} than on {self._some(after, kind)}, so it comes before {them}"
+                )
             text = "; ".join(parts)
             return text[0].upper() + text[1:] + "."
         one, many = what.get(place.basis, ("differs", "differ"))
@@ -552,7 +555,8 @@ class Explainer3(Explainer):
         if after:
             if place.basis == "stage":
                 parts.append(
-                    f"it is at an earlier stage than {self._some(after, kind)}, so it comes before them"
+                    f"it is at an earlier stage than {self._some(after, kind)}, so it comes "
+                    f"before {'it' if len(after) == 1 else 'them'}"
                 )
             else:
                 parts.append(
