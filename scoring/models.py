@@ -204,7 +204,9 @@ class Result(BaseModel):
     # ones only when nothing else is left. `headline` says which case it is.
     begin_here: list[str] = []
     headline: Headline = "begin"
-    # Set when the top of the list was a tie only the suggested sequence decided.
+    # Scoring 2.0: set when the top of the list was a tie only the suggested sequence decided.
+    # Scoring 3.0: the note above "Begin here": equals at the top (or cut by it), and chosen
+    # priorities that cannot move the list (waiting, unknown or finished), with why.
     tie_note: str | None = None
     contradictions: list[Contradiction] = []
     # Linked to the `begin_here` conditions only.
