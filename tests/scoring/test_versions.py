@@ -7,12 +7,15 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from quiz import content_from_snapshot
-from scoring import Answer, Computed, Scorer, decisions, explain
+from scoring import Answer, Computed, Scorer, Submission, decisions, explain
 from scoring.decisions import SequenceRanking
 from scoring.explain import Explainer
 from scoring.models import StageEstimate
+from tests.scoring.support import SCORER
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 REWORDED = "Reworded under scoring 9.9: earliest first."
@@ -59,3 +62,33 @@ def test_an_unknown_scoring_version_is_a_clear_error() -> None:
     )
     with pytest.raises(ValueError, match="scoring version '0.1'"):
         scorer.explain(stored, [])
+
+
+def _answer_sets() -> st.SearchStrategy[dict[str, str]]:
+    return st.fixed_dictionaries(
+        {q.id: st.sampled_from([o.id for o in q.options] + ["skip"]) for q in SCORER.quiz.questions}
+    ).map(lambda d: {k: v for k, v in d.items() if v != "skip"})
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    _answer_sets(), st.lists(st.sampled_from(sorted(SCORER.conditions)), max_size=3, unique=True)
+)
+def test_what_is_stored_explains_back_to_the_very_result_answered(  # type: ignore[no-untyped-def]
+    answers, priorities
+) -> None:
+    """Scoring 3.0 stores only the decisions; explaining them again (as a stored result is
+    read) gives the result answered at submission, sentence for sentence."""
+    submission = Submission.model_validate(
+        {
+            "quiz_version": SCORER.quiz.version,
+            "answers": [{"question_id": q, "option_id": o} for q, o in answers.items()],
+            "context": {"state": "KY"},
+            "priorities": priorities,
+        }
+    )
+    computed, answered = SCORER.compute_and_explain(submission)
+    assert computed.scoring_version == "3.0"
+    stored = Computed.model_validate(computed.model_dump(mode="json", exclude_defaults=True))
+    again = SCORER.explain(stored, submission.answers, "KY")
+    assert again.model_dump(mode="json") == answered.model_dump(mode="json")
