@@ -216,7 +216,7 @@ def test_on_postgres_a_job_that_deadlocks_in_its_savepoint_is_run_again(
     failing its caller."""
     url = migrated(pg_cluster.create_database("quiz_writer_savepoint_retry"))
     writer = GroupCommitWriter(url)
-    holds_one = threading.Event()
+    holds_one, holds_two = threading.Event(), threading.Event()
     runs: list[int] = []
 
     def work(session: Session) -> int:
@@ -234,6 +234,7 @@ def test_on_postgres_a_job_that_deadlocks_in_its_savepoint_is_run_again(
         with psycopg.connect(plain) as conn, psycopg.connect(plain, autocommit=True) as watch:
             conn.execute("SET deadlock_timeout = '60s'")
             conn.execute("SELECT pg_advisory_xact_lock(2)")
+            holds_two.set()
             assert holds_one.wait(10)
             for _ in range(200):
                 waiting = watch.execute(
@@ -249,6 +250,7 @@ def test_on_postgres_a_job_that_deadlocks_in_its_savepoint_is_run_again(
     thread.start()
     job = _Job(work)
     try:
+        assert holds_two.wait(10)  # the job starts only once the other holds lock 2
         writer_module._each_in_a_savepoint(writer.engine, [job], 5)
     finally:
         thread.join(timeout=30)
