@@ -21,6 +21,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from app.db import error_summary
 from app.http.accesslog import route_pattern
@@ -46,6 +47,15 @@ STATUS_CODES = {
 
 
 Detail = dict[str, Any]
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at the request's path."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
 
 
 class AppError(Exception):
@@ -232,7 +242,12 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         if exc.status_code == 404 and message == "Not Found":
             message = f"Nothing at {request.url.path}."
-        return render(request, exc.status_code, code, message, None, getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route on the path only; a path served
+            # by several routes (GET and PUT /api/v1/plans/{token}) takes them all.
+            headers = (headers or {}) | {"Allow": allowed_methods(request)}
+        return render(request, exc.status_code, code, message, None, headers)
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)

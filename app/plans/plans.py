@@ -50,6 +50,7 @@ Owner = Annotated[
 ]
 TargetStage = Literal[1, 2, 3]
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+DUE_PATTERN = r"^(20[0-9]{2}|2100)-"
 
 
 def token_hash(token: str) -> str:
@@ -70,14 +71,17 @@ class PlanCreate(_In):
     response_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{22}$")]
     time_frame: TimeFrame = DEFAULT_TIME_FRAME
     # Default: the result's "Begin here" list.
-    conditions: list[PlanConditionChoice] | None = Field(default=None, max_length=MAX_CONDITIONS)
+    conditions: list[PlanConditionChoice] | None = Field(
+        default=None, min_length=1, max_length=MAX_CONDITIONS
+    )
 
 
 class MilestoneUpdate(_In):
     id: Annotated[str, StringConstraints(max_length=210)]
     done: bool = False
     owner: Owner | None = None
-    due: date | None = None
+    # Between 2000 and 2100: the pattern says so in the OpenAPI document too.
+    due: date | None = Field(default=None, json_schema_extra={"pattern": DUE_PATTERN})
 
     @field_validator("owner", mode="after")
     @classmethod
@@ -253,14 +257,8 @@ def _choices(
                 "duplicate_condition",
                 "Each condition can be in the plan once.",
             )
-        current = stages.get(choice.condition)
-        target = choice.target_stage or _default_target(current)
-        if current is not None and target < current:
-            raise _invalid(
-                f"conditions.{i}.target_stage",
-                "target_below_current",
-                "The target stage cannot be below the stage the state has reached.",
-            )
+        # A target the state has reached already is kept as such: no milestones left.
+        target = choice.target_stage or _default_target(stages.get(choice.condition))
         picked.append((choice.condition, target))
     return picked
 
@@ -351,11 +349,16 @@ def update_plan(session: Session, results: Results, plan: Plan, body: PlanUpdate
         milestones = {milestone_id(m): dict(m) for m in item["milestones"]}
         for j, change in enumerate(update.milestones):
             found = milestones.get(change.id)
-            if found is None:
-                raise _invalid(
-                    f"conditions.{i}.milestones.{j}.id",
-                    "unknown_milestone",
+            if found is None:  # a part of the plan that does not exist, as an unknown plan is
+                raise NotFound(
                     f"'{change.id}' is not a milestone of this condition in the plan.",
+                    [
+                        {
+                            "field": f"conditions.{i}.milestones.{j}.id",
+                            "code": "unknown_milestone",
+                            "message": "no such milestone in the plan",
+                        }
+                    ],
                 )
             found.update(
                 done=change.done,

@@ -26,7 +26,9 @@ def _answers(stages: dict[str, Any]) -> list[dict[str, str]]:
     return [{"question_id": q, "option_id": option_for(q, s)} for q, s in stages.items()]
 
 
-def _response(client: TestClient, quiz: Quiz, stages: dict[str, Any] = STAGES, **extra: Any) -> dict[str, Any]:
+def _response(
+    client: TestClient, quiz: Quiz, stages: dict[str, Any] = STAGES, **extra: Any
+) -> dict[str, Any]:
     body = {"quiz_version": quiz.version, "answers": _answers(stages), **extra}
     r = client.post("/api/v1/responses", json=body)
     assert r.status_code == 201, r.text
@@ -65,7 +67,10 @@ def test_a_plan_defaults_to_begin_here_and_next_stages(client: TestClient, quiz:
         expected = {f"{question.id}:{o.id}" for o in question.options if o.stage == 1}
         assert expected <= set(labels)
     assert all(m["stage"] == 1 and not m["done"] for m in funding["milestones"])
-    assert plan["progress"] == {"done": 0, "total": sum(len(c["milestones"]) for c in plan["conditions"])}
+    assert plan["progress"] == {
+        "done": 0,
+        "total": sum(len(c["milestones"]) for c in plan["conditions"]),
+    }
     assert [h["response_id"] for h in plan["history"]] == [made["id"]]
     # The token is stored only as its sha256.
     (row,) = _rows(client, Plan)
@@ -94,7 +99,12 @@ def test_put_checks_milestones_and_changes_targets(client: TestClient, quiz: Qui
                 "condition": "responsive-funding-systems",
                 "target_stage": 1,
                 "milestones": [
-                    {"id": first["id"], "done": True, "owner": "  Budget office <b>  ", "due": "2027-06-30"}
+                    {
+                        "id": first["id"],
+                        "done": True,
+                        "owner": "  Budget office <b>  ",
+                        "due": "2027-06-30",
+                    }
                 ],
             }
         ],
@@ -118,11 +128,14 @@ def test_put_checks_milestones_and_changes_targets(client: TestClient, quiz: Qui
 @pytest.mark.parametrize(
     ("change", "field", "code"),
     [
-        ({"milestones": [{"id": "funding:nope"}]}, "conditions.0.milestones.0.id", "unknown_milestone"),
         ({"condition": "no-such-condition"}, "conditions.0.condition", "unknown_condition"),
         ({"milestones": [{"id": "x", "owner": "a" * 61}]}, "conditions.0.milestones.0.owner", None),
         ({"milestones": [{"id": "x", "due": "1999-12-31"}]}, "conditions.0.milestones.0.due", None),
-        ({"milestones": [{"id": "x", "owner": "two\nlines"}]}, "conditions.0.milestones.0.owner", None),
+        (
+            {"milestones": [{"id": "x", "owner": "two\nlines"}]},
+            "conditions.0.milestones.0.owner",
+            None,
+        ),
     ],
 )
 def test_bad_changes_are_named_in_the_error_shape(
@@ -131,28 +144,70 @@ def test_bad_changes_are_named_in_the_error_shape(
     made = _response(client, quiz)
     token = client.post("/api/v1/plans", json={"response_id": made["id"]}).json()["token"]
     condition = {"condition": "responsive-funding-systems", "target_stage": 1} | change
-    r = client.put(f"/api/v1/plans/{token}", json={"time_frame": "3-months", "conditions": [condition]})
+    r = client.put(
+        f"/api/v1/plans/{token}", json={"time_frame": "3-months", "conditions": [condition]}
+    )
     assert r.status_code == 422, r.text
     error = r.json()["error"]
     assert {"code", "message", "details"} <= set(error)
-    assert any(d["field"] == field and (code is None or d["code"] == code) for d in error["details"]), error
+    assert any(
+        d["field"] == field and (code is None or d["code"] == code) for d in error["details"]
+    ), error
+
+
+def test_an_unknown_milestone_is_not_found(client: TestClient, quiz: Quiz) -> None:
+    made = _response(client, quiz)
+    token = client.post("/api/v1/plans", json={"response_id": made["id"]}).json()["token"]
+    condition = {
+        "condition": "responsive-funding-systems",
+        "milestones": [{"id": "funding:nope", "done": True}],
+    }
+    r = client.put(
+        f"/api/v1/plans/{token}", json={"time_frame": "3-months", "conditions": [condition]}
+    )
+    assert r.status_code == 404
+    assert r.json()["error"]["details"][0] == {
+        "field": "conditions.0.milestones.0.id",
+        "code": "unknown_milestone",
+        "message": "no such milestone in the plan",
+    }
 
 
 def test_creation_errors(client: TestClient, quiz: Quiz) -> None:
     made = _response(client, quiz, every_question_at(2))
     missing = client.post("/api/v1/plans", json={"response_id": "A" * 22})
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
-    four = [{"condition": c} for c in made["result"]["begin_here"] + ["balanced-assessments"] * 3][:4]
-    assert client.post("/api/v1/plans", json={"response_id": made["id"], "conditions": four}).status_code == 422
-    below = client.post(
-        "/api/v1/plans",
-        json={"response_id": made["id"], "conditions": [{"condition": "responsive-funding-systems", "target_stage": 1}]},
+    four = [{"condition": c} for c in made["result"]["begin_here"] + ["balanced-assessments"] * 3][
+        :4
+    ]
+    assert (
+        client.post(
+            "/api/v1/plans", json={"response_id": made["id"], "conditions": four}
+        ).status_code
+        == 422
     )
-    assert below.status_code == 422
-    assert below.json()["error"]["details"][0]["code"] == "target_below_current"
+    # A target the state has reached already: kept, with no milestones left.
+    reached = client.post(
+        "/api/v1/plans",
+        json={
+            "response_id": made["id"],
+            "conditions": [{"condition": "responsive-funding-systems", "target_stage": 1}],
+        },
+    )
+    assert reached.status_code == 201
+    assert reached.json()["plan"]["conditions"][0]["milestones"] == []
+    twice = [{"condition": "measuring-success"}, {"condition": "measuring-success"}]
+    duplicate = client.post("/api/v1/plans", json={"response_id": made["id"], "conditions": twice})
+    assert duplicate.status_code == 422
+    assert duplicate.json()["error"]["details"][0]["code"] == "duplicate_condition"
     assert client.get("/api/v1/plans/" + "x" * 32).status_code == 404
     assert client.get("/api/v1/plans/short").status_code in (404, 422)
-    assert client.post("/api/v1/plans", content=b"{}", headers={"content-type": "text/plain"}).status_code == 415
+    assert (
+        client.post(
+            "/api/v1/plans", content=b"{}", headers={"content-type": "text/plain"}
+        ).status_code
+        == 415
+    )
 
 
 def test_plan_pages_without_javascript(client: TestClient, quiz: Quiz) -> None:
@@ -167,12 +222,23 @@ def test_plan_pages_without_javascript(client: TestClient, quiz: Quiz) -> None:
         assert re.search(rf'value="{slug}" id="pick-{slug}" checked', form.text)
     too_many = client.post(
         f"/results/{made['id']}/plan",
-        data={"condition": ["responsive-funding-systems", "collaborative-leadership", "measuring-success", "culture-of-innovation"]},
+        data={
+            "condition": [
+                "responsive-funding-systems",
+                "collaborative-leadership",
+                "measuring-success",
+                "culture-of-innovation",
+            ]
+        },
     )
     assert too_many.status_code == 422 and "at most 3" in too_many.text
     r = client.post(
         f"/results/{made['id']}/plan",
-        data={"condition": ["responsive-funding-systems", "collaborative-leadership"], "target-collaborative-leadership": "3", "time_frame": "6-months"},
+        data={
+            "condition": ["responsive-funding-systems", "collaborative-leadership"],
+            "target-collaborative-leadership": "3",
+            "time_frame": "6-months",
+        },
     )
     assert r.status_code == 303
     location = r.headers["location"]
@@ -194,12 +260,20 @@ def test_plan_pages_without_javascript(client: TestClient, quiz: Quiz) -> None:
         "leadership:accountable",
     ]
     milestone = leadership["milestones"][0]["id"]
-    bad = client.post(f"/plans/{token}", data={"time_frame": "6-months", f"done-{milestone}": "1", f"due-{milestone}": "31/12/2027"})
+    bad = client.post(
+        f"/plans/{token}",
+        data={"time_frame": "6-months", f"done-{milestone}": "1", f"due-{milestone}": "31/12/2027"},
+    )
     assert bad.status_code == 422
     assert f'id="due-{milestone}-error"' in bad.text
     good = client.post(
         f"/plans/{token}",
-        data={"time_frame": "12-months", f"done-{milestone}": "1", f"owner-{milestone}": "<script>Chief of staff</script>", f"due-{milestone}": "2027-12-31"},
+        data={
+            "time_frame": "12-months",
+            f"done-{milestone}": "1",
+            f"owner-{milestone}": "<script>Chief of staff</script>",
+            f"due-{milestone}": "2027-12-31",
+        },
     )
     assert good.status_code == 303 and good.headers["location"] == f"/plans/{token}?saved=1"
     saved = client.get(good.headers["location"]).text
@@ -208,7 +282,9 @@ def test_plan_pages_without_javascript(client: TestClient, quiz: Quiz) -> None:
     assert client.get(f"/api/v1/plans/{token}").json()["progress"]["done"] == 1
 
     memo = client.get(f"/plans/{token}/memo.docx")
-    assert memo.status_code == 200 and memo.headers["content-type"].startswith("application/vnd.openxml")
+    assert memo.status_code == 200 and memo.headers["content-type"].startswith(
+        "application/vnd.openxml"
+    )
     paragraphs = [p.text for p in docx.Document(io.BytesIO(memo.content)).paragraphs]
     text = "\n".join(paragraphs)
     assert "A plan for Ohio" in paragraphs[0]
@@ -253,16 +329,26 @@ def test_evidence_kept_with_answers_is_shown_escaped(client: TestClient, quiz: Q
     made = _response(client, quiz)
     engine = create_engine(client.app.state.settings.database_url)  # type: ignore[attr-defined]
     with engine.begin() as conn:
-        answers = conn.execute(select(ResponseRecord.answers).where(ResponseRecord.id == made["id"])).scalar_one()
+        answers = conn.execute(
+            select(ResponseRecord.answers).where(ResponseRecord.id == made["id"])
+        ).scalar_one()
         for a in answers:
             if a["question_id"] == "funding":
                 a["evidence"] = {"note": "<b>HB 12</b> failed", "link": "https://example.org/hb12"}
             if a["question_id"] == "funding-flexibility":
                 a["evidence"] = {"link": "javascript:alert(1)"}
-        conn.execute(ResponseRecord.__table__.update().where(ResponseRecord.__table__.c.id == made["id"]).values(answers=answers))  # type: ignore[attr-defined]
+        conn.execute(
+            ResponseRecord.__table__.update()
+            .where(ResponseRecord.__table__.c.id == made["id"])
+            .values(answers=answers)
+        )  # type: ignore[attr-defined]
     engine.dispose()
     token = client.post(
-        "/api/v1/plans", json={"response_id": made["id"], "conditions": [{"condition": "responsive-funding-systems"}]}
+        "/api/v1/plans",
+        json={
+            "response_id": made["id"],
+            "conditions": [{"condition": "responsive-funding-systems"}],
+        },
     ).json()["token"]
     page = client.get(f"/plans/{token}").text
     assert "&lt;b&gt;HB 12&lt;/b&gt; failed" in page
