@@ -184,7 +184,7 @@ def docx_memo(content: BriefContent) -> bytes:
         "The framework's content is paraphrased in our own words. The milestones come from "
         "this quiz's own questions, not from the framework"
         + (
-            f"; the stage names {' and '.join(content.our_stage_names)} are ours."
+            f"; the stage names {_names(content.our_stage_names)} are ours."
             if content.our_stage_names
             else "."
         )
@@ -192,6 +192,11 @@ def docx_memo(content: BriefContent) -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def _names(names: Sequence[str]) -> str:
+    """ "A, B and C"."""
+    return ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
 
 
 def _para(document: Any, label: str, text: str) -> None:

@@ -19,8 +19,8 @@ from scoring import Result
 from scoring.changes import ConditionChange, changes
 
 # The chart's drawing box, in SVG user units (scaled to the column by CSS).
-WIDTH, HEIGHT = 320, 120
-LEFT, RIGHT, TOP, BOTTOM = 112, 12, 10, 22
+WIDTH, HEIGHT = 340, 120
+LEFT, RIGHT, TOP, BOTTOM = 132, 14, 10, 22
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class ConditionChart:
 class Chart:
     width: int
     height: int
+    left: int  # where the plot starts: the stage names are right-aligned before it
     # (y, stage name) for each gridline, bottom to top.
     levels: list[tuple[float, str]]
     # (x, date) under each check-in.
@@ -87,7 +88,7 @@ def chart(plan: PlanPublic, stage_names: dict[int | None, str]) -> Chart:
             )
         )
     levels = [(_y(level), stage_names[level]) for level in range(4)]
-    return Chart(WIDTH, HEIGHT, levels, dates, drawn)
+    return Chart(WIDTH, HEIGHT, LEFT, levels, dates, drawn)
 
 
 def since_last_time(

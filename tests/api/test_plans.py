@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import subprocess
+import sys
 from typing import Any
 
 import docx
@@ -354,3 +356,24 @@ def test_evidence_kept_with_answers_is_shown_escaped(client: TestClient, quiz: Q
     assert "&lt;b&gt;HB 12&lt;/b&gt; failed" in page
     assert '<a href="https://example.org/hb12" rel="noopener nofollow">' in page
     assert "javascript:" not in page
+
+
+def test_without_weasyprint_the_pdf_link_says_so_and_the_rest_works(
+    client: TestClient, quiz: Quiz, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server without Pango cannot import WeasyPrint (OSError; here the import is made to
+    fail as it does): the PDF link is a friendly page, the memo and the plan still work."""
+    made = _response(client, quiz)
+    token = client.post("/api/v1/plans", json={"response_id": made["id"]}).json()["token"]
+    monkeypatch.setitem(sys.modules, "weasyprint", None)
+    r = client.get(f"/plans/{token}/brief.pdf")
+    assert r.status_code == 503 and r.headers["content-type"].startswith("text/html")
+    assert "PDF briefs need WeasyPrint" in r.text and "Word memo" in r.text
+    assert client.get(f"/plans/{token}/memo.docx").status_code == 200
+    assert client.get(f"/plans/{token}").status_code == 200
+
+
+def test_the_app_starts_without_importing_weasyprint() -> None:
+    """`make run` needs no Pango: the app imports WeasyPrint only when a PDF is asked for."""
+    code = "import sys, app.main; sys.exit('weasyprint' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
