@@ -7,6 +7,7 @@ Pages (anything outside /api and /healthz) get a friendly HTML page instead, ren
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from typing import Any
 
@@ -21,7 +22,6 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
 
 from app.db import error_summary
 from app.http.accesslog import route_pattern
@@ -49,13 +49,16 @@ STATUS_CODES = {
 Detail = dict[str, Any]
 
 
-def allowed_methods(request: Request) -> str:
-    """Every method some route serves at the request's path."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
-            methods |= route.methods or set()
-    return ", ".join(sorted(methods))
+def documented_methods(request: Request) -> str | None:
+    """The methods the OpenAPI document lists at the request's path, or None off the API.
+    Starlette's 405 names only the methods of the first route on a path; a path served by
+    several routes (GET and PUT /api/v1/plans/{token}) takes them all."""
+    path = request.url.path
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            return ", ".join(sorted(m.upper() for m in operations))
+    return None
 
 
 class AppError(Exception):
@@ -243,10 +246,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and message == "Not Found":
             message = f"Nothing at {request.url.path}."
         headers = getattr(exc, "headers", None)
-        if exc.status_code == 405:
-            # Starlette names the methods of the first route on the path only; a path served
-            # by several routes (GET and PUT /api/v1/plans/{token}) takes them all.
-            headers = (headers or {}) | {"Allow": allowed_methods(request)}
+        if exc.status_code == 405 and (documented := documented_methods(request)):
+            headers = (headers or {}) | {"Allow": documented}
         return render(request, exc.status_code, code, message, None, headers)
 
     @app.exception_handler(DBAPIError)
