@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, select
 from app.models import Plan, PlanCheckIn, ResponseRecord
 from quiz import Quiz
 from tests.scoring.support import QUESTIONS, every_question_at, option_for
+from tests.support import InProcessServer, LiveServer
 
 STAGES = every_question_at(1) | {"funding": 0}
 
@@ -377,3 +378,49 @@ def test_the_app_starts_without_importing_weasyprint() -> None:
     """`make run` needs no Pango: the app imports WeasyPrint only when a PDF is asked for."""
     code = "import sys, app.main; sys.exit('weasyprint' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_a_plan_and_its_check_in_on_each_database(
+    server: LiveServer | InProcessServer, quiz: Quiz
+) -> None:
+    """The whole round on SQLite and PostgreSQL: made, a milestone checked, a check-in through
+    the form, the history and the link rows as stored."""
+    with server.client() as c:
+        made = _response(c, quiz)  # type: ignore[arg-type]
+        created = c.post("/api/v1/plans", json={"response_id": made["id"]}).json()
+        token, plan = created["token"], created["plan"]
+        condition = plan["conditions"][0]
+        milestone = condition["milestones"][0]["id"]
+        body = {
+            "time_frame": "3-months",
+            "conditions": [
+                {"condition": c_["condition"], "target_stage": c_["target_stage"]}
+                for c_ in plan["conditions"]
+            ],
+        }
+        body["conditions"][0]["milestones"] = [{"id": milestone, "done": True}]  # type: ignore[index]
+        assert c.put(f"/api/v1/plans/{token}", json=body).json()["progress"]["done"] == 1
+        data = {"quiz_version": quiz.version, "plan": token, "based_on": made["id"]}
+        data |= {q: option_for(q, s) for q, s in (STAGES | {"funding": 2}).items()}
+        sent = c.post("/quiz", data=data)
+        assert sent.status_code == 303 and sent.headers["location"] == f"/plans/{token}#history"
+        again = c.post(
+            "/quiz", data=data
+        )  # sent twice (no form token): stored again, linked once each
+        assert again.status_code == 303
+        after = c.get(f"/api/v1/plans/{token}").json()
+    assert [h["stages"]["responsive-funding-systems"] for h in after["history"]] == [0, 2, 2]
+    assert after["progress"]["done"] == 1
+    url = server.app.state.settings.database_url
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        links = conn.execute(select(PlanCheckIn.response_id)).scalars().all()
+        based = (
+            conn.execute(
+                select(ResponseRecord.based_on).where(ResponseRecord.id.in_(links))  # type: ignore[attr-defined]
+            )
+            .scalars()
+            .all()
+        )
+    engine.dispose()
+    assert len(links) == 2 and based == [made["id"], made["id"]]
