@@ -148,11 +148,13 @@ async def read_quiz_form(
     role: str | None = None,
     team: str | None = None,
     plan: str | None = None,
+    check_in: str | None = None,
 ) -> Response:
     """The quiz as a plain HTML form that works without JavaScript; `?from=ID` fills it in with
     the answers of an earlier result, to change them or add priorities; `?state=` and `?role=`
     (from an embed's data attributes) preselect the context questions. `?from=ID&plan=TOKEN`
-    is a plan's "Check in again": the new response is based on ID and belongs to the plan."""
+    is a plan's "Check in again": the new response is based on ID and belongs to the plan;
+    `?from=ID&check_in=1`, the result page's, only links it to ID."""
     if not request.url.query:
         return _plain_quiz_page(request, framework, quiz, embed, tokens)
     form = (
@@ -171,6 +173,12 @@ async def read_quiz_form(
         form.notice = (
             "You are checking in on your plan: your latest answers are filled in. Change what "
             "has moved and submit; the earlier results stay as they were."
+        )
+    elif check_in == "1" and from_id is not None:
+        form.fields["based_on"] = from_id
+        form.notice = (
+            "You are checking in again: your earlier answers are filled in. Change what has "
+            "moved and submit; the new result is linked to the earlier one, which stays as it was."
         )
     for question_id, value in (("state", state), ("role", role)):
         question = quiz.context_question(question_id)

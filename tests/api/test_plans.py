@@ -323,6 +323,13 @@ def test_plan_pages_without_javascript(client: TestClient, quiz: Quiz) -> None:
     assert page.count('role="img"') == 2 and "Stage at each check-in" in page
     assert len(_rows(client, PlanCheckIn)) >= 1
     assert client.get(f"/quiz?from={made['id']}&plan=" + "y" * 32).status_code == 404
+    # From the result page: a check-in linked to the result it started from, without a plan.
+    assert (
+        f'href="/quiz?from={made["id"]}&amp;check_in=1"'
+        in client.get(f"/results/{made['id']}").text
+    )
+    again = client.get(f"/quiz?from={made['id']}&check_in=1").text
+    assert f'name="based_on" value="{made["id"]}"' in again and 'name="plan"' not in again
     assert client.get("/plans/" + "y" * 32).status_code == 404
 
 
