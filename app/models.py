@@ -313,8 +313,12 @@ class Plan(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=32)
     token_hash: str = Field(max_length=64, unique=True)
-    # The result the plan was made from; its check-ins follow in `plan_check_ins`.
-    response_id: str = Field(foreign_key="responses.id", max_length=32, index=True)
+    # The result the plan was made from (its check-ins follow in `plan_check_ins`), or, for a
+    # team's plan, the team whose picture it was made from: one of the two is set.
+    response_id: str | None = Field(
+        default=None, foreign_key="responses.id", max_length=32, index=True
+    )
+    team_id: str | None = Field(default=None, foreign_key="teams.id", max_length=32, index=True)
     time_frame: str = Field(max_length=20)
     # The conditions as planned: [{condition, target_stage, milestones: [{question_id,
     # option_id, stage, label, done, owner, due}]}] (app/plans/plans.py, PlanItem).

@@ -58,7 +58,7 @@ STATUS_TEXT = {
     304: "Not modified: the copy the client has (If-None-Match) is current",
     401: "Wrong, revoked or missing key or token",
     404: "Nothing with that id (in the path, `compare_to` or `based_on`)",
-    409: "Idempotency-Key already used with another body",
+    409: "Idempotency-Key already used with another body, or a team not shown yet",
     413: "Body larger than MAX_BODY_BYTES",
     415: "Body not sent as application/json",
     422: "Invalid request or submission; `details` names each field",
@@ -80,6 +80,7 @@ EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("get", "/api/v1/teams/{team_id}"): (404, 422, 503),
     ("post", "/api/v1/teams/{team_id}/close"): (401, 404, 422, 503),
     ("post", "/api/v1/plans"): (400, 404, 413, 415, 422, 429, 503),
+    ("post", "/api/v1/teams/{team_id}/plans"): (400, 404, 409, 413, 415, 422, 429, 503),
     ("get", "/api/v1/plans/{token}"): (404, 422, 503),
     ("put", "/api/v1/plans/{token}"): (400, 404, 413, 415, 422, 503),
 }
@@ -92,6 +93,12 @@ LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
             "operationRef": "#/paths/~1api~1v1~1plans/post",
             "requestBody": {"response_id": "$response.body#/id"},
         }
+    },
+    ("post", "/api/v1/teams/{team_id}/plans", "201"): {
+        "ReadPlan": {
+            "operationRef": f"{PLAN}/get",
+            "parameters": {"token": "$response.body#/token"},
+        },
     },
     ("post", "/api/v1/plans", "201"): {
         "ReadPlan": {
@@ -291,7 +298,7 @@ def _submission(schemas: dict[str, Any], scorer: Scorer) -> None:
 def _plan_conditions(schemas: dict[str, Any], scorer: Scorer) -> None:
     """A plan's conditions are the framework's: their slugs, listed."""
     slugs = {"type": "string", "enum": [c.slug for c in scorer.framework.conditions]}
-    for name in ("PlanConditionChoice", "PlanConditionUpdate"):
+    for name in ("PlanConditionChoice", "PlanConditionUpdate"):  # TeamPlanCreate uses the first
         if name in schemas:
             schemas[name]["properties"]["condition"] = slugs
 

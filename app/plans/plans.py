@@ -21,14 +21,17 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic_core import to_jsonable_python
 from sqlmodel import Session, col, select
 
-from app.errors import InvalidRequest, NotFound
-from app.models import Plan, PlanCheckIn, ResponseRecord, as_utc, utcnow
+from app.errors import AppError, InvalidRequest, NotFound
+from app.models import Plan, PlanCheckIn, ResponseRecord, Team, as_utc, utcnow
 from app.responses.results import Results, StoredResult
 from app.responses.submissions import RESPONSE_ID, read_response
+from app.teams.service import get_team, team_view
 from quiz import Framework, Quiz
 from quiz.framework import ConditionStage, EarlyAdopter
+from scoring import SCORING_VERSION
 
 # secrets.token_urlsafe(24): 192 bits, 32 characters of base64url.
 PLAN_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{32}$"
@@ -71,6 +74,14 @@ class PlanCreate(_In):
     response_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{22}$")]
     time_frame: TimeFrame = DEFAULT_TIME_FRAME
     # Default: the result's "Begin here" list.
+    conditions: list[PlanConditionChoice] | None = Field(
+        default=None, min_length=1, max_length=MAX_CONDITIONS
+    )
+
+
+class TeamPlanCreate(_In):
+    time_frame: TimeFrame = DEFAULT_TIME_FRAME
+    # Default: the team's own "Begin here" (its first three recommendations).
     conditions: list[PlanConditionChoice] | None = Field(
         default=None, min_length=1, max_length=MAX_CONDITIONS
     )
@@ -162,15 +173,21 @@ class PlanPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     time_frame: TimeFrame
-    # The result the plan was made from, and the newest check-in (the same until one is made).
-    response_id: str
-    latest_response_id: str
+    # The result the plan was made from, and the newest check-in (the same until one is made);
+    # both null for a team's plan, which has `team_id` instead.
+    response_id: str | None
+    latest_response_id: str | None
+    team_id: str | None = None
     quiz_version: str
     scoring_version: str
     progress: Progress
     conditions: list[PlanCondition]
     # The plan's results in order: the one it was made from, then each check-in.
     history: list[CheckInStages]
+
+
+class TeamNotShown(AppError):
+    status_code, code = 409, "team_not_shown"
 
 
 class PlanCreated(BaseModel):
@@ -188,16 +205,23 @@ def _rung(option_stage: int | None, progress: int) -> tuple[int, int]:
 
 
 def milestones_for(
-    quiz: Quiz, answers: list[dict[str, Any]], condition: str, target: int
+    quiz: Quiz,
+    answers: list[dict[str, Any]],
+    condition: str,
+    target: int,
+    team_stage: int | None = None,
 ) -> list[dict[str, Any]]:
     """The rungs of the condition's questions above the answer given, up to `target`: each a
     fact the state could check once it is true. "Not sure" or unanswered: every rung from
-    the first stage up. Stage 0 ("not started") is never a milestone."""
+    the first stage up. Stage 0 ("not started") is never a milestone. A team's plan has no
+    answers of its own: the rungs above the team's stage (every rung of a stage it reached)."""
     given = {a.get("question_id"): a.get("option_id") for a in answers}
     found = []
     for question in quiz.questions_for(condition):
         chosen = question.option(str(given.get(question.id, "")))
         floor = _rung(chosen.stage, chosen.progress) if chosen else (-1, 0)
+        if team_stage is not None:
+            floor = (team_stage, 9)
         for option in question.options:
             if option.stage is None or option.stage == 0 or option.stage > target:
                 continue
@@ -267,16 +291,14 @@ def _items(
     quiz: Quiz,
     answers: list[dict[str, Any]],
     picked: list[tuple[str, int]],
-    before: list[dict[str, Any]] | None = None,
+    team_stages: dict[str, int | None] | None = None,
 ) -> list[dict[str, Any]]:
-    """The stored items; a condition kept at the same target keeps its milestones as they are."""
-    kept = {(i["condition"], i["target_stage"]): i for i in before or []}
+    stages = team_stages or {}
     return [
-        kept.get((slug, target))
-        or {
+        {
             "condition": slug,
             "target_stage": target,
-            "milestones": milestones_for(quiz, answers, slug, target),
+            "milestones": milestones_for(quiz, answers, slug, target, stages.get(slug)),
         }
         for slug, target in picked
     ]
@@ -287,16 +309,65 @@ def create_plan(session: Session, results: Results, body: PlanCreate) -> tuple[s
     record = read_response(session=session, response_id=body.response_id)
     result = results.full(session, record)
     picked = _choices(results.scorer.framework, result, body.conditions)
+    return _store(
+        session,
+        response_id=record.id,
+        time_frame=body.time_frame,
+        items=_items(results.scorer.quiz, record.answers, picked),
+    )
+
+
+def team_result(session: Session, results: Results, team: Team, threshold: int) -> StoredResult:
+    """The team's picture in the shape of a result: each condition at the team's stage, and
+    its own "Begin here". 409 while the team page shows nothing (too few members)."""
+    view = to_jsonable_python(team_view(session, results, team, lead=False, threshold=threshold))
+    if view["conditions"] is None:
+        raise TeamNotShown(
+            f"The team's picture is shown once {threshold} members have answered; a plan "
+            "can be made from it then."
+        )
+    return {
+        "conditions": [
+            {
+                "slug": c["slug"],
+                "name": c["name"],
+                "stage": c["team_stage"],
+                "stage_name": c["team_stage_name"],
+                "rank": i + 1,
+            }
+            for i, c in enumerate(view["conditions"])
+        ],
+        "begin_here": [r["slug"] for r in (view["recommendations"] or [])[:MAX_CONDITIONS]],
+    }
+
+
+def _known_team_stages(result: StoredResult) -> dict[str, int | None]:
+    return {c["slug"]: (-1 if c["stage"] is None else c["stage"]) for c in result["conditions"]}
+
+
+def create_team_plan(
+    session: Session, results: Results, team: Team, body: TeamPlanCreate, threshold: int
+) -> tuple[str, Plan]:
+    """Make a plan from a team's picture; returns the token (shown once) and the plan."""
+    result = team_result(session, results, team, threshold)
+    picked = _choices(results.scorer.framework, result, body.conditions)
+    return _store(
+        session,
+        team_id=team.id,
+        time_frame=body.time_frame,
+        items=_items(results.scorer.quiz, [], picked, _known_team_stages(result)),
+    )
+
+
+def _store(session: Session, **fields: Any) -> tuple[str, Plan]:
     token = secrets.token_urlsafe(24)
     now = utcnow()
     plan = Plan(
         id=secrets.token_urlsafe(16),
         token_hash=token_hash(token),
-        response_id=record.id,
-        time_frame=body.time_frame,
-        items=_items(results.scorer.quiz, record.answers, picked),
         created_at=now,
         updated_at=now,
+        **fields,
     )
     session.add(plan)
     session.commit()
@@ -316,7 +387,10 @@ def plan_for_token(session: Session, token: str) -> Plan:
 
 
 def plan_responses(session: Session, plan: Plan) -> list[ResponseRecord]:
-    """The result the plan was made from, then its check-ins, oldest first."""
+    """The result the plan was made from, then its check-ins, oldest first (none for a
+    team's plan)."""
+    if plan.response_id is None:
+        return []
     origin = read_response(session=session, response_id=plan.response_id)
     check_ins = session.exec(
         select(ResponseRecord)
@@ -327,19 +401,23 @@ def plan_responses(session: Session, plan: Plan) -> list[ResponseRecord]:
     return [origin, *check_ins]
 
 
-def update_plan(session: Session, results: Results, plan: Plan, body: PlanUpdate) -> Plan:
+def update_plan(
+    session: Session, results: Results, plan: Plan, body: PlanUpdate, threshold: int
+) -> Plan:
     """Change the time frame, targets and milestones. A condition whose target changes gets
     the milestones of the new target from the latest answers (those it shares keep their
     state); milestone ids that the condition does not have are refused."""
-    latest = plan_responses(session, plan)[-1]
-    result = results.full(session, latest)
+    result, answers = _current(session, results, plan, threshold)
+    team_stages = _known_team_stages(result) if plan.team_id else {}
     picked = _choices(results.scorer.framework, result, body.conditions)
     before = {item["condition"]: item for item in plan.items}
     items = []
     for i, ((slug, target), update) in enumerate(zip(picked, body.conditions, strict=True)):
         item = before.get(slug)
         if item is None or item["target_stage"] != target:
-            fresh = milestones_for(results.scorer.quiz, latest.answers, slug, target)
+            fresh = milestones_for(
+                results.scorer.quiz, answers, slug, target, team_stages.get(slug)
+            )
             old = {milestone_id(m): m for m in (item or {}).get("milestones", [])}
             item = {
                 "condition": slug,
@@ -375,9 +453,21 @@ def update_plan(session: Session, results: Results, plan: Plan, body: PlanUpdate
     return plan
 
 
+def _current(
+    session: Session, results: Results, plan: Plan, threshold: int
+) -> tuple[StoredResult, list[dict[str, Any]]]:
+    """The latest result and its answers: the newest check-in's, or the team's picture now."""
+    if plan.team_id is not None:
+        return team_result(session, results, get_team(session, plan.team_id), threshold), []
+    latest = plan_responses(session, plan)[-1]
+    return results.full(session, latest), latest.answers
+
+
 def record_check_in(session: Session, token: str, response_id: str) -> Plan:
     """A response taken again from the plan belongs to it (once, however often it is sent)."""
     plan = plan_for_token(session, token)
+    if plan.response_id is None:  # a team's plan: its members take the quiz through the team
+        return plan
     if not RESPONSE_ID.match(response_id):
         raise NotFound("No response with that id.")
     if session.get(PlanCheckIn, (plan.id, response_id)) is None:
@@ -407,13 +497,14 @@ def _evidence(
     return shown
 
 
-def plan_view(session: Session, results: Results, plan: Plan) -> PlanPublic:
+def plan_view(session: Session, results: Results, plan: Plan, threshold: int) -> PlanPublic:
     """The plan as the page, the API and the documents show it."""
     framework, quiz = results.scorer.framework, results.scorer.quiz
     names = results.scorer.stage_names
     records = plan_responses(session, plan)
     full = [results.full(session, r) for r in records]
-    latest, latest_result = records[-1], full[-1]
+    latest_result, answers = _current(session, results, plan, threshold)
+    latest = records[-1] if records else None
     current = _stages(latest_result)
     conditions = []
     for item in plan.items:
@@ -449,7 +540,7 @@ def plan_view(session: Session, results: Results, plan: Plan) -> PlanPublic:
                     )
                     for m in item["milestones"]
                 ],
-                evidence=_evidence(latest.answers, quiz, condition.slug),
+                evidence=_evidence(answers, quiz, condition.slug),
             )
         )
     milestones = [m for c in conditions for m in c.milestones]
@@ -459,9 +550,10 @@ def plan_view(session: Session, results: Results, plan: Plan) -> PlanPublic:
         updated_at=as_utc(plan.updated_at),
         time_frame=cast(TimeFrame, plan.time_frame),
         response_id=plan.response_id,
-        latest_response_id=latest.id,
-        quiz_version=latest.quiz_version,
-        scoring_version=latest.scoring_version,
+        latest_response_id=latest.id if latest else None,
+        team_id=plan.team_id,
+        quiz_version=latest.quiz_version if latest else quiz.version,
+        scoring_version=latest.scoring_version if latest else SCORING_VERSION,
         progress=Progress(done=sum(m.done for m in milestones), total=len(milestones)),
         conditions=conditions,
         history=[
@@ -476,10 +568,11 @@ def plan_view(session: Session, results: Results, plan: Plan) -> PlanPublic:
 
 
 def latest_results(
-    session: Session, results: Results, plan: Plan
+    session: Session, results: Results, plan: Plan, threshold: int
 ) -> tuple[StoredResult | None, StoredResult]:
-    """The results of the check-in before the newest and of the newest (None before: no check-in yet)."""
+    """The results of the check-in before the newest and of the newest (None before: no
+    check-in yet, and always for a team's plan)."""
     records = plan_responses(session, plan)
-    newest = results.full(session, records[-1])
-    before = results.full(session, records[-2]) if len(records) > 1 else None
-    return before, newest
+    if len(records) < 2:
+        return None, _current(session, results, plan, threshold)[0]
+    return results.full(session, records[-2]), results.full(session, records[-1])

@@ -32,15 +32,19 @@ from app.plans.plans import (
     PlanCreate,
     PlanPublic,
     PlanUpdate,
+    TeamPlanCreate,
     create_plan,
+    create_team_plan,
     latest_results,
     plan_for_token,
     plan_responses,
     plan_view,
+    team_result,
     update_plan,
 )
 from app.responses.results import Results
 from app.responses.submissions import public_base, read_response
+from app.teams.service import get_team
 from app.web.templating import TEMPLATES, render, render_error
 
 router = APIRouter(include_in_schema=False)
@@ -59,10 +63,30 @@ def _choose_context(engine: Engine, results: Results, response_id: str) -> dict[
     begin = list(result.get("begin_here") or [])
     begin = begin or [r["slug"] for r in result.get("recommendations", [])][:MAX_CONDITIONS]
     return {
-        "record": record,
         "result": result,
         "begin": begin[:MAX_CONDITIONS],
         "stage_names": results.scorer.stage_names,
+        "action": f"/results/{record.id}/plan",
+        "source_url": f"/results/{record.id}",
+        "source_text": f"your result of {record.created_at.strftime('%-d %B %Y')}",
+        "team": None,
+    }
+
+
+def _team_choose_context(
+    engine: Engine, results: Results, team_id: str, threshold: int
+) -> dict[str, Any]:
+    with Session(engine) as session:
+        team = get_team(session, team_id)
+        result = team_result(session, results, team, threshold)
+    return {
+        "result": result,
+        "begin": result["begin_here"],
+        "stage_names": results.scorer.stage_names,
+        "action": f"/teams/{team.id}/plan",
+        "source_url": f"/teams/{team.id}",
+        "source_text": f"the team “{team.name}”",
+        "team": team,
     }
 
 
@@ -143,18 +167,85 @@ async def create_plan_from_form(
     return render(request, "plan_new.html", page, 422)
 
 
+@router.get("/teams/{team_id}/plan", response_class=HTMLResponse)
+async def read_new_team_plan_form(
+    team_id: str, request: Request, engine: EngineDep, results: ResultsDep, settings: SettingsDep
+) -> Response:
+    """The team's plan from its picture: as for a result, with the team's stages."""
+    context = await run_in_threadpool(
+        _team_choose_context, engine, results, team_id, settings.team_min_members
+    )
+    chosen: dict[str, int | None] = dict.fromkeys(context["begin"])
+    return render(request, "plan_new.html", _form_page(context, chosen, DEFAULT_TIME_FRAME, {}))
+
+
+@router.post("/teams/{team_id}/plan", response_class=HTMLResponse)
+async def create_team_plan_from_form(
+    team_id: str,
+    request: Request,
+    engine: EngineDep,
+    results: ResultsDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+) -> Response:
+    threshold = settings.team_min_members
+    form = await request.form()
+    picked = [str(v) for v in form.getlist("condition")]
+    targets = {slug: str(form.get(f"target-{slug}") or "") for slug in picked}
+    time_frame = str(form.get("time_frame") or DEFAULT_TIME_FRAME)
+    errors: dict[str, str] = {}
+    if not picked:
+        errors["conditions"] = "Choose at least one condition."
+    elif len(picked) > MAX_CONDITIONS:
+        errors["conditions"] = f"Choose at most {MAX_CONDITIONS} conditions."
+    if not errors:
+        try:
+            body = TeamPlanCreate.model_validate(
+                {
+                    "time_frame": time_frame,
+                    "conditions": [
+                        {"condition": s, "target_stage": int(t) if t.isdigit() else None}
+                        for s, t in targets.items()
+                    ],
+                }
+            )
+        except ValidationError:
+            errors["conditions"] = "Choose conditions, stages and a time frame from the lists."
+        else:
+            await run_in_threadpool(
+                limiter.hit, f"ip:{client_address(request)}", settings.rate_limit_per_minute
+            )
+
+            def create() -> str:
+                with Session(engine) as session:
+                    team = get_team(session, team_id)
+                    return create_team_plan(session, results, team, body, threshold)[0]
+
+            try:
+                token = await run_in_threadpool(create)
+            except InvalidRequest as exc:
+                errors["conditions"] = exc.message
+            else:
+                return _private(RedirectResponse(f"/plans/{token}?made=1", status_code=303))
+    context = await run_in_threadpool(_team_choose_context, engine, results, team_id, threshold)
+    chosen = {s: int(t) if t.isdigit() else None for s, t in targets.items()}
+    return render(request, "plan_new.html", _form_page(context, chosen, time_frame, errors), 422)
+
+
 def _plan_page_context(
-    engine: Engine, results: Results, token: str
+    engine: Engine, results: Results, token: str, threshold: int
 ) -> tuple[PlanPublic, dict[str, Any]]:
     with Session(engine) as session:
         plan = plan_for_token(session, token)
-        view = plan_view(session, results, plan)
-        before, newest = latest_results(session, results, plan)
-        latest = plan_responses(session, plan)[-1]
+        view = plan_view(session, results, plan, threshold)
+        before, newest = latest_results(session, results, plan, threshold)
+        records = plan_responses(session, plan)
+        team = get_team(session, plan.team_id) if plan.team_id else None
     names = results.scorer.stage_names
     quiz = results.scorer.quiz
     states = quiz.context_question("state")
-    state = states.option(latest.state) if states and latest.state else None
+    state_code = records[-1].state if records else team.state if team else None
+    state = states.option(state_code) if states and state_code else None
     prompts = {q.id: q.prompt for q in quiz.questions}
     return view, {
         "plan": view,
@@ -167,6 +258,7 @@ def _plan_page_context(
         "prompts": prompts,
         "max_owner": MAX_OWNER,
         "latest": newest,
+        "team_name": team.name if team else None,
     }
 
 
@@ -177,7 +269,9 @@ async def read_plan_page(
     """The plan: per condition the target stage's goal, actions, milestones to check (with an
     owner and a date), strategic question, who to involve and early adopter; progress; the
     stages over time and what changed since the last check-in."""
-    _, context = await run_in_threadpool(_plan_page_context, engine, results, token)
+    _, context = await run_in_threadpool(
+        _plan_page_context, engine, results, token, settings.team_min_members
+    )
     context |= {
         "plan_url": f"{public_base(request, settings)}/plans/{token}",
         "made": request.query_params.get("made") == "1",
@@ -238,7 +332,8 @@ async def update_plan_from_form(
 ) -> Response:
     """Save the plan's form (works without JavaScript): then back to the plan, saved."""
     form = await request.form()
-    view, context = await run_in_threadpool(_plan_page_context, engine, results, token)
+    threshold = settings.team_min_members
+    view, context = await run_in_threadpool(_plan_page_context, engine, results, token, threshold)
     body, errors = _update_from_form(view, form)
     if not errors:
 
@@ -249,6 +344,7 @@ async def update_plan_from_form(
                     results,
                     plan_for_token(session, token),
                     PlanUpdate.model_validate(body),
+                    threshold,
                 )
 
         try:
@@ -267,8 +363,8 @@ async def update_plan_from_form(
     return _private(render(request, "plan.html", context, 422))
 
 
-def _documents_content(engine: Engine, results: Results, token: str) -> Any:
-    view, context = _plan_page_context(engine, results, token)
+def _documents_content(engine: Engine, results: Results, token: str, threshold: int) -> Any:
+    view, context = _plan_page_context(engine, results, token, threshold)
     return brief_content(
         view, context["latest"], results.scorer.framework, context["state_name"], date.today()
     ), context
@@ -276,11 +372,13 @@ def _documents_content(engine: Engine, results: Results, token: str) -> Any:
 
 @router.get("/plans/{token}/brief.pdf")
 async def read_plan_pdf(
-    token: str, request: Request, engine: EngineDep, results: ResultsDep
+    token: str, request: Request, engine: EngineDep, results: ResultsDep, settings: SettingsDep
 ) -> Response:
     """The two-page brief for a board packet, laid out by WeasyPrint on the server. Without
     its system libraries: a page that says so (503), not an error."""
-    content, context = await run_in_threadpool(_documents_content, engine, results, token)
+    content, context = await run_in_threadpool(
+        _documents_content, engine, results, token, settings.team_min_members
+    )
     html = TEMPLATES.env.get_template("plan_brief.html").render(
         content=content,
         chart=context["chart"],
@@ -307,9 +405,13 @@ async def read_plan_pdf(
 
 
 @router.get("/plans/{token}/memo.docx")
-async def read_plan_docx(token: str, engine: EngineDep, results: ResultsDep) -> Response:
+async def read_plan_docx(
+    token: str, engine: EngineDep, results: ResultsDep, settings: SettingsDep
+) -> Response:
     """The same content as an editable Word memo."""
-    content, _ = await run_in_threadpool(_documents_content, engine, results, token)
+    content, _ = await run_in_threadpool(
+        _documents_content, engine, results, token, settings.team_min_members
+    )
     memo = await run_in_threadpool(docx_memo, content)
     return _private(
         Response(

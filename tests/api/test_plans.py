@@ -431,3 +431,39 @@ def test_a_plan_and_its_check_in_on_each_database(
         )
     engine.dispose()
     assert len(links) == 2 and based == [made["id"], made["id"]]
+
+
+def test_a_teams_plan_from_its_picture(client: TestClient, quiz: Quiz) -> None:
+    """Once the team page shows the team, its picture can become the team's plan: the team's
+    stages, its own "Begin here", milestones above the team's stage; before that, 409."""
+    team = client.post("/api/v1/teams", json={"name": "Plan team", "state": "OH"}).json()
+    early = client.post(f"/api/v1/teams/{team['id']}/plans", json={})
+    assert early.status_code == 409 and early.json()["error"]["code"] == "team_not_shown"
+    threshold = client.app.state.settings.team_min_members  # type: ignore[attr-defined]
+    for funding in [0, 1, 1, 2, 0][: max(threshold, 3)]:
+        _response(client, quiz, STAGES | {"funding": funding}, team=team["join_token"])
+    view = client.get(f"/api/v1/teams/{team['id']}").json()
+    r = client.post(f"/api/v1/teams/{team['id']}/plans", json={"time_frame": "6-months"})
+    assert r.status_code == 201, r.text
+    plan = r.json()["plan"]
+    assert plan["team_id"] == team["id"] and plan["response_id"] is None and plan["history"] == []
+    begin = [x["slug"] for x in view["recommendations"][:3]]
+    assert [c["condition"] for c in plan["conditions"]] == begin
+    stages = {c["slug"]: c["team_stage"] for c in view["conditions"]}
+    for c in plan["conditions"]:
+        assert c["current_stage"] == stages[c["condition"]]
+        assert all(m["stage"] > (c["current_stage"] or 0) for m in c["milestones"])
+    token = r.json()["token"]
+    page = client.get(f"/plans/{token}")
+    assert page.status_code == 200 and "The plan of the team" in page.text
+    assert "Check in again" not in page.text
+    assert client.get(f"/plans/{token}/memo.docx").status_code == 200
+    # The form on the team page's link.
+    assert f'href="/teams/{team["id"]}/plan"' in client.get(f"/teams/{team['id']}").text
+    form = client.get(f"/teams/{team['id']}/plan")
+    assert form.status_code == 200 and "now (the team's stage)" in form.text
+    made = client.post(
+        f"/teams/{team['id']}/plan", data={"condition": begin[:1], "time_frame": "3-months"}
+    )
+    assert made.status_code == 303 and made.headers["location"].startswith("/plans/")
+    assert client.post("/api/v1/teams/" + "z" * 22 + "/plans", json={}).status_code == 404
