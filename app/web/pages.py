@@ -141,6 +141,7 @@ async def read_quiz_form(
     framework: FrameworkDep,
     quiz: QuizDep,
     engine: EngineDep,
+    results: ResultsDep,
     embed: EmbedDep,
     tokens: TokensDep,
     from_id: Annotated[str | None, Query(alias="from")] = None,
@@ -158,7 +159,9 @@ async def read_quiz_form(
     if not request.url.query:
         return _plain_quiz_page(request, framework, quiz, embed, tokens)
     form = (
-        QuizForm() if from_id is None else await run_in_threadpool(_prefill, quiz, engine, from_id)
+        QuizForm()
+        if from_id is None
+        else await run_in_threadpool(_prefill, quiz, engine, results, from_id)
     )
     if team:
         joined = await run_in_threadpool(_open_team, engine, team)
@@ -220,20 +223,38 @@ def _open_team(engine: Engine, join_token: str) -> Team:
         return team_for_join(session, join_token)
 
 
-def _prefill(quiz: Quiz, engine: Engine, response_id: str) -> QuizForm:
+def _prefill(quiz: Quiz, engine: Engine, results: Results, response_id: str) -> QuizForm:
     with Session(engine) as session:
         record = read_response(session=session, response_id=response_id)
-    fields = _stored_fields(quiz, record)
+        # An answer of an older quiz version is kept only where its question and option still
+        # read the same: an option id that stayed while its wording changed is left blank.
+        earlier = (
+            results.scorer_for(session, record.content_hash).quiz
+            if record.quiz_version != quiz.version and record.content_hash is not None
+            else None
+        )
+    fields = _stored_fields(quiz, record, earlier)
     notice = "Your earlier answers are filled in. Change any of them, or choose priorities, and submit to see your list again."
     if record.quiz_version != quiz.version:
         notice += " The quiz has changed since then, so questions that changed are left blank."
     return QuizForm(fields, list(record.result.get("priorities", [])), notice)
 
 
-def _stored_fields(quiz: Quiz, record: ResponseRecord) -> dict[str, str]:
+def _stored_fields(
+    quiz: Quiz, record: ResponseRecord, earlier: Quiz | None = None
+) -> dict[str, str]:
     """A stored response's answers and context as form fields; answers to questions or options
-    this quiz version no longer has are left out."""
+    this quiz version no longer has, or words differently than `earlier` (the quiz the answers
+    were given to), are left out."""
     options = {(q.id, o.id) for q in quiz.questions for o in q.options}
+    if earlier is not None:
+        now = {(q.id, o.id): (q.prompt, o.label) for q in quiz.questions for o in q.options}
+        options = {
+            (q.id, o.id)
+            for q in earlier.questions
+            for o in q.options
+            if now.get((q.id, o.id)) == (q.prompt, o.label)
+        }
     fields = {
         a["question_id"]: a["option_id"]
         for a in record.answers
