@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, select
 
 from app.models import Plan, PlanCheckIn, ResponseRecord
 from quiz import Quiz
+from scoring import SCORING_VERSION
 from tests.scoring.support import QUESTIONS, every_question_at, option_for
 from tests.support import InProcessServer, LiveServer
 
@@ -291,7 +292,7 @@ def test_plan_pages_without_javascript(client: TestClient, quiz: Quiz) -> None:
     paragraphs = [p.text for p in docx.Document(io.BytesIO(memo.content)).paragraphs]
     text = "\n".join(paragraphs)
     assert "A plan for Ohio" in paragraphs[0]
-    assert f"quiz version {quiz.version}" in text and "scoring method 2.0" in text
+    assert f"quiz version {quiz.version}" in text and f"scoring method {SCORING_VERSION}" in text
     assert "Collaborative Leadership: toward Statewide Transformation" in text
     assert "Sources" in paragraphs
 
