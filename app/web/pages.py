@@ -33,7 +33,7 @@ from app.deps import (
     WriterDep,
     client_address,
 )
-from app.errors import IdempotencyKeyReused, InvalidRequest
+from app.errors import IdempotencyKeyReused, InvalidRequest, NotFound
 from app.http.prebuilt import Built, TokenPage, header
 from app.models import ResponseRecord, Team
 from app.partners.ratelimit import all_of
@@ -389,9 +389,14 @@ async def submit_quiz_form(
             done = {"completed": "1"} if embed.parent_origin else {}
             location = f"/results/{submitted.id}{embed.query(**done)}"
             if plan_token := form.fields.get("plan"):
-                # A plan's check-in: it joins the plan, which shows what changed.
-                await run_in_threadpool(_record_check_in, engine, plan_token, submitted.id)
-                location = f"/plans/{plan_token}#history"
+                # A plan's check-in: it joins the plan, which shows what changed. The response
+                # is stored either way: a plan link gone wrong only leaves it unlinked.
+                try:
+                    await run_in_threadpool(_record_check_in, engine, plan_token, submitted.id)
+                except NotFound:
+                    pass
+                else:
+                    location = f"/plans/{plan_token}#history"
             return RedirectResponse(location, status_code=303)
     errors = _form_errors(quiz, form, problems) | _too_long_errors(quiz, form) | refused
     kept = QuizForm({k: v for k, v in form.fields.items() if k not in errors}, form.priorities)

@@ -324,6 +324,9 @@ def test_plan_pages_without_javascript(client: TestClient, quiz: Quiz) -> None:
     assert page.count('role="img"') == 2 and "Stage at each check-in" in page
     assert len(_rows(client, PlanCheckIn)) >= 1
     assert client.get(f"/quiz?from={made['id']}&plan=" + "y" * 32).status_code == 404
+    # A plan field gone wrong in a sent form: the response is stored, and shown as a result.
+    stray = client.post("/quiz", data=data | {"plan": "y" * 32})
+    assert stray.status_code == 303 and stray.headers["location"].startswith("/results/")
     # From the result page: a check-in linked to the result it started from, without a plan.
     assert (
         f'href="/quiz?from={made["id"]}&amp;check_in=1"'
