@@ -1,7 +1,7 @@
 """plans: a plan made from a result or a team's picture, kept at a private link, and its check-ins
 
-Revision ID: 0012
-Revises: 0010
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-02
 
 A plan's token is stored only as its sha256 (`token_hash`), as teams' tokens are. A check-in is
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0012'
-down_revision = '0010'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
