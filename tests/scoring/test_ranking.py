@@ -226,14 +226,36 @@ def test_what_a_condition_waits_on_comes_before_it_and_ready_priorities_lead(  #
     assert sorted(ranked(result)) == sorted(CONDITIONS)
     assert sorted(c.rank for c in result.conditions) == list(range(1, len(CONDITIONS) + 1))
     order = ranked(result)
+    by_slug = {r.slug: r for r in result.recommendations}
     waiting = {
         r.slug
         for r in result.recommendations
-        if r.order_basis == "dependency" and any(x.startswith("First:") for x in r.reasons)
+        if r.order_basis == "dependency"
+        and any(x.startswith(("First:", "First confirm")) for x in r.reasons)
     }
+    check_first = [c.slug for c in result.check_first or []]
+    unknown = [r.slug for r in result.recommendations if r.current_stage is None]
+    # Every unknown stage is a check before the list, never a place to begin, unless nothing
+    # has a known next step; in rank order, with what it would unlock.
+    if any(r.focus == "advance" for r in result.recommendations):
+        assert check_first == unknown
+        assert all(by_slug[s].focus == "advance" for s in result.begin_here)
+    for c in result.check_first or []:
+        assert c.unlocks == [
+            s for s in CONDITIONS if s in waiting and c.slug in by_slug[s].tied_with
+        ]
     for r in result.recommendations:
         if r.slug in waiting:
-            assert all(order.index(w) < order.index(r.slug) for w in r.tied_with), r.slug
+            for w in r.tied_with:
+                if by_slug[w].current_stage is None:
+                    # An unknown prerequisite: "first confirm" it, and it is in Check first.
+                    assert any(
+                        x.startswith(("First confirm", "First:")) and "confirm" in x
+                        for x in r.reasons
+                    )
+                    assert w in check_first or w in result.begin_here
+                else:
+                    assert order.index(w) < order.index(r.slug), r.slug
     ready = [
         r.slug
         for r in result.recommendations
