@@ -364,9 +364,10 @@ class Explainer3(Explainer):
         )
         message = f"Where your state stands on {name} ({why})."
         if place.unlocks:
+            steps = "step" if len(place.unlocks) == 1 else "steps"
             verb = "builds" if len(place.unlocks) == 1 else "build"
             message += (
-                f" The next step of {self._names(place.unlocks)} {verb} on it: our reading of "
+                f" The next {steps} of {self._names(place.unlocks)} {verb} on it: our reading of "
                 "the framework's stage goals, not the framework's order. Once you know its "
                 "stage, see the list again."
             )
