@@ -127,11 +127,22 @@ def _quiz_page(
             or tokens.issued_form(form.fields.get("form_token"))
             or tokens.form(),
             # Inside a partner's embed: what attributes the answers to the partner.
-            "embed_token": tokens.embed(embed.partner.slug) if embed.partner else None,
+            "embed_token": tokens.embed(attributed.slug)
+            if (attributed := embed.attributed)
+            else None,
+            "preview_note": PREVIEW_NOTE.format(name=embed.partner.name)
+            if embed.preview and embed.partner
+            else None,
         },
         status_code,
     )
     return embed.allow_framing(page)
+
+
+PREVIEW_NOTE = (
+    "Preview on our site: what you send from here is stored as any visitor's answers, not "
+    "counted for {name}."
+)
 
 
 @router.get("/quiz", response_class=HTMLResponse)
@@ -323,7 +334,7 @@ async def submit_quiz_form(
     problems: list[Problem] = []
     refused: dict[str, str] = {}
     admit = limiter.admission(f"ip:{client_address(request)}", settings.rate_limit_per_minute)
-    partner = embed.partner
+    partner = embed.attributed
     if partner is not None and not tokens.embed_ok(form.fields.get("embed_token"), partner.slug):
         # Refused, not stored unattributed: the visitor answered inside the partner's frame
         # and is counted for the partner by sending again (the page has a fresh token); a
@@ -343,6 +354,7 @@ async def submit_quiz_form(
             admit=admit,
             partner=partner,
             attribution="widget" if partner is not None else None,
+            ref=embed.ref if partner is not None else None,
             base_url=public_base(request, settings),
         )
         try:
@@ -410,7 +422,11 @@ def _already_submitted(request: Request, response_id: str | None, embed: Embed) 
     page = render(
         request,
         "already_submitted.html",
-        {"response_id": response_id, "embed_query": embed.query()},
+        {
+            "response_id": response_id,
+            "embed_query": embed.query(),
+            "parent_origin": embed.parent_origin,
+        },
         status_code=409,
     )
     return embed.allow_framing(page)
@@ -477,15 +493,20 @@ def _result_page(
     recommendations = result["recommendations"]
     chosen = set(result.get("begin_here", []))
     begin = [r for r in recommendations if r["slug"] in chosen] or recommendations[:3]
-    share_url = result_url(public_base(request, settings), record.id)
+    own_url = result_url(public_base(request, settings), record.id)
+    share_url = embed.shared(record.id, own_url)
     page = render(
         request,
         "result.html",
         {
             "embed_query": embed.query(),
             "parent_origin": embed.parent_origin,
-            "completed_event": _completed_event(record.id, share_url, result)
+            "completed_event": _completed_event(record.id, own_url, result)
             if completed == "1" and embed.parent_origin
+            else None,
+            # Every time a result is shown in the frame (after the quiz, or followed back to).
+            "result_event": {"id": record.id, "result_url": own_url, "share_url": share_url}
+            if embed.parent_origin
             else None,
             "record": record,
             "result": result,
@@ -548,6 +569,8 @@ async def read_what_if(
         {
             "response_id": response_id,
             "embed_query": embed.query(),
+            # Where its events (and height) go: before, the what-if page told the host nothing.
+            "parent_origin": embed.parent_origin,
             # The GET form keeps the page in the same embed (partner, where events go).
             "embed_fields": embed.fields(),
             "sections": quiz_sections(scorer.framework, scorer.quiz),
