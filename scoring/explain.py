@@ -495,10 +495,11 @@ class Explainer3(Explainer):
         self, estimate: StageEstimate, place: Placed, stage_of: dict[str, int | None]
     ) -> str:
         if estimate.stage is None and place.unlocks:
+            steps, verb = ("step", "builds") if len(place.unlocks) == 1 else ("steps", "build")
             return (
                 "Its stage is not known, so it is a check before the list (Check first), not a "
                 "place to begin: confirm where your state stands, with the first-stage goal as "
-                f"the milestone. The next step of {self._names(place.unlocks)} builds on it "
+                f"the milestone. The next {steps} of {self._names(place.unlocks)} {verb} on it "
                 "(links of our reading), so the list may change once you know."
             )
         if estimate.stage is None:
