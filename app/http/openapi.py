@@ -75,6 +75,7 @@ EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", "/api/v1/responses"): (400, 401, 404, 409, 413, 415, 422, 429, 503),
     ("get", "/api/v1/responses/{response_id}"): (304, 404, 422, 503),
     ("get", "/api/v1/export/aggregate"): (401, 422, 429, 503),
+    ("get", "/api/v1/export/compare"): (401, 422, 429, 503),
     ("get", "/api/v1/benchmarks"): (422, 503),
     ("post", "/api/v1/teams"): (400, 413, 415, 422, 429, 503),
     ("get", "/api/v1/teams/{team_id}"): (404, 422, 503),
@@ -138,8 +139,11 @@ def exact(document: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
 def _parameters(scorer: Scorer) -> dict[tuple[str, str, str], dict[str, Any]]:
     """Parameters whose every accepted value can be written down."""
     day = {"type": "string", "pattern": DATE_PATTERN, "description": DATE_RULE}
-    export = "/api/v1/export/aggregate"
+    export, compare = "/api/v1/export/aggregate", "/api/v1/export/compare"
+    until = day | {"description": f"{DATE_RULE}; before `since`, the range is empty"}
     return {
+        ("get", compare, "since"): day,
+        ("get", compare, "until"): until,
         ("get", export, "group_by"): {
             "type": "string",
             "enum": list(GROUP_BY_VALUES),
