@@ -15,6 +15,7 @@ command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 ldconfig -p 2>/dev/null | grep 'libatomic\.so\.1' >/dev/null || need+=(libatomic1)
 # The webhook TLS test makes its certificates with the openssl command.
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then

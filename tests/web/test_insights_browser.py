@@ -168,9 +168,13 @@ def test_comparisons_are_readable_and_mark_small_groups(
             assert page.get_by_role("heading", name=title).is_visible()
         states = page.locator("section:has(#compare-state) svg.heatmap").text_content() or ""
         assert "n=6" in states and "too few" in states and "n=4" not in states
-        table = page.get_by_role("table", name="States side by side: percentage at stage 2 or beyond, by condition")
+        table = page.get_by_role(
+            "table", name="States side by side: percentage at stage 2 or beyond, by condition"
+        )
         assert "Ohio (6 responses)" in table.inner_text()
-        assert "Kentucky (too few)" in table.inner_text() and "4 responses" not in table.inner_text()
+        assert (
+            "Kentucky (too few)" in table.inner_text() and "4 responses" not in table.inner_text()
+        )
         # Ohio's funding answers: stage 3 once of 6 released (the second Ohio agency batch waits).
         row = table.get_by_role("row", name="Responsive Funding Systems")
         assert row.get_by_role("cell").all_inner_texts() == ["Too few", "17%"]  # KY, OH
