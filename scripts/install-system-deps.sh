@@ -3,7 +3,9 @@
 #   - Debian packages: a PostgreSQL server (storage tests start a throwaway cluster),
 #     Chromium (browser tests drive /usr/bin/chromium; no browser is ever downloaded),
 #     libatomic1 (Playwright's bundled Node driver links against it), Node.js and npm,
-#     openssl (certificates for the webhook TLS test);
+#     openssl (certificates for the webhook TLS test), LibreOffice Calc without a GUI (a test
+#     converts the export's CSV to xlsx as an analyst's spreadsheet opens it: about 90 MB to
+#     download, 280 MB installed, about a minute and a half);
 #   - the axe-core npm package (injected into pages by the accessibility tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -33,7 +33,7 @@ from app.analytics.aggregates import (
     STAGES,
     Aggregate,
     Filters,
-    as_json,
+    export_meta,
     stage_counts,
 )
 from app.errors import InvalidRequest
@@ -91,29 +91,35 @@ def percent(part: int, whole: int) -> float:
 def long_rows(agg: Aggregate, names: Names) -> Iterator[Row]:
     """The long layout: per group and condition, a row per stage, then ranked_first and
     top_three once each; counts, percentages and sizes of a suppressed group withheld."""
+    columns = (*agg.group_by, *LONG_COLUMNS)
+    for values in long_values(agg, names):
+        yield dict(zip(columns, values, strict=True))
+
+
+def long_values(agg: Aggregate, names: Names) -> Iterator[tuple[Any, ...]]:
+    """`long_rows` as tuples in column order: an export of many groups writes them directly."""
     order = {slug: i for i, slug in enumerate(names.conditions)}
+    stage_names = [names.stages[s] for s in STAGES]
     for group in agg.groups:
         hidden = agg.suppressed(group)
         n = group.responses
+        size = None if hidden else n
+        head = tuple(group.values[g] for g in agg.group_by)
         for condition in sorted(group.conditions, key=lambda s: (order.get(s, len(order)), s)):
             counts = group.conditions[condition]
-            base = {**group.values, "condition": condition}
-            base["condition_name"] = names.condition(condition)
+            base = (*head, condition, names.condition(condition))
             measured: list[tuple[str, str | None, str | None, int]] = [
-                ("stage", s, names.stages[s], k) for s, k in stage_counts(counts).items()
+                ("stage", stage, stage_name, k)
+                for stage, stage_name, k in zip(
+                    STAGES, stage_names, stage_counts(counts).values(), strict=True
+                )
             ]
             measured += [(m, None, None, counts[m]) for m in MEASURES[1:]]
             for measure, stage, stage_name, k in measured:
-                yield {
-                    **base,
-                    "measure": measure,
-                    "stage": stage,
-                    "stage_name": stage_name,
-                    "count": None if hidden else k,
-                    "percent": None if hidden else percent(k, n),
-                    "group_responses": None if hidden else n,
-                    "suppressed": hidden,
-                }
+                if hidden:
+                    yield (*base, measure, stage, stage_name, None, None, None, True)
+                else:
+                    yield (*base, measure, stage, stage_name, k, percent(k, n), size, False)
 
 
 def filters_text(filters: Filters) -> str:
@@ -126,8 +132,8 @@ def filters_text(filters: Filters) -> str:
 def long_json(
     agg: Aggregate, names: Names, scoring_version: str, generated_at: datetime
 ) -> dict[str, Any]:
-    body = as_json(agg, generated_at)
-    body["meta"].update(
+    meta = export_meta(agg, generated_at)
+    meta.update(
         {
             "layout": "long",
             "scoring_version": scoring_version,
@@ -136,32 +142,27 @@ def long_json(
             "stage_names": {s: names.stages[s] for s in STAGES},
         }
     )
-    body["rows"] = list(long_rows(agg, names))
-    return body
+    return {"meta": meta, "rows": list(long_rows(agg, names))}
 
 
 def long_csv(agg: Aggregate, names: Names, scoring_version: str, generated_at: datetime) -> str:
     """RFC 4180 with one header row: the long layout, then the provenance columns."""
     out = io.StringIO()
-    columns = [*agg.group_by, *LONG_COLUMNS, *META_COLUMNS]
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
-    writer.writeheader()
-    meta = {
-        "quiz_versions": " ".join(agg.quiz_versions),
-        "scoring_version": scoring_version,
-        "filters": filters_text(agg.filters),
-        "released_in_batches_of": agg.min_group_size,
-        "generated_at": generated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
-    for row in long_rows(agg, names):
-        writer.writerow({**{k: _cell(v) for k, v in row.items()}, **meta})
-    return out.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    return (
-        "true" if value is True else "false" if value is False else "" if value is None else value
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([*agg.group_by, *LONG_COLUMNS, *META_COLUMNS])
+    meta = (
+        " ".join(agg.quiz_versions),
+        scoring_version,
+        filters_text(agg.filters),
+        agg.min_group_size,
+        generated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
+    # The csv module writes None as an empty cell; only the flag needs spelling out.
+    writer.writerows(
+        (*values[:-1], "true" if values[-1] else "false", *meta)
+        for values in long_values(agg, names)
+    )
+    return out.getvalue()
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
