@@ -209,18 +209,25 @@ def known_partners(session: Session) -> dict[str, str]:
     return known
 
 
+# A partner's slug as the registry makes them (app/partners/registry.py SLUG), or empty.
+PARTNER_PATTERN = "^(?:[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)?$"
+_PARTNER = re.compile(PARTNER_PATTERN)
+
+
 def check_partner(session: Session, partner: str | None) -> None:
-    """422 naming `query.partner` for a slug no partner has; empty means "no partner"."""
-    if not partner or partner in known_partners(session):
+    """422 naming `query.partner` for a value that is not a slug, or a slug no partner has
+    (the one rule of the parameter the OpenAPI document cannot state: the partners change);
+    empty means "no partner"."""
+    if not partner:
         return
+    if not _PARTNER.match(partner):
+        code, message = "invalid_partner", "expected a partner's slug: a-z, 0-9 and hyphens"
+    elif partner in known_partners(session):
+        return
+    else:
+        code = "unknown_partner"
+        message = "no registered partner has this slug (python -m app.cli partners list)"
     raise InvalidRequest(
         "The request is not valid; see details.",
-        [
-            {
-                "field": "query.partner",
-                "code": "unknown_partner",
-                "message": "no registered partner has this slug "
-                "(partners: python -m app.cli partners list)",
-            }
-        ],
+        [{"field": "query.partner", "code": code, "message": message}],
     )

@@ -137,12 +137,13 @@ def test_the_partner_filter_takes_registered_partners_only(exported, stored: str
         )
     engine.dispose()
     with exported.client() as c:
-        for path in ("aggregate", "compare?by=state&"):
-            sep = "" if path.endswith("&") else "?"
-            r = c.get(f"/api/v1/export/{path}{sep}partner=The%20News", headers=AUTH)
-            assert r.status_code == 422, r.text
-            detail = r.json()["error"]["details"][0]
-            assert detail["field"] == "query.partner" and detail["code"] == "unknown_partner"
+        for path, more in (("aggregate", {}), ("compare", {"by": "state"})):
+            for value, code in (("the-news", "unknown_partner"), ("The News", "invalid_partner")):
+                query = {**more, "partner": value}
+                r = c.get(f"/api/v1/export/{path}", params=query, headers=AUTH)
+                assert r.status_code == 422, r.text
+                detail = r.json()["error"]["details"][0]
+                assert detail["field"] == "query.partner" and detail["code"] == code
         # Registered, with nothing released yet: an empty export, not an error.
         ok = c.get("/api/v1/export/aggregate?partner=ohio-journal", headers=AUTH)
         assert ok.status_code == 200 and ok.json()["rows"] == []

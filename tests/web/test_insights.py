@@ -155,8 +155,8 @@ def test_comparisons_and_the_partner_choice(insights: TestClient, insights_db: s
     html = insights.get("/insights").text
     for title in ("States side by side", "Roles side by side", "By month of release"):
         assert f">{title}</h2>" in html
-    assert "<th scope=\"col\">Ohio (6 responses)</th>" in html
-    assert "<th scope=\"col\">Nov 2026 (8 responses)</th>" in html
+    assert '<th scope="col">Ohio (6 responses)</th>' in html
+    assert '<th scope="col">Nov 2026 (8 responses)</th>' in html
     assert '<option value="ohio-journal">Ohio &lt;Capital&gt; Journal</option>' in html
     assert '<option value="news">news (not registered)</option>' in html
     assert 'name="partner" value=' not in html  # no free text
