@@ -248,11 +248,11 @@ def test_comparisons_agree_with_the_export(exported, quiz: Quiz) -> None:  # typ
                     }
                     assert cell["counts"] == exported_counts, (by, column["value"], slug)
         states = compare(c, "by=state")
+        months = compare(c, "by=month")
     ohio = next(x for x in states["columns"] if x["value"] == "OH")
     assert ohio["label"] == "Ohio" and ohio["responses"] == 6
     funding = ohio["cells"][[x["slug"] for x in states["conditions"]].index(FUNDING)]
     assert funding["at_stage_2_plus"] == 16.7 and funding["percent"]["0"] == 50.0
-    months = compare(c, "by=month")
     assert [(x["value"], x["label"], x["responses"]) for x in months["columns"]] == [
         ("2026-10", "Oct 2026", 2),
         ("2026-11", "Nov 2026", 8),
