@@ -1,14 +1,9 @@
-"""Create the FastAPI app: content, scoring tables, database, routers, error handlers."""
+"""The app factory: content, scoring tables, database, routers, error handlers.
+
+`create_app()` builds an app and changes nothing else in the process; what uvicorn serves, with
+the process tuned for serving, is `app/asgi.py`."""
 
 from __future__ import annotations
-
-import gc
-
-# Start-up makes about 175,000 objects (modules, routes, models, content) that live as long as
-# the process. The collector, running while they are made, walked them again and again: about
-# 100 ms of each worker's start. It is paused until the app is built, then those objects are
-# frozen out of its walks (a full collection under load took 100 ms) and it runs again.
-gc.disable()
 
 import logging
 from collections.abc import AsyncIterator
@@ -135,15 +130,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # --no-proxy-headers so that TRUSTED_PROXIES is the only switch.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxies)
     return app
-
-
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-app = create_app()
-# Frozen without a collection first: start-up leaves a few hundred objects of garbage, and
-# finding them would cost a worker 60 ms of its start.
-gc.freeze()
-# A submission makes thousands of short-lived containers, nearly all freed by reference
-# counting; a young collection every 10,000 of them instead of every 700 spent about 8% less
-# CPU a submission under load (measured with wrk: 906-960 µs against 991-1,073 µs).
-gc.set_threshold(10_000, 10, 10)
-gc.enable()

@@ -77,7 +77,7 @@ def start(
             "--workers",
             "2",
             # The service as `make run` serves it; the baseline as bare uvicorn.
-            *(UVICORN_OPTIONS if app == "app.main:app" else ("--no-proxy-headers",)),
+            *(UVICORN_OPTIONS if app == "app.asgi:app" else ("--no-proxy-headers",)),
             "--log-level",
             "warning",
         ],
@@ -195,7 +195,7 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
-        service, app_cold = start("app.main:app", app_port, env, "/healthz", folder / "app.log")
+        service, app_cold = start("app.asgi:app", app_port, env, "/healthz", folder / "app.log")
         try:
             root = f"http://127.0.0.1:{app_port}"
             created = httpx.post(
@@ -234,7 +234,7 @@ def main() -> None:
         # The default rate limit (30 a minute per address) on, as in production: every
         # submission is also counted in the database, in the same write.
         limited = {**env, "RATE_LIMIT_PER_MINUTE": "30", "TRUSTED_PROXIES": "127.0.0.1"}
-        service, _ = start("app.main:app", app_port, limited, "/healthz", folder / "app2.log")
+        service, _ = start("app.asgi:app", app_port, limited, "/healthz", folder / "app2.log")
         try:
             rows.append(
                 (

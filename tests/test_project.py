@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import gc
 import os
 import subprocess
 import sys
@@ -118,14 +119,14 @@ def test_types_are_clean() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_the_served_app_leaves_the_collector_running_with_start_up_frozen(tmp_path: Path) -> None:
-    """app/main.py pauses the garbage collector while the app is built: it must run again once
-    the module is imported, with what start-up made frozen out of its walks."""
+def _collector_after(tmp_path: Path, statement: str) -> list[str]:
+    """Whether the collector runs, whether anything is frozen and the young threshold, in a
+    fresh interpreter after `statement`."""
     probe = (
-        "import gc, app.main; "
+        f"import gc; {statement}; "
         "print(gc.isenabled(), gc.get_freeze_count() > 50_000, gc.get_threshold()[0])"
     )
-    out = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", probe],
         capture_output=True,
         text=True,
@@ -133,7 +134,22 @@ def test_the_served_app_leaves_the_collector_running_with_start_up_frozen(tmp_pa
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}"},
     ).stdout.split()
-    assert out == ["True", "True", "10000"]
+
+
+def test_the_served_app_leaves_the_collector_running_with_start_up_frozen(tmp_path: Path) -> None:
+    """app/asgi.py pauses the garbage collector while the app is built: it must run again once
+    the module is imported, with what start-up made frozen out of its walks."""
+    assert _collector_after(tmp_path, "import app.asgi") == ["True", "True", "10000"]
+
+
+def test_importing_the_app_factory_leaves_the_collector_as_python_set_it(tmp_path: Path) -> None:
+    """The tests and the CLI import app.main and build apps with it: serving's tuning
+    (app/asgi.py) must not reach them."""
+    default = str(gc.get_threshold()[0])
+    assert _collector_after(tmp_path, "pass") == ["True", "False", default]
+    built = "import app.main; app.main.create_app()"
+    assert _collector_after(tmp_path, built) == ["True", "False", default]
+    assert _collector_after(tmp_path, "import app.cli") == ["True", "False", default]
 
 
 def locked_versions(lock: Path) -> dict[str, str]:
