@@ -1,11 +1,14 @@
 """Dependencies shared by the API and the pages: the database session, content and settings.
 
+The one way from a route to the database: a plain `def` route takes `SessionDep`, and FastAPI
+runs it in its thread pool. Only what awaits the writer (a submission, /healthz) is `async`.
+
 Everything here comes from `app.state`, set once by `create_app`; routes never reach into
 `app.state` themselves. The getters are `async def` on purpose: FastAPI runs a plain `def`
 dependency in the thread pool, a hop that cost more than the lookup on every request.
 """
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -28,7 +31,10 @@ async def get_engine(request: Request) -> Engine:
     return engine
 
 
-def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+async def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> AsyncIterator[Session]:
+    """A session for one request. Made on the event loop, used by the route in the thread pool:
+    a Session connects only when first used, and closing it hands its connection back to the
+    pool, so neither is worth the two thread-pool hops of a plain generator dependency."""
     with Session(engine) as session:
         yield session
 

@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ByPrefix("/api/v1/responses/", "response_id", kept_response(app.state)),
         ],
     )
-    app.add_middleware(Cors, allowed=lambda: app.state.origins.allowed())
+    app.add_middleware(Cors, allowed=lambda: app.state.origins.allowed(), routes=app.routes)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes)
     app.add_middleware(Draining, drain=drain)

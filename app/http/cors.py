@@ -1,30 +1,61 @@
 """CORS for the JSON API, as plain ASGI middleware.
 
-Read-only content (`/api/v1/quiz`, `/framework`, `/conditions/*`) answers any origin. The rest of
-the API answers the registered partners' origins and ALLOWED_ORIGINS, and nobody else; a
-preflight from any other origin gets a 403 in the error shape.
+A route marked `@public` (read-only content: the quiz, the framework, a condition, the
+benchmarks) answers any origin; the mark is on the route, and the paths are read from the app's
+routes. The rest of the API answers the registered partners' origins and ALLOWED_ORIGINS, and
+nobody else; a preflight from any other origin gets a 403 in the error shape.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
+from fastapi.routing import iter_route_contexts
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import error_body
 
-PUBLIC = re.compile(r"^/api/v1/(quiz|framework|benchmarks|conditions/[^/]+)$")
+F = TypeVar("F", bound=Callable[..., Any])
 ALLOW_HEADERS = "Content-Type, X-API-Key, Idempotency-Key"
 EXPOSE_HEADERS = "Retry-After, Idempotent-Replayed"
 
 
+def public(endpoint: F) -> F:
+    """Mark a route's endpoint as answering any origin (put it under the route's decorator)."""
+    endpoint.cors_public = True  # type: ignore[attr-defined]  # read by `public_paths`
+    return endpoint
+
+
+def public_paths(routes: Sequence[BaseRoute]) -> list[re.Pattern[str]]:
+    """The path patterns of the routes marked `@public`, included routers' too (FastAPI keeps
+    them nested: `iter_route_contexts` gives each route with its full path)."""
+    return [
+        compile_path(context.path)[0]
+        for context in iter_route_contexts(routes)
+        if context.path and getattr(context.endpoint, "cors_public", False)
+    ]
+
+
 class Cors:
-    def __init__(self, app: ASGIApp, allowed: Callable[[], frozenset[str]]):
+    """`routes`: the app's, read when the first request comes (every router is in by then)."""
+
+    def __init__(
+        self, app: ASGIApp, allowed: Callable[[], frozenset[str]], routes: Sequence[BaseRoute]
+    ):
         self.app = app
         self.allowed = allowed
+        self.routes = routes
+        self._public: list[re.Pattern[str]] | None = None
+
+    def is_public(self, path: str) -> bool:
+        if self._public is None:
+            self._public = public_paths(self.routes)
+        return any(pattern.match(path) for pattern in self._public)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
@@ -35,7 +66,7 @@ class Cors:
         if not origin:
             await self.app(scope, receive, send)
             return
-        public = bool(PUBLIC.match(scope["path"]))
+        public = self.is_public(scope["path"])
         allow = (
             "*" if public else (origin if origin in await run_in_threadpool(self.allowed) else None)
         )

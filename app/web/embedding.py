@@ -20,12 +20,9 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from app.deps import EngineDep
+from app.deps import SessionDep
 from app.errors import EmbedUnavailable
 from app.http.security import csp
 from app.models import Partner
@@ -61,15 +58,15 @@ class Embed:
         return response
 
 
-async def get_embed(request: Request, engine: EngineDep) -> Embed:
-    """Async, and the database is asked only inside a partner's embed: the plain pages (most
-    requests) skip the thread pool."""
+def get_embed(request: Request, session: SessionDep) -> Embed:
+    """Inside a partner's embed (`?embed=1&partner=...`), the partner, read with the request's
+    session (a plain `def`: FastAPI runs it in the thread pool); elsewhere, no embed."""
     if not is_embed(request):
         return Embed()
     slug = request.query_params.get("partner")
     if slug is None:
         return Embed(on=True)
-    partner = await run_in_threadpool(_active_partner, engine, slug)
+    partner = active_partner(session, slug)
     if partner is None:
         raise EmbedUnavailable(
             "This quiz is not available for embedding on this site. You can take it on our own "
@@ -77,11 +74,6 @@ async def get_embed(request: Request, engine: EngineDep) -> Embed:
         )
     parent = request.query_params.get("parent_origin")
     return Embed(True, partner, parent if parent in partner.origins else None)
-
-
-def _active_partner(engine: Engine, slug: str) -> Partner | None:
-    with Session(engine) as session:
-        return active_partner(session, slug)
 
 
 EmbedDep = Annotated[Embed, Depends(get_embed)]

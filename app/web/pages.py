@@ -9,10 +9,8 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.datastructures import State
 from starlette.types import Scope
@@ -27,6 +25,7 @@ from app.deps import (
     QuizDep,
     ResultsDep,
     ScorerDep,
+    SessionDep,
     SettingsDep,
     TokensDep,
     WebhooksDep,
@@ -35,7 +34,7 @@ from app.deps import (
 )
 from app.errors import IdempotencyKeyReused, InvalidRequest
 from app.http.prebuilt import Built, TokenPage, header
-from app.models import ResponseRecord, Team
+from app.models import ResponseRecord
 from app.partners.ratelimit import all_of
 from app.partners.webhooks import result_summary
 from app.responses.results import KeptPage, Results
@@ -135,11 +134,11 @@ def _quiz_page(
 
 
 @router.get("/quiz", response_class=HTMLResponse)
-async def read_quiz_form(
+def read_quiz_form(
     request: Request,
     framework: FrameworkDep,
     quiz: QuizDep,
-    engine: EngineDep,
+    session: SessionDep,
     embed: EmbedDep,
     tokens: TokensDep,
     from_id: Annotated[str | None, Query(alias="from")] = None,
@@ -152,11 +151,9 @@ async def read_quiz_form(
     (from an embed's data attributes) preselect the context questions."""
     if not request.url.query:
         return _plain_quiz_page(request, framework, quiz, embed, tokens)
-    form = (
-        QuizForm() if from_id is None else await run_in_threadpool(_prefill, quiz, engine, from_id)
-    )
+    form = QuizForm() if from_id is None else _prefill(quiz, session, from_id)
     if team:
-        joined = await run_in_threadpool(_open_team, engine, team)
+        joined = team_for_join(session, team)
         form.fields["team"] = team
         form.notice = (
             f"You are answering as a member of the team “{joined.name}”. No names are asked, "
@@ -187,14 +184,8 @@ def _plain_quiz_page(
     return HTMLResponse(page.body())
 
 
-def _open_team(engine: Engine, join_token: str) -> Team:
-    with Session(engine) as session:
-        return team_for_join(session, join_token)
-
-
-def _prefill(quiz: Quiz, engine: Engine, response_id: str) -> QuizForm:
-    with Session(engine) as session:
-        record = read_response(session=session, response_id=response_id)
+def _prefill(quiz: Quiz, session: Session, response_id: str) -> QuizForm:
+    record = read_response(session=session, response_id=response_id)
     fields = _stored_fields(quiz, record)
     notice = "Your earlier answers are filled in. Change any of them, or choose priorities, and submit to see your list again."
     if record.quiz_version != quiz.version:
@@ -396,10 +387,10 @@ def _already_submitted(request: Request, response_id: str | None, embed: Embed) 
 
 
 @router.get("/results/{response_id}", response_class=HTMLResponse)
-async def read_result_page(
+def read_result_page(
     response_id: str,
     request: Request,
-    engine: EngineDep,
+    session: SessionDep,
     results: ResultsDep,
     settings: SettingsDep,
     embed: EmbedDep,
@@ -412,9 +403,7 @@ async def read_result_page(
     key = (response_id, request.url.query, public_base(request, settings))
     page = results.pages.get(key)
     if page is None:
-        body = await run_in_threadpool(
-            _result_page, request, engine, results, settings, embed, peers, response_id
-        )
+        body = _result_page(request, session, results, settings, embed, peers, response_id)
         page = KeptPage(body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
         results.pages.put(key, page)
     built = page.built(header(request.scope, b"if-none-match"))
@@ -435,7 +424,7 @@ def kept_result_page(state: State) -> Callable[[Scope, str], Built | None]:
 
 def _result_page(
     request: Request,
-    engine: Engine,
+    session: Session,
     results: Results,
     settings: Settings,
     embed: Embed,
@@ -444,15 +433,14 @@ def _result_page(
 ) -> bytes:
     quiz = results.scorer.quiz
     completed = request.query_params.get("completed")
-    with Session(engine) as session:
-        record = read_response(session=session, response_id=response_id)
-        result = results.full(session, record)
-        peer_figures = peers.get(session, record.quiz_version, settings.min_group_size)
-        state_peers = (
-            peers.get(session, record.quiz_version, settings.min_group_size, record.state)
-            if record.state
-            else {}
-        )
+    record = read_response(session=session, response_id=response_id)
+    result = results.full(session, record)
+    peer_figures = peers.get(session, record.quiz_version, settings.min_group_size)
+    state_peers = (
+        peers.get(session, record.quiz_version, settings.min_group_size, record.state)
+        if record.state
+        else {}
+    )
     recommendations = result["recommendations"]
     chosen = set(result.get("begin_here", []))
     begin = [r for r in recommendations if r["slug"] in chosen] or recommendations[:3]
@@ -483,10 +471,10 @@ def _result_page(
 
 
 @router.get("/results/{response_id}/what-if", response_class=HTMLResponse)
-async def read_what_if(
+def read_what_if(
     response_id: str,
     request: Request,
-    engine: EngineDep,
+    session: SessionDep,
     results: ResultsDep,
     embed: EmbedDep,
     tokens: TokensDep,
@@ -495,7 +483,7 @@ async def read_what_if(
     (the form's GET), the new result side by side with the stored one: each condition's stage
     and rank then and now, and the new "Begin here". Nothing is stored; "Save this version"
     posts the changed answers to the quiz as a new response based on this one."""
-    stored, form = await run_in_threadpool(_stored_for_what_if, engine, results, response_id)
+    stored, form = _stored_for_what_if(session, results, response_id)
     scorer = results.scorer
     asked = request.query_params
     comparison = None
@@ -547,11 +535,10 @@ async def read_what_if(
 
 
 def _stored_for_what_if(
-    engine: Engine, results: Results, response_id: str
+    session: Session, results: Results, response_id: str
 ) -> tuple[dict[str, Any], QuizForm]:
-    with Session(engine) as session:
-        record = read_response(session=session, response_id=response_id)
-        stored = results.full(session, record)
+    record = read_response(session=session, response_id=response_id)
+    stored = results.full(session, record)
     fields = _stored_fields(results.scorer.quiz, record)
     return stored, QuizForm(fields, list(stored.get("priorities", [])))
 

@@ -16,6 +16,8 @@ from pydantic import BaseModel
 from starlette.types import Scope
 
 from app.errors import NotFound
+from app.http.cors import public
+from app.http.openapi import statuses
 from app.http.prebuilt import JSON, Built, cacheable, header
 from quiz import Condition, Framework, Quiz
 from scoring import Scorer
@@ -66,15 +68,15 @@ async def get_content_json(request: Request) -> ContentJson:
 ContentJsonDep = Annotated[ContentJson, Depends(get_content_json)]
 
 
-@router.get("/framework", response_model=Framework)
+@router.get("/framework", response_model=Framework, responses=statuses(304))
+@public
 async def read_framework(request: Request, content: ContentJsonDep) -> Response:
     """The whole framework: stages, strategies, conditions, commitments and open notes."""
     return content.framework.answer(request)
 
 
-@router.get(
-    "/conditions/{slug}", response_model=Condition, responses={404: {"description": "Unknown slug"}}
-)
+@router.get("/conditions/{slug}", response_model=Condition, responses=statuses(304, 404))
+@public
 async def read_condition(slug: str, request: Request, content: ContentJsonDep) -> Response:
     """One condition with its three stages and early-adopter example."""
     found = content.conditions.get(slug)
@@ -83,7 +85,8 @@ async def read_condition(slug: str, request: Request, content: ContentJsonDep) -
     return found.answer(request)
 
 
-@router.get("/quiz", response_model=Quiz)
+@router.get("/quiz", response_model=Quiz, responses=statuses(304))
+@public
 async def read_quiz(request: Request, content: ContentJsonDep) -> Response:
     """The questions, each option mapped to a stage (null for "I'm not sure")."""
     return content.quiz.answer(request)

@@ -35,6 +35,8 @@ from app.deps import (
     client_address,
 )
 from app.errors import ExportDisabled, InvalidRequest, Unauthorized
+from app.http.cors import public
+from app.http.openapi import statuses
 
 router = APIRouter(tags=["export"])
 
@@ -63,10 +65,7 @@ def check_token(
     "/export/aggregate",
     responses={
         200: {"content": {"text/csv": {}}, "description": "JSON (default) or CSV"},
-        401: {"description": "Missing or wrong token"},
-        429: {"description": "Too many wrong tokens from this address; see Retry-After"},
-        422: {"description": "Bad parameters; details name each"},
-        503: {"description": "Export is off (no EXPORT_TOKEN)"},
+        **statuses(401, 422, 429, 503),
     },
 )
 def read_aggregate(
@@ -117,7 +116,8 @@ def csv_response(agg: Aggregate, filename: str, headers: dict[str, str] | None =
     )
 
 
-@router.get("/benchmarks")
+@router.get("/benchmarks", responses=statuses(422, 503))
+@public
 def read_benchmarks(
     session: SessionDep,
     settings: SettingsDep,
