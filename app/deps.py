@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.analytics.aggregates import BenchmarkCache
+from app.cache import Caches
 from app.config import Settings
 from app.partners.ratelimit import RateLimiter
 from app.partners.webhooks import WebhookSender
@@ -82,6 +83,11 @@ async def get_tokens(request: Request) -> Tokens:
     return tokens
 
 
+async def get_caches(request: Request) -> Caches:
+    caches: Caches = request.app.state.caches
+    return caches
+
+
 async def get_benchmarks(request: Request) -> BenchmarkCache:
     cache: BenchmarkCache = request.app.state.benchmarks
     return cache
@@ -94,6 +100,7 @@ def client_address(request: Request) -> str:
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
+CachesDep = Annotated[Caches, Depends(get_caches)]
 BenchmarksDep = Annotated[BenchmarkCache, Depends(get_benchmarks)]
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 WebhooksDep = Annotated[WebhookSender, Depends(get_webhooks)]

@@ -18,7 +18,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from app.analytics.aggregates import BenchmarkCache
 from app.api.router import api_router, root_router
 from app.api.routes.content import ContentJson
-from app.api.routes.responses import kept_response
+from app.cache import Caches
 from app.config import Settings, get_settings
 from app.db import check_schema, make_engine
 from app.errors import install_error_handlers
@@ -27,7 +27,6 @@ from app.http.cors import Cors
 from app.http.head import HeadAsGet
 from app.http.limits import RequestLimits
 from app.http.openapi import install_openapi
-from app.http.prebuilt import ByPrefix, Prebuilt
 from app.http.security import SecurityHeaders
 from app.http.storable import storable_text
 from app.partners.ratelimit import RateLimiter
@@ -69,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.writer.start()
         app.state.limiter = RateLimiter(engine, settings.rate_limit_key)
-        app.state.origins = OriginCache(engine, settings.origins)
+        app.state.origins = OriginCache(engine, settings.origins, app.state.caches)
         app.state.webhooks = WebhookSender(engine, settings)
         app.state.webhooks.start()
         drain.install()  # SIGTERM: new requests get a 503 for a moment, then uvicorn stops
@@ -93,10 +92,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.scorer = scorer
-    app.state.results = Results(scorer)
-    app.state.content_json = content = ContentJson.of(scorer)
-    app.state.plain_quiz_page = None  # rendered by the first GET /quiz (app/web/pages.py)
-    app.state.benchmarks = BenchmarkCache()
+    # Every in-process cache of this app (app/cache.py), made by the code each one serves.
+    app.state.caches = caches = Caches()
+    app.state.results = Results(scorer, caches)
+    app.state.content_json = ContentJson.of(scorer)
+    app.state.benchmarks = BenchmarkCache(caches)
     install_error_handlers(app)
     install_openapi(app, scorer)
     app.include_router(root_router)
@@ -106,19 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(teams.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # The last added runs first: security headers go on every answer, even the early 413.
-    app.add_middleware(
-        Prebuilt,
-        answers={
-            "/api/v1/quiz": content.quiz.prebuilt,
-            "/api/v1/framework": content.framework.prebuilt,
-            "/quiz": lambda scope: page.built() if (page := app.state.plain_quiz_page) else None,
-        },
-        by_prefix=[
-            ByPrefix("/results/", "response_id", pages.kept_result_page(app.state)),
-            ByPrefix("/api/v1/responses/", "response_id", kept_response(app.state)),
-        ],
-    )
-    app.add_middleware(Cors, allowed=lambda: app.state.origins.allowed(), routes=app.routes)
+    app.add_middleware(Cors, origins=lambda: app.state.origins, routes=app.routes)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes)
     app.add_middleware(Draining, drain=drain)

@@ -2,7 +2,8 @@
 and full path (a result's id is the key to someone's answers).
 
 One line per request: method, the route's pattern (`/results/{response_id}`, not the id),
-status and milliseconds. ACCESS_LOG_DETAIL=true adds the client address and the full path, for
+status, milliseconds and how it was answered (`served=route`, `served=cache`, `served=layer`:
+app/http/answers.py). ACCESS_LOG_DETAIL=true adds the client address and the full path, for
 debugging on a machine where that is allowed.
 """
 
@@ -12,6 +13,8 @@ import logging
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.http.answers import served_as
 
 log = logging.getLogger("app.access")
 
@@ -42,9 +45,24 @@ class AccessLog:
                 client = scope.get("client") or ("-", 0)
                 query = scope.get("query_string", b"").decode("latin-1")
                 full = scope["path"] + (f"?{query}" if query else "")
-                log.info("%s %s %s %d %.1fms", client[0], scope["method"], full, status[0], elapsed)
+                log.info(
+                    "%s %s %s %d %.1fms served=%s",
+                    client[0],
+                    scope["method"],
+                    full,
+                    status[0],
+                    elapsed,
+                    served_as(scope),
+                )
             else:
-                log.info("%s %s %d %.1fms", scope["method"], path, status[0], elapsed)
+                log.info(
+                    "%s %s %d %.1fms served=%s",
+                    scope["method"],
+                    path,
+                    status[0],
+                    elapsed,
+                    served_as(scope),
+                )
 
 
 def route_pattern(scope: Scope) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from fastapi.routing import iter_route_contexts
 from starlette.concurrency import run_in_threadpool
@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import error_body
+from app.http.answers import served
 
 F = TypeVar("F", bound=Callable[..., Any])
 ALLOW_HEADERS = "Content-Type, X-API-Key, Idempotency-Key"
@@ -41,14 +42,20 @@ def public_paths(routes: Sequence[BaseRoute]) -> list[re.Pattern[str]]:
     ]
 
 
-class Cors:
-    """`routes`: the app's, read when the first request comes (every router is in by then)."""
+class Origins(Protocol):
+    def fresh(self) -> frozenset[str] | None: ...
 
-    def __init__(
-        self, app: ASGIApp, allowed: Callable[[], frozenset[str]], routes: Sequence[BaseRoute]
-    ):
+    def allowed(self) -> frozenset[str]: ...
+
+
+class Cors:
+    """`origins`: where the allowed origins are kept (app/partners/registry.py OriginCache),
+    read from the database in the thread pool when they are not at hand (every 30 s at most).
+    `routes`: the app's, read when the first request comes (every router is in by then)."""
+
+    def __init__(self, app: ASGIApp, origins: Callable[[], Origins], routes: Sequence[BaseRoute]):
         self.app = app
-        self.allowed = allowed
+        self.origins = origins
         self.routes = routes
         self._public: list[re.Pattern[str]] | None = None
 
@@ -67,10 +74,9 @@ class Cors:
             await self.app(scope, receive, send)
             return
         public = self.is_public(scope["path"])
-        allow = (
-            "*" if public else (origin if origin in await run_in_threadpool(self.allowed) else None)
-        )
+        allow = "*" if public else (origin if origin in await self._allowed() else None)
         if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
+            served(scope, "layer")
             await self._preflight(send, allow, public)
             return
 
@@ -85,6 +91,11 @@ class Cors:
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
+
+    async def _allowed(self) -> frozenset[str]:
+        kept = self.origins()
+        found = kept.fresh()
+        return found if found is not None else await run_in_threadpool(kept.allowed)
 
     async def _preflight(self, send: Send, allow: str | None, public: bool) -> None:
         if allow is None:

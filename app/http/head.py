@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.http.answers import SERVED
+
 
 class HeadAsGet:
     def __init__(self, app: ASGIApp):
@@ -29,6 +31,6 @@ class HeadAsGet:
             await self.app(as_get, receive, send_headers_only)
         finally:
             # What routing found, for the access log (which sees this scope, not the copy).
-            for found in ("route", "endpoint", "path_params"):
+            for found in ("route", "endpoint", "path_params", SERVED):
                 if found in as_get:
                     scope[found] = as_get[found]

@@ -15,6 +15,7 @@ from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import error_body
+from app.http.answers import served
 
 # A request's head: its request line and header fields. Browsers send well under 2 KiB; 16 KiB
 # and 100 fields are what Node and Apache allow by default.
@@ -114,6 +115,7 @@ async def early_answer(
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     """Answer without the app, and close the connection (what comes after is not read)."""
+    served(scope, "layer")
     body, kind = early_response(scope["path"], status, code, message, advice)
     await send(
         {

@@ -12,13 +12,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
-from starlette.datastructures import State
-from starlette.types import Scope
 
 from app.analytics.aggregates import BenchmarkCache
+from app.cache import CachePolicy, Caches
 from app.config import Settings
 from app.deps import (
     BenchmarksDep,
+    CachesDep,
     EngineDep,
     FrameworkDep,
     LimiterDep,
@@ -33,11 +33,11 @@ from app.deps import (
     client_address,
 )
 from app.errors import IdempotencyKeyReused, InvalidRequest
-from app.http.prebuilt import Built, TokenPage, header
+from app.http.answers import HTML, Built, TokenPage, cacheable, header, served
 from app.models import ResponseRecord
 from app.partners.ratelimit import all_of
 from app.partners.webhooks import result_summary
-from app.responses.results import KeptPage, Results
+from app.responses.results import Results
 from app.responses.submissions import Submitted, public_base, read_response, result_url, submit
 from app.teams.service import team_for_join
 from app.tokens import Tokens
@@ -141,6 +141,7 @@ def read_quiz_form(
     session: SessionDep,
     embed: EmbedDep,
     tokens: TokensDep,
+    caches: CachesDep,
     from_id: Annotated[str | None, Query(alias="from")] = None,
     state: str | None = None,
     role: str | None = None,
@@ -150,7 +151,7 @@ def read_quiz_form(
     the answers of an earlier result, to change them or add priorities; `?state=` and `?role=`
     (from an embed's data attributes) preselect the context questions."""
     if not request.url.query:
-        return _plain_quiz_page(request, framework, quiz, embed, tokens)
+        return _plain_quiz_page(request, framework, quiz, embed, tokens, caches)
     form = QuizForm() if from_id is None else _prefill(quiz, session, from_id)
     if team:
         joined = team_for_join(session, team)
@@ -166,21 +167,30 @@ def read_quiz_form(
     return _quiz_page(request, framework, quiz, form, {}, embed, tokens)
 
 
-TOKEN_SLOT = "form-token-slot-000000"  # where the prebuilt page's token goes, fresh each time
+TOKEN_SLOT = "form-token-slot-000000"  # where the kept page's token goes, fresh each time
+# The most requested page, rendered once per process (it changes only with a deployment).
+PLAIN_QUIZ_PAGE = CachePolicy("the plain quiz page", max_items=1)
 
 
 def _plain_quiz_page(
-    request: Request, framework: Framework, quiz: Quiz, embed: Embed, tokens: Tokens
+    request: Request,
+    framework: Framework,
+    quiz: Quiz,
+    embed: Embed,
+    tokens: Tokens,
+    caches: Caches,
 ) -> Response:
-    """The most requested page, rendered once per process; only its form token is new each time.
-    Once rendered, app/http/prebuilt.py answers it before routing."""
-    page: TokenPage | None = request.app.state.plain_quiz_page
+    """The quiz page without a query, kept; only its form token is new each time."""
+    kept = caches.of(PLAIN_QUIZ_PAGE)
+    page: TokenPage | None = kept.get(None)
     if page is None:
         answer = _quiz_page(
             request, framework, quiz, QuizForm(), {}, embed, tokens, form_token=TOKEN_SLOT
         )
         page = TokenPage.of(bytes(answer.body), TOKEN_SLOT, tokens.form)
-        request.app.state.plain_quiz_page = page
+        kept.put(None, page)
+    else:
+        served(request.scope, "cache")
     return HTMLResponse(page.body())
 
 
@@ -395,31 +405,45 @@ def read_result_page(
     settings: SettingsDep,
     embed: EmbedDep,
     peers: BenchmarksDep,
+    caches: CachesDep,
 ) -> Response:
     """The shareable result, rendered from the result exactly as it was stored: a stage map, the
     list to begin with and the reasons. Results stored under older quiz versions render too.
     In a partner's embed, `completed=1` (set by the form's redirect) tells the partner's page.
     A rendered page is kept for a minute (as long as the peer figures it shows)."""
-    key = (response_id, request.url.query, public_base(request, settings))
-    page = results.pages.get(key)
+    kept = caches.of(RESULT_PAGES)
+    key = result_page_key(request, response_id, settings)
+    page: KeptPage | None = kept.get(key)
     if page is None:
         body = _result_page(request, session, results, settings, embed, peers, response_id)
         page = KeptPage(body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
-        results.pages.put(key, page)
+        kept.put(key, page)
+    else:
+        served(request.scope, "cache")
     built = page.built(header(request.scope, b"if-none-match"))
     return embed.allow_framing(built.response())
 
 
-def kept_result_page(state: State) -> Callable[[Scope, str], Built | None]:
-    """`GET /results/{id}` answered before routing while its page is kept (app/http/prebuilt.py):
-    only without a query, so never inside an embed, whose pages carry their own framing."""
+# Rendered result pages, for a minute: as long as the peer figures they show (BENCHMARKS).
+RESULT_PAGES = CachePolicy("result pages", max_items=256, ttl=60.0)
 
-    def answer(scope: Scope, response_id: str) -> Built | None:
-        base = public_base(Request(scope), state.settings)
-        page = state.results.pages.get((response_id, "", base))
-        return None if page is None else page.built(header(scope, b"if-none-match"))
 
-    return answer
+def result_page_key(request: Request, response_id: str, settings: Settings) -> tuple[str, ...]:
+    """What a kept result page depends on: the result, the query (an embed, `completed`) and
+    the base its share link is made on."""
+    return (response_id, request.url.query, public_base(request, settings))
+
+
+@dataclass(frozen=True)
+class KeptPage:
+    """A rendered result page and its ETag (a hash of the page, computed once)."""
+
+    body: bytes
+    etag: str
+
+    def built(self, if_none_match: bytes | None) -> Built:
+        etag = self.etag.encode()
+        return cacheable(self.body, HTML, etag, b"private, max-age=60", if_none_match)
 
 
 def _result_page(

@@ -16,9 +16,9 @@ from pydantic import BaseModel
 from starlette.types import Scope
 
 from app.errors import NotFound
+from app.http.answers import JSON, Built, cacheable, header
 from app.http.cors import public
 from app.http.openapi import statuses
-from app.http.prebuilt import JSON, Built, cacheable, header
 from quiz import Condition, Framework, Quiz
 from scoring import Scorer
 
@@ -36,13 +36,13 @@ class StaticJson:
         body = model.model_dump_json().encode()
         return cls(body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
 
-    def prebuilt(self, scope: Scope) -> Built:
-        """The whole answer, headers and all: for the route and for app/http/prebuilt.py alike."""
+    def built(self, scope: Scope) -> Built:
+        """The whole answer, headers and all."""
         etag = self.etag.encode()
         return cacheable(self.body, JSON, etag, CACHE_CONTROL, header(scope, b"if-none-match"))
 
     def answer(self, request: Request) -> Response:
-        return self.prebuilt(request.scope).response()
+        return self.built(request.scope).response()
 
 
 @dataclass(frozen=True)

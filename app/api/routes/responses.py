@@ -1,18 +1,17 @@
 """`POST /responses` stores a scored submission; `GET /responses/{id}` reads it back as stored."""
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import Response
 from pydantic_core import to_json, to_jsonable_python
 from sqlmodel import Session
-from starlette.datastructures import State
-from starlette.types import Scope
 
 from app.api.media import require_json
 from app.api.routes.score import TopQuery
+from app.cache import CachePolicy
 from app.deps import (
+    CachesDep,
     EngineDep,
     LimiterDep,
     ResultsDep,
@@ -23,8 +22,8 @@ from app.deps import (
     client_address,
 )
 from app.errors import InvalidRequest, Unauthorized
+from app.http.answers import JSON, Built, cacheable, header, served
 from app.http.openapi import statuses
-from app.http.prebuilt import JSON, Built, cacheable, header
 from app.models import Partner, ResponseCreated, ResponsePublic, as_utc
 from app.partners.registry import partner_for_key
 from app.responses.results import Results
@@ -150,19 +149,30 @@ def read_stored_response(
     request: Request,
     session: SessionDep,
     results: ResultsDep,
+    caches: CachesDep,
     top: TopQuery = DEFAULT_TOP,
 ) -> Response:
     """A stored response, exactly as it was scored when submitted (never re-scored). Stored
     results never change, so the ETag is the id and `top`, a client that has it gets a 304
     without a database read, and each process keeps recent answers serialised."""
     if_none_match = header(request.scope, b"if-none-match")
-    built = stored_answer(response_id, top, if_none_match, results.bodies.get((response_id, top)))
+    kept = caches.of(STORED_RESPONSES)
+    key = (response_id, top)
+    body: bytes | None = kept.get(key)
+    if body is not None:
+        served(request.scope, "cache")
+    built = stored_answer(response_id, top, if_none_match, body)
     if built is None:
         body = _serialised(session, results, response_id, top)
-        results.bodies.put((response_id, top), body)
+        kept.put(key, body)
         built = stored_answer(response_id, top, if_none_match, body)
     assert built is not None  # a body was given
     return built.response()
+
+
+# Serialised stored responses, by id and `top`: they never change, and serialising one (its
+# result explained from the lean row) cost more than answering.
+STORED_RESPONSES = CachePolicy("stored responses, serialised", max_items=1024)
 
 
 def stored_answer(
@@ -174,16 +184,6 @@ def stored_answer(
     if body is None and not (if_none_match == etag and RESPONSE_ID.match(response_id)):
         return None
     return cacheable(body or b"", JSON, etag, b"private, max-age=86400", if_none_match)
-
-
-def kept_response(state: State) -> Callable[[Scope, str], Built | None]:
-    """`GET /api/v1/responses/{id}` answered before routing once its body is kept (app/http/prebuilt.py)."""
-
-    def answer(scope: Scope, response_id: str) -> Built | None:
-        kept = state.results.bodies.get((response_id, DEFAULT_TOP))
-        return stored_answer(response_id, DEFAULT_TOP, header(scope, b"if-none-match"), kept)
-
-    return answer
 
 
 def _serialised(session: Session, results: Results, response_id: str, top: int) -> bytes:
