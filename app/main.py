@@ -21,20 +21,23 @@ from app.api.routes.content import ContentJson
 from app.cache import Caches
 from app.config import Settings, get_settings
 from app.db import check_schema, make_engine
+from app.deps import storable_text
 from app.errors import install_error_handlers
-from app.http.accesslog import AccessLog
-from app.http.cors import Cors
-from app.http.head import HeadAsGet
-from app.http.limits import RequestLimits
+from app.http.middleware import (
+    AccessLog,
+    Cors,
+    Draining,
+    HeadAsGet,
+    RequestLimits,
+    SecurityHeaders,
+)
 from app.http.openapi import install_openapi
-from app.http.security import SecurityHeaders
-from app.http.storable import storable_text
 from app.partners.ratelimit import RateLimiter
 from app.partners.registry import OriginCache
 from app.partners.webhooks import WebhookSender
 from app.responses.results import Results, register_content
 from app.responses.writer import make_writer
-from app.server import Drain, Draining
+from app.server import Drain
 from app.tokens import Tokens, load_secret
 from app.web import insights, pages, teams
 from quiz import load_content

@@ -94,3 +94,31 @@ class TokenPage:
 
 HTML = (b"content-type", b"text/html; charset=utf-8")
 JSON = (b"content-type", b"application/json")
+
+
+def route_pattern(scope: Scope) -> str:
+    """The path with each path parameter named instead of given: `/results/{response_id}`."""
+    names = {str(v): k for k, v in (scope.get("path_params") or {}).items()}
+    if not names:
+        matched = scope.get("route") or scope.get("endpoint")
+        return str(scope["path"]) if matched else "(no route)"
+    return "/".join("{" + names[s] + "}" if s in names else s for s in scope["path"].split("/"))
+
+
+# No inline scripts or styles anywhere: every script and stylesheet is a file under /static.
+def csp(frame_ancestors: str = "'self'") -> str:
+    """The pages' policy; only embed pages of a registered partner widen `frame-ancestors`."""
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+        f"object-src 'none'; frame-ancestors {frame_ancestors}"
+    )
+
+
+CSP = csp()
+HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+]

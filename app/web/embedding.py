@@ -24,7 +24,7 @@ from fastapi.responses import Response
 
 from app.deps import SessionDep
 from app.errors import EmbedUnavailable
-from app.http.security import csp
+from app.http.answers import csp
 from app.models import Partner
 from app.partners.registry import active_partner
 from app.web.templating import is_embed

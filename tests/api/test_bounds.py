@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from app.analytics.aggregates import DATE_PATTERN, EARLIEST, LATEST, BenchmarkCache, parse_day
 from app.cache import CachePolicy
-from app.http.limits import MAX_HEAD_BYTES, MAX_HEADERS
+from app.http.middleware import MAX_HEAD_BYTES, MAX_HEADERS
 from app.main import create_app
 from app.web import insights
 from quiz import Quiz

@@ -17,7 +17,7 @@ from pydantic import BaseModel, TypeAdapter
 from app.api.routes.score import ComparedResult
 from app.api.routes.teams import TeamCreated, TeamPublic
 from app.deps import get_session
-from app.http.cors import public
+from app.http.middleware import public
 from app.http.openapi import ERROR_REF, statuses
 from app.main import create_app
 from app.models import ResponseCreated, ResponsePublic
@@ -105,7 +105,7 @@ def test_async_routes_are_only_those_that_await_the_writer(client: TestClient) -
         for path in (ROOT / "app").rglob("*.py")
         if "run_in_threadpool(" in path.read_text()
     )
-    assert hops == ["app/http/cors.py", "app/responses/writer.py"]
+    assert hops == ["app/http/middleware.py", "app/responses/writer.py"]
 
 
 def test_the_session_is_closed_when_the_request_ends(client: TestClient) -> None:

@@ -17,7 +17,7 @@ from starlette.types import Scope
 
 from app.errors import NotFound
 from app.http.answers import JSON, Built, cacheable, header
-from app.http.cors import public
+from app.http.middleware import public
 from app.http.openapi import statuses
 from quiz import Condition, Framework, Quiz
 from scoring import Scorer

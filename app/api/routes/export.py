@@ -35,7 +35,7 @@ from app.deps import (
     client_address,
 )
 from app.errors import ExportDisabled, InvalidRequest, Unauthorized
-from app.http.cors import public
+from app.http.middleware import public
 from app.http.openapi import statuses
 
 router = APIRouter(tags=["export"])

@@ -7,7 +7,6 @@ from fastapi.responses import Response
 from pydantic_core import to_json, to_jsonable_python
 from sqlmodel import Session
 
-from app.api.media import require_json
 from app.api.routes.score import TopQuery
 from app.cache import CachePolicy
 from app.deps import (
@@ -20,6 +19,7 @@ from app.deps import (
     WebhooksDep,
     WriterDep,
     client_address,
+    require_json,
 )
 from app.errors import InvalidRequest, Unauthorized
 from app.http.answers import JSON, Built, cacheable, header, served

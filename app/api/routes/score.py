@@ -6,9 +6,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from app.api.media import require_json
 from app.api.respond import model_response
-from app.deps import EngineDep, ResultsDep, ScorerDep
+from app.deps import EngineDep, ResultsDep, ScorerDep, require_json
 from app.http.openapi import statuses
 from app.responses.submissions import read_response
 from scoring import DEFAULT_TOP, ConditionChange, Result, Submission, changes

@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, Field, field_validator
 
-from app.api.media import require_json
 from app.deps import (
     EngineDep,
     LimiterDep,
@@ -19,6 +18,7 @@ from app.deps import (
     SettingsDep,
     WriterDep,
     client_address,
+    require_json,
 )
 from app.errors import InvalidRequest
 from app.http.openapi import statuses
