@@ -102,6 +102,33 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+# Inside app/: what keeps and computes imports neither face (api/, web/) nor the HTTP layer;
+# the HTTP layer imports no face.
+APP_BELOW = {
+    "responses": ("app.api", "app.web", "app.http"),
+    "partners": ("app.api", "app.web", "app.http"),
+    "analytics": ("app.api", "app.web", "app.http"),
+    "teams": ("app.api", "app.web", "app.http"),
+    "http": ("app.api", "app.web"),
+}
+
+
+@pytest.mark.parametrize("package", sorted(APP_BELOW))
+def test_app_packages_import_nothing_above_them(package: str) -> None:
+    for path in (ROOT / "app" / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+                else []
+            )
+            for name in names:
+                above = [p for p in APP_BELOW[package] if name == p or name.startswith(p + ".")]
+                assert not above, f"{path.relative_to(ROOT)} imports {name}"
+
+
 def test_no_import_circles() -> None:
     graph = import_graph()
     assert "app.web.templating" in graph["app.errors"]  # the graph sees real edges
