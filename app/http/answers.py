@@ -6,7 +6,7 @@
 - `TokenPage`: a page rendered once, split where its form token goes, so each answer gets a
   fresh token without rendering again.
 - `served`: what a route says about how it answered (`cache` when it answered from a `Cache`),
-  which the access log writes as `served=...` (app/http/accesslog.py): `route` when the route
+  which the access log writes as `served=...` (app/http/middleware.py): `route` when the route
   built the answer, `cache`, or `layer` when a middleware answered before routing (a body too
   large, the drain before shutdown, a CORS preflight).
 """

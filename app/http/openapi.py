@@ -11,7 +11,7 @@ One rule stays in words only: at most one answer per question (JSON Schema canno
 items of a list differ in one field); the description says so and the server answers 422.
 
 Free strings, in parameters and request bodies, say they hold no NUL (NO_NUL_PATTERN), which the
-server refuses everywhere (app/http/storable.py); `group_by`, the export's dates and the benchmarks'
+server refuses everywhere (app/deps.py, storable_text); `group_by`, the export's dates and the benchmarks'
 state list or spell out exactly what the server takes (app/analytics/aggregates.py).
 """
 

@@ -126,11 +126,22 @@ def _quiz_page(
             or tokens.issued_form(form.fields.get("form_token"))
             or tokens.form(),
             # Inside a partner's embed: what attributes the answers to the partner.
-            "embed_token": tokens.embed(embed.partner.slug) if embed.partner else None,
+            "embed_token": tokens.embed(attributed.slug)
+            if (attributed := embed.attributed)
+            else None,
+            "preview_note": PREVIEW_NOTE.format(name=embed.partner.name)
+            if embed.preview and embed.partner
+            else None,
         },
         status_code,
     )
     return embed.allow_framing(page)
+
+
+PREVIEW_NOTE = (
+    "Preview on our site: what you send from here is stored as any visitor's answers, not "
+    "counted for {name}."
+)
 
 
 @router.get("/quiz", response_class=HTMLResponse)
@@ -139,6 +150,7 @@ def read_quiz_form(
     framework: FrameworkDep,
     quiz: QuizDep,
     session: SessionDep,
+    results: ResultsDep,
     embed: EmbedDep,
     tokens: TokensDep,
     caches: CachesDep,
@@ -152,7 +164,7 @@ def read_quiz_form(
     (from an embed's data attributes) preselect the context questions."""
     if not request.url.query:
         return _plain_quiz_page(request, framework, quiz, embed, tokens, caches)
-    form = QuizForm() if from_id is None else _prefill(quiz, session, from_id)
+    form = QuizForm() if from_id is None else _prefill(quiz, session, results, from_id)
     if team:
         joined = team_for_join(session, team)
         form.fields["team"] = team
@@ -194,19 +206,37 @@ def _plain_quiz_page(
     return HTMLResponse(page.body())
 
 
-def _prefill(quiz: Quiz, session: Session, response_id: str) -> QuizForm:
+def _prefill(quiz: Quiz, session: Session, results: Results, response_id: str) -> QuizForm:
     record = read_response(session=session, response_id=response_id)
-    fields = _stored_fields(quiz, record)
+    # An answer of an older quiz version is kept only where its question and option still
+    # read the same: an option id that stayed while its wording changed is left blank.
+    earlier = (
+        results.scorer_for(session, record.content_hash).quiz
+        if record.quiz_version != quiz.version and record.content_hash is not None
+        else None
+    )
+    fields = _stored_fields(quiz, record, earlier)
     notice = "Your earlier answers are filled in. Change any of them, or choose priorities, and submit to see your list again."
     if record.quiz_version != quiz.version:
         notice += " The quiz has changed since then, so questions that changed are left blank."
     return QuizForm(fields, list(record.result.get("priorities", [])), notice)
 
 
-def _stored_fields(quiz: Quiz, record: ResponseRecord) -> dict[str, str]:
+def _stored_fields(
+    quiz: Quiz, record: ResponseRecord, earlier: Quiz | None = None
+) -> dict[str, str]:
     """A stored response's answers and context as form fields; answers to questions or options
-    this quiz version no longer has are left out."""
+    this quiz version no longer has, or words differently than `earlier` (the quiz the answers
+    were given to), are left out."""
     options = {(q.id, o.id) for q in quiz.questions for o in q.options}
+    if earlier is not None:
+        now = {(q.id, o.id): (q.prompt, o.label) for q in quiz.questions for o in q.options}
+        options = {
+            (q.id, o.id)
+            for q in earlier.questions
+            for o in q.options
+            if now.get((q.id, o.id)) == (q.prompt, o.label)
+        }
     fields = {
         a["question_id"]: a["option_id"]
         for a in record.answers
@@ -303,7 +333,7 @@ async def submit_quiz_form(
     problems: list[Problem] = []
     refused: dict[str, str] = {}
     admit = limiter.admission(f"ip:{client_address(request)}", settings.rate_limit_per_minute)
-    partner = embed.partner
+    partner = embed.attributed
     if partner is not None and not tokens.embed_ok(form.fields.get("embed_token"), partner.slug):
         # Refused, not stored unattributed: the visitor answered inside the partner's frame
         # and is counted for the partner by sending again (the page has a fresh token); a
@@ -323,6 +353,7 @@ async def submit_quiz_form(
             admit=admit,
             partner=partner,
             attribution="widget" if partner is not None else None,
+            ref=embed.ref if partner is not None else None,
             base_url=public_base(request, settings),
         )
         try:
@@ -390,7 +421,11 @@ def _already_submitted(request: Request, response_id: str | None, embed: Embed) 
     page = render(
         request,
         "already_submitted.html",
-        {"response_id": response_id, "embed_query": embed.query()},
+        {
+            "response_id": response_id,
+            "embed_query": embed.query(),
+            "parent_origin": embed.parent_origin,
+        },
         status_code=409,
     )
     return embed.allow_framing(page)
@@ -468,15 +503,20 @@ def _result_page(
     recommendations = result["recommendations"]
     chosen = set(result.get("begin_here", []))
     begin = [r for r in recommendations if r["slug"] in chosen] or recommendations[:3]
-    share_url = result_url(public_base(request, settings), record.id)
+    own_url = result_url(public_base(request, settings), record.id)
+    share_url = embed.shared(record.id, own_url)
     page = render(
         request,
         "result.html",
         {
             "embed_query": embed.query(),
             "parent_origin": embed.parent_origin,
-            "completed_event": _completed_event(record.id, share_url, result)
+            "completed_event": _completed_event(record.id, own_url, result)
             if completed == "1" and embed.parent_origin
+            else None,
+            # Every time a result is shown in the frame (after the quiz, or followed back to).
+            "result_event": {"id": record.id, "result_url": own_url, "share_url": share_url}
+            if embed.parent_origin
             else None,
             "record": record,
             "result": result,
@@ -539,6 +579,8 @@ def read_what_if(
         {
             "response_id": response_id,
             "embed_query": embed.query(),
+            # Where its events (and height) go: before, the what-if page told the host nothing.
+            "parent_origin": embed.parent_origin,
             # The GET form keeps the page in the same embed (partner, where events go).
             "embed_fields": embed.fields(),
             "sections": quiz_sections(scorer.framework, scorer.quiz),

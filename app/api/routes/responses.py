@@ -196,6 +196,7 @@ def _serialised(session: Session, results: Results, response_id: str, top: int) 
         "context": {"state": record.state, "role": record.role},
         "partner": record.partner,
         "attribution": record.attribution,
+        "ref": record.ref,
         "based_on": record.based_on,
         "result": with_top(results.full(session, record), top),
     }

@@ -43,7 +43,7 @@ LeadToken = Annotated[
 # regex engines, and the OpenAPI document (read by any) must take exactly the names we do.
 SPACES = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
 # A team name: up to 120 characters as sent (stored without the spaces around it), at least
-# one of them not a space, and no NUL (which no field may hold: app/http/storable.py).
+# one of them not a space, and no NUL (which no field may hold: app/deps.py, storable_text).
 TEAM_NAME_PATTERN = f"^[^\\x00]*[^\\x00{SPACES}][^\\x00]*$"
 TEAM_NAME = re.compile(TEAM_NAME_PATTERN)
 
