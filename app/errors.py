@@ -7,6 +7,7 @@ Pages (anything outside /api and /healthz) get a friendly HTML page instead, ren
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from typing import Any
 
@@ -46,6 +47,18 @@ STATUS_CODES = {
 
 
 Detail = dict[str, Any]
+
+
+def documented_methods(request: Request) -> str | None:
+    """The methods the OpenAPI document lists at the request's path, or None off the API.
+    Starlette's 405 names only the methods of the first route on a path; a path served by
+    several routes (GET and PUT /api/v1/plans/{token}) takes them all."""
+    path = request.url.path
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            return ", ".join(sorted(m.upper() for m in operations))
+    return None
 
 
 class AppError(Exception):
@@ -239,7 +252,10 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         if exc.status_code == 404 and message == "Not Found":
             message = f"Nothing at {request.url.path}."
-        return render(request, exc.status_code, code, message, None, getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405 and (documented := documented_methods(request)):
+            headers = (headers or {}) | {"Allow": documented}
+        return render(request, exc.status_code, code, message, None, headers)
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)

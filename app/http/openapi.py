@@ -59,7 +59,7 @@ STATUS_TEXT = {
     304: "Not modified: the copy the client has (If-None-Match) is current",
     401: "Wrong, revoked or missing key or token",
     404: "Nothing with that id (in the path, `compare_to` or `based_on`)",
-    409: "Idempotency-Key already used with another body",
+    409: "Idempotency-Key already used with another body, or a team not shown yet",
     413: "Body larger than MAX_BODY_BYTES",
     415: "Body not sent as application/json",
     422: "Invalid request or submission; `details` names each field",
@@ -75,6 +75,33 @@ def statuses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"description": STATUS_TEXT[code]} for code in codes}
 
 
+# OpenAPI links: where an answer's values lead (a stored response to its plan, a plan to its
+# reads and changes), so clients and schemathesis's stateful phase can follow them.
+PLAN = "#/paths/~1api~1v1~1plans~1{token}"
+LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
+    ("post", "/api/v1/responses", "201"): {
+        "MakePlan": {
+            "operationRef": "#/paths/~1api~1v1~1plans/post",
+            "requestBody": {"response_id": "$response.body#/id"},
+        }
+    },
+    ("post", "/api/v1/teams/{team_id}/plans", "201"): {
+        "ReadPlan": {
+            "operationRef": f"{PLAN}/get",
+            "parameters": {"token": "$response.body#/token"},
+        },
+    },
+    ("post", "/api/v1/plans", "201"): {
+        "ReadPlan": {
+            "operationRef": f"{PLAN}/get",
+            "parameters": {"token": "$response.body#/token"},
+        },
+        "ChangePlan": {
+            "operationRef": f"{PLAN}/put",
+            "parameters": {"token": "$response.body#/token"},
+        },
+    },
+}
 NO_NUL_PATTERN = "^[^\\x00]*$"
 IDEMPOTENCY_KEY = {
     "type": "string",
@@ -104,6 +131,7 @@ def install_openapi(app: FastAPI, scorer: Scorer) -> None:
 def exact(document: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
     schemas = document["components"]["schemas"]
     _submission(schemas, scorer)
+    _plan_conditions(schemas, scorer)
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     schemas["Error"] = ERROR_SCHEMA
@@ -112,6 +140,9 @@ def exact(document: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             _statuses(operation)
+            for status, response in operation["responses"].items():
+                if (method, path, status) in LINKS:
+                    response["links"] = LINKS[(method, path, status)]
             for parameter in operation.get("parameters", []):
                 if parameter["name"] == "Idempotency-Key":
                     parameter["schema"] = IDEMPOTENCY_KEY
@@ -253,6 +284,14 @@ def _submission(schemas: dict[str, Any], scorer: Scorer) -> None:
             "anyOf": [{"type": "string", "enum": ["", *codes]}, {"type": "null"}],
             "description": "Empty or null: not given.",
         }
+
+
+def _plan_conditions(schemas: dict[str, Any], scorer: Scorer) -> None:
+    """A plan's conditions are the framework's: their slugs, listed."""
+    slugs = {"type": "string", "enum": [c.slug for c in scorer.framework.conditions]}
+    for name in ("PlanConditionChoice", "PlanConditionUpdate"):  # TeamPlanCreate uses the first
+        if name in schemas:
+            schemas[name]["properties"]["condition"] = slugs
 
 
 def _statuses(operation: dict[str, Any]) -> None:

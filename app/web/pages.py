@@ -9,8 +9,10 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.analytics.aggregates import BenchmarkCache
@@ -32,11 +34,12 @@ from app.deps import (
     WriterDep,
     client_address,
 )
-from app.errors import IdempotencyKeyReused, InvalidRequest
+from app.errors import IdempotencyKeyReused, InvalidRequest, NotFound
 from app.http.answers import HTML, Built, TokenPage, cacheable, header, served
 from app.models import ResponseRecord
 from app.partners.ratelimit import all_of
 from app.partners.webhooks import result_summary
+from app.plans.plans import plan_for_token, record_check_in
 from app.responses.results import Results
 from app.responses.submissions import Submitted, public_base, read_response, result_url, submit
 from app.teams.service import team_for_join
@@ -158,10 +161,14 @@ def read_quiz_form(
     state: str | None = None,
     role: str | None = None,
     team: str | None = None,
+    plan: str | None = None,
+    check_in: str | None = None,
 ) -> Response:
     """The quiz as a plain HTML form that works without JavaScript; `?from=ID` fills it in with
     the answers of an earlier result, to change them or add priorities; `?state=` and `?role=`
-    (from an embed's data attributes) preselect the context questions."""
+    (from an embed's data attributes) preselect the context questions. `?from=ID&plan=TOKEN`
+    is a plan's "Check in again": the new response is based on ID and belongs to the plan;
+    `?from=ID&check_in=1`, the result page's, only links it to ID."""
     if not request.url.query:
         return _plain_quiz_page(request, framework, quiz, embed, tokens, caches)
     form = QuizForm() if from_id is None else _prefill(quiz, session, results, from_id)
@@ -171,6 +178,19 @@ def read_quiz_form(
         form.notice = (
             f"You are answering as a member of the team “{joined.name}”. No names are asked, "
             "and the team's page never shows who gave which answer."
+        )
+    if plan and from_id is not None:
+        plan_for_token(session, plan)
+        form.fields |= {"plan": plan, "based_on": from_id}
+        form.notice = (
+            "You are checking in on your plan: your latest answers are filled in. Change what "
+            "has moved and submit; the earlier results stay as they were."
+        )
+    elif check_in == "1" and from_id is not None:
+        form.fields["based_on"] = from_id
+        form.notice = (
+            "You are checking in again: your earlier answers are filled in. Change what has "
+            "moved and submit; the new result is linked to the earlier one, which stays as it was."
         )
     for question_id, value in (("state", state), ("role", role)):
         question = quiz.context_question(question_id)
@@ -204,6 +224,11 @@ def _plain_quiz_page(
     else:
         served(request.scope, "cache")
     return HTMLResponse(page.body())
+
+
+def _record_check_in(engine: Engine, token: str, response_id: str) -> None:
+    with Session(engine) as session:
+        record_check_in(session, token, response_id)
 
 
 def _prefill(quiz: Quiz, session: Session, results: Results, response_id: str) -> QuizForm:
@@ -371,6 +396,17 @@ async def submit_quiz_form(
             # `completed` tells the embedded result page to announce itself to the partner.
             done = {"completed": "1"} if embed.parent_origin else {}
             location = f"/results/{submitted.id}{embed.query(**done)}"
+            if plan_token := form.fields.get("plan"):
+                # A plan's check-in: it joins the plan, which shows what changed. The response
+                # is stored either way: a plan link gone wrong only leaves it unlinked.
+                try:
+                    # Its own write with its own commit, after the submission's (app/plans/),
+                    # the one hop by hand left in a route: it does not go through the writer.
+                    await run_in_threadpool(_record_check_in, engine, plan_token, submitted.id)
+                except NotFound:
+                    pass
+                else:
+                    location = f"/plans/{plan_token}#history"
             return RedirectResponse(location, status_code=303)
     errors = _form_errors(quiz, form, problems) | _too_long_errors(quiz, form) | refused
     kept = QuizForm({k: v for k, v in form.fields.items() if k not in errors}, form.priorities)
