@@ -3,7 +3,9 @@
 #   - Debian packages: a PostgreSQL server (storage tests start a throwaway cluster),
 #     Chromium (browser tests drive /usr/bin/chromium; no browser is ever downloaded),
 #     libatomic1 (Playwright's bundled Node driver links against it), Node.js and npm,
-#     openssl (certificates for the webhook TLS test);
+#     openssl (certificates for the webhook TLS test), LibreOffice Calc without a GUI (a test
+#     converts the export's CSV to xlsx as an analyst's spreadsheet opens it: about 90 MB to
+#     download, 280 MB installed, about a minute and a half);
 #   - Pango and HarfBuzz's subsetter with a font (WeasyPrint draws the plan's PDF brief with them;
 #     without them the app still runs and the PDF link says how to get them), and poppler-utils
 #     (pdftoppm: the browser tests draw the PDF's pages as PNGs to look at);

@@ -7,8 +7,10 @@ a priority may name; and every status an operation can answer, each with the `{"
 body the server really sends (not FastAPI's `{"detail": ...}`); each route lists its statuses
 (`responses=statuses(...)`). Built once per process.
 
-One rule stays in words only: at most one answer per question (JSON Schema cannot say that two
-items of a list differ in one field); the description says so and the server answers 422.
+Two rules stay in words only: at most one answer per question (JSON Schema cannot say that two
+items of a list differ in one field), and that an export's `partner` is a registered partner's
+slug (partners change while the document is kept; its form is stated); the descriptions say so
+and the server answers 422.
 
 Free strings, in parameters and request bodies, say they hold no NUL (NO_NUL_PATTERN), which the
 server refuses everywhere (app/deps.py, storable_text); `group_by`, the export's dates and the benchmarks'
@@ -23,6 +25,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.analytics.aggregates import DATE_PATTERN, DATE_RULE, GROUP_BY_VALUES
+from app.analytics.exports import PARTNER_PATTERN
 from scoring import Scorer
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -164,8 +167,21 @@ def exact(document: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
 def _parameters(scorer: Scorer) -> dict[tuple[str, str, str], dict[str, Any]]:
     """Parameters whose every accepted value can be written down."""
     day = {"type": "string", "pattern": DATE_PATTERN, "description": DATE_RULE}
-    export = "/api/v1/export/aggregate"
+    export, compare = "/api/v1/export/aggregate", "/api/v1/export/compare"
+    until = day | {"description": f"{DATE_RULE}; before `since`, the range is empty"}
+    # The pattern is stated; that the slug must be a registered partner's is said in words
+    # (the partners change while the document is kept): the server answers 422 to any other.
+    partner = {
+        "type": "string",
+        "pattern": PARTNER_PATTERN,
+        "description": "A registered partner's slug (422 `unknown_partner` for any other); "
+        "empty: responses with no partner.",
+    }
     return {
+        ("get", compare, "since"): day,
+        ("get", compare, "until"): until,
+        ("get", compare, "partner"): partner,
+        ("get", export, "partner"): partner,
         ("get", export, "group_by"): {
             "type": "string",
             "enum": list(GROUP_BY_VALUES),
