@@ -40,7 +40,7 @@ UVICORN_OPTIONS := --http app.server:BoundedHttpTools --timeout-graceful-shutdow
 run: $(VENV)/.installed-run
 	$(BYTECODE)
 	$(BIN)/python -m app.cli migrate
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) $(UVICORN_OPTIONS)
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/uvicorn app.asgi:app --host $(HOST) --port $(PORT) $(UVICORN_OPTIONS)
 
 migrate: $(VENV)/.installed-run
 	$(BIN)/python -m app.cli migrate

@@ -117,7 +117,7 @@ def start(
             "--workers",
             "2",
             # The service as `make run` serves it; the baseline as bare uvicorn.
-            *(UVICORN_OPTIONS if app == "app.main:app" else ("--no-proxy-headers",)),
+            *(UVICORN_OPTIONS if app == "app.asgi:app" else ("--no-proxy-headers",)),
             "--log-level",
             "warning",
         ],
@@ -271,7 +271,7 @@ def sqlite_part(binary: str, submission: str) -> None:
         db = folder / "quiz.db"
         env = {"DATABASE_URL": f"sqlite:///{db}", "RATE_LIMIT_PER_MINUTE": "0"}
         migrate(env)
-        service, app_cold = start("app.main:app", app_port, env, "/healthz", folder / "app.log")
+        service, app_cold = start("app.asgi:app", app_port, env, "/healthz", folder / "app.log")
         try:
             root = f"http://127.0.0.1:{app_port}"
             cpu = app_cpu(service.pid)
@@ -302,7 +302,7 @@ def sqlite_part(binary: str, submission: str) -> None:
         # The default rate limit (30 a minute per address) on, as in production: every
         # submission is also counted in the database, in the same write.
         limited = {**env, "RATE_LIMIT_PER_MINUTE": "30", "TRUSTED_PROXIES": "127.0.0.1"}
-        service, _ = start("app.main:app", app_port, limited, "/healthz", folder / "app2.log")
+        service, _ = start("app.asgi:app", app_port, limited, "/healthz", folder / "app2.log")
         try:
             rows.append(
                 (
@@ -471,7 +471,7 @@ def postgres_part(binary: str, submission: str) -> None:
                 "bench.baseline_app:app", base_port, base_env, "/json", folder / "base.log"
             )
             try:
-                service, _ = start("app.main:app", app_port, env, "/healthz", folder / "app.log")
+                service, _ = start("app.asgi:app", app_port, env, "/healthz", folder / "app.log")
             except BaseException:
                 stop(baseline)
                 raise

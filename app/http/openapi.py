@@ -4,7 +4,8 @@ FastAPI describes the pydantic models, which are general on purpose (the scoring
 nothing of HTTP). Here the document is tightened with what the content decides: the one quiz
 version accepted, each question's own option ids, the state and role codes, the condition slugs
 a priority may name; and every status an operation can answer, each with the `{"error": ...}`
-body the server really sends (not FastAPI's `{"detail": ...}`). Built once per process.
+body the server really sends (not FastAPI's `{"detail": ...}`); each route lists its statuses
+(`responses=statuses(...)`). Built once per process.
 
 Two rules stay in words only: at most one answer per question (JSON Schema cannot say that two
 items of a list differ in one field), and that an export's `partner` is a registered partner's
@@ -12,7 +13,7 @@ slug (partners change while the document is kept; its form is stated); the descr
 and the server answers 422.
 
 Free strings, in parameters and request bodies, say they hold no NUL (NO_NUL_PATTERN), which the
-server refuses everywhere (app/http/storable.py); `group_by`, the export's dates and the benchmarks'
+server refuses everywhere (app/deps.py, storable_text); `group_by`, the export's dates and the benchmarks'
 state list or spell out exactly what the server takes (app/analytics/aggregates.py).
 """
 
@@ -68,26 +69,15 @@ STATUS_TEXT = {
     429: "Too many requests; see Retry-After",
     503: "The database cannot be reached, or the export is off; see Retry-After",
 }
-# Statuses beyond those FastAPI lists, by operation (method, path).
-EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
-    ("get", "/healthz"): (503,),
-    ("get", "/api/v1/framework"): (304,),
-    ("get", "/api/v1/quiz"): (304,),
-    ("get", "/api/v1/conditions/{slug}"): (304, 404),
-    ("post", "/api/v1/score"): (400, 404, 413, 415, 422, 503),
-    ("post", "/api/v1/responses"): (400, 401, 404, 409, 413, 415, 422, 429, 503),
-    ("get", "/api/v1/responses/{response_id}"): (304, 404, 422, 503),
-    ("get", "/api/v1/export/aggregate"): (401, 422, 429, 503),
-    ("get", "/api/v1/export/compare"): (401, 422, 429, 503),
-    ("get", "/api/v1/benchmarks"): (422, 503),
-    ("post", "/api/v1/teams"): (400, 413, 415, 422, 429, 503),
-    ("get", "/api/v1/teams/{team_id}"): (404, 422, 503),
-    ("post", "/api/v1/teams/{team_id}/close"): (401, 404, 422, 503),
-    ("post", "/api/v1/plans"): (400, 404, 413, 415, 422, 429, 503),
-    ("post", "/api/v1/teams/{team_id}/plans"): (400, 404, 409, 413, 415, 422, 429, 503),
-    ("get", "/api/v1/plans/{token}"): (404, 422, 503),
-    ("put", "/api/v1/plans/{token}"): (400, 404, 413, 415, 422, 503),
-}
+
+
+def statuses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """Every status an operation answers besides its success, for `responses=` on its route
+    (the one place they are listed): each gets STATUS_TEXT's description, and each error the
+    `{"error": ...}` body (`exact`)."""
+    return {code: {"description": STATUS_TEXT[code]} for code in codes}
+
+
 # OpenAPI links: where an answer's values lead (a stored response to its plan, a plan to its
 # reads and changes), so clients and schemathesis's stateful phase can follow them.
 PLAN = "#/paths/~1api~1v1~1plans~1{token}"
@@ -152,7 +142,7 @@ def exact(document: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
     bodies: set[str] = set()
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
-            _statuses(operation, EXTRA_STATUSES.get((method, path), ()))
+            _statuses(operation)
             for status, response in operation["responses"].items():
                 if (method, path, status) in LINKS:
                     response["links"] = LINKS[(method, path, status)]
@@ -320,10 +310,8 @@ def _plan_conditions(schemas: dict[str, Any], scorer: Scorer) -> None:
             schemas[name]["properties"]["condition"] = slugs
 
 
-def _statuses(operation: dict[str, Any], extra: tuple[int, ...]) -> None:
+def _statuses(operation: dict[str, Any]) -> None:
     responses = operation["responses"]
-    for status in extra:
-        responses.setdefault(str(status), {"description": STATUS_TEXT[status]})
     for status, response in responses.items():
         if status == "304":
             response.pop("content", None)

@@ -185,13 +185,12 @@ def team_view(
 
 
 def load_team_view(
-    engine: Engine, results: Results, team_id: str, lead_token: str | None, threshold: int
+    session: Session, results: Results, team_id: str, lead_token: str | None, threshold: int
 ) -> tuple[dict[str, Any], bool]:
     """The team's view and whether `lead_token` is its lead's: for the page and the API."""
-    with Session(engine) as session:
-        team = get_team(session, team_id)
-        lead = is_lead(team, lead_token)
-        return team_view(session, results, team, lead=lead, threshold=threshold), lead
+    team = get_team(session, team_id)
+    lead = is_lead(team, lead_token)
+    return team_view(session, results, team, lead=lead, threshold=threshold), lead
 
 
 def _members(session: Session, results: Results, team: Team) -> list[Member]:

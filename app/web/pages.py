@@ -14,19 +14,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from starlette.datastructures import State
-from starlette.types import Scope
 
 from app.analytics.aggregates import BenchmarkCache
+from app.cache import CachePolicy, Caches
 from app.config import Settings
 from app.deps import (
     BenchmarksDep,
+    CachesDep,
     EngineDep,
     FrameworkDep,
     LimiterDep,
     QuizDep,
     ResultsDep,
     ScorerDep,
+    SessionDep,
     SettingsDep,
     TokensDep,
     WebhooksDep,
@@ -34,12 +35,12 @@ from app.deps import (
     client_address,
 )
 from app.errors import IdempotencyKeyReused, InvalidRequest, NotFound
-from app.http.prebuilt import Built, TokenPage, header
-from app.models import ResponseRecord, Team
+from app.http.answers import HTML, Built, TokenPage, cacheable, header, served
+from app.models import ResponseRecord
 from app.partners.ratelimit import all_of
 from app.partners.webhooks import result_summary
 from app.plans.plans import plan_for_token, record_check_in
-from app.responses.results import KeptPage, Results
+from app.responses.results import Results
 from app.responses.submissions import Submitted, public_base, read_response, result_url, submit
 from app.teams.service import team_for_join
 from app.tokens import Tokens
@@ -147,14 +148,15 @@ PREVIEW_NOTE = (
 
 
 @router.get("/quiz", response_class=HTMLResponse)
-async def read_quiz_form(
+def read_quiz_form(
     request: Request,
     framework: FrameworkDep,
     quiz: QuizDep,
-    engine: EngineDep,
+    session: SessionDep,
     results: ResultsDep,
     embed: EmbedDep,
     tokens: TokensDep,
+    caches: CachesDep,
     from_id: Annotated[str | None, Query(alias="from")] = None,
     state: str | None = None,
     role: str | None = None,
@@ -168,21 +170,17 @@ async def read_quiz_form(
     is a plan's "Check in again": the new response is based on ID and belongs to the plan;
     `?from=ID&check_in=1`, the result page's, only links it to ID."""
     if not request.url.query:
-        return _plain_quiz_page(request, framework, quiz, embed, tokens)
-    form = (
-        QuizForm()
-        if from_id is None
-        else await run_in_threadpool(_prefill, quiz, engine, results, from_id)
-    )
+        return _plain_quiz_page(request, framework, quiz, embed, tokens, caches)
+    form = QuizForm() if from_id is None else _prefill(quiz, session, results, from_id)
     if team:
-        joined = await run_in_threadpool(_open_team, engine, team)
+        joined = team_for_join(session, team)
         form.fields["team"] = team
         form.notice = (
             f"You are answering as a member of the team “{joined.name}”. No names are asked, "
             "and the team's page never shows who gave which answer."
         )
     if plan and from_id is not None:
-        await run_in_threadpool(_check_plan, engine, plan)
+        plan_for_token(session, plan)
         form.fields |= {"plan": plan, "based_on": from_id}
         form.notice = (
             "You are checking in on your plan: your latest answers are filled in. Change what "
@@ -201,27 +199,31 @@ async def read_quiz_form(
     return _quiz_page(request, framework, quiz, form, {}, embed, tokens)
 
 
-TOKEN_SLOT = "form-token-slot-000000"  # where the prebuilt page's token goes, fresh each time
+TOKEN_SLOT = "form-token-slot-000000"  # where the kept page's token goes, fresh each time
+# The most requested page, rendered once per process (it changes only with a deployment).
+PLAIN_QUIZ_PAGE = CachePolicy("the plain quiz page", max_items=1)
 
 
 def _plain_quiz_page(
-    request: Request, framework: Framework, quiz: Quiz, embed: Embed, tokens: Tokens
+    request: Request,
+    framework: Framework,
+    quiz: Quiz,
+    embed: Embed,
+    tokens: Tokens,
+    caches: Caches,
 ) -> Response:
-    """The most requested page, rendered once per process; only its form token is new each time.
-    Once rendered, app/http/prebuilt.py answers it before routing."""
-    page: TokenPage | None = request.app.state.plain_quiz_page
+    """The quiz page without a query, kept; only its form token is new each time."""
+    kept = caches.of(PLAIN_QUIZ_PAGE)
+    page: TokenPage | None = kept.get(None)
     if page is None:
         answer = _quiz_page(
             request, framework, quiz, QuizForm(), {}, embed, tokens, form_token=TOKEN_SLOT
         )
         page = TokenPage.of(bytes(answer.body), TOKEN_SLOT, tokens.form)
-        request.app.state.plain_quiz_page = page
+        kept.put(None, page)
+    else:
+        served(request.scope, "cache")
     return HTMLResponse(page.body())
-
-
-def _check_plan(engine: Engine, token: str) -> None:
-    with Session(engine) as session:
-        plan_for_token(session, token)
 
 
 def _record_check_in(engine: Engine, token: str, response_id: str) -> None:
@@ -229,21 +231,15 @@ def _record_check_in(engine: Engine, token: str, response_id: str) -> None:
         record_check_in(session, token, response_id)
 
 
-def _open_team(engine: Engine, join_token: str) -> Team:
-    with Session(engine) as session:
-        return team_for_join(session, join_token)
-
-
-def _prefill(quiz: Quiz, engine: Engine, results: Results, response_id: str) -> QuizForm:
-    with Session(engine) as session:
-        record = read_response(session=session, response_id=response_id)
-        # An answer of an older quiz version is kept only where its question and option still
-        # read the same: an option id that stayed while its wording changed is left blank.
-        earlier = (
-            results.scorer_for(session, record.content_hash).quiz
-            if record.quiz_version != quiz.version and record.content_hash is not None
-            else None
-        )
+def _prefill(quiz: Quiz, session: Session, results: Results, response_id: str) -> QuizForm:
+    record = read_response(session=session, response_id=response_id)
+    # An answer of an older quiz version is kept only where its question and option still
+    # read the same: an option id that stayed while its wording changed is left blank.
+    earlier = (
+        results.scorer_for(session, record.content_hash).quiz
+        if record.quiz_version != quiz.version and record.content_hash is not None
+        else None
+    )
     fields = _stored_fields(quiz, record, earlier)
     notice = "Your earlier answers are filled in. Change any of them, or choose priorities, and submit to see your list again."
     if record.quiz_version != quiz.version:
@@ -404,6 +400,8 @@ async def submit_quiz_form(
                 # A plan's check-in: it joins the plan, which shows what changed. The response
                 # is stored either way: a plan link gone wrong only leaves it unlinked.
                 try:
+                    # Its own write with its own commit, after the submission's (app/plans/),
+                    # the one hop by hand left in a route: it does not go through the writer.
                     await run_in_threadpool(_record_check_in, engine, plan_token, submitted.id)
                 except NotFound:
                     pass
@@ -470,46 +468,58 @@ def _already_submitted(request: Request, response_id: str | None, embed: Embed) 
 
 
 @router.get("/results/{response_id}", response_class=HTMLResponse)
-async def read_result_page(
+def read_result_page(
     response_id: str,
     request: Request,
-    engine: EngineDep,
+    session: SessionDep,
     results: ResultsDep,
     settings: SettingsDep,
     embed: EmbedDep,
     peers: BenchmarksDep,
+    caches: CachesDep,
 ) -> Response:
     """The shareable result, rendered from the result exactly as it was stored: a stage map, the
     list to begin with and the reasons. Results stored under older quiz versions render too.
     In a partner's embed, `completed=1` (set by the form's redirect) tells the partner's page.
     A rendered page is kept for a minute (as long as the peer figures it shows)."""
-    key = (response_id, request.url.query, public_base(request, settings))
-    page = results.pages.get(key)
+    kept = caches.of(RESULT_PAGES)
+    key = result_page_key(request, response_id, settings)
+    page: KeptPage | None = kept.get(key)
     if page is None:
-        body = await run_in_threadpool(
-            _result_page, request, engine, results, settings, embed, peers, response_id
-        )
+        body = _result_page(request, session, results, settings, embed, peers, response_id)
         page = KeptPage(body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
-        results.pages.put(key, page)
+        kept.put(key, page)
+    else:
+        served(request.scope, "cache")
     built = page.built(header(request.scope, b"if-none-match"))
     return embed.allow_framing(built.response())
 
 
-def kept_result_page(state: State) -> Callable[[Scope, str], Built | None]:
-    """`GET /results/{id}` answered before routing while its page is kept (app/http/prebuilt.py):
-    only without a query, so never inside an embed, whose pages carry their own framing."""
+# Rendered result pages, for a minute: as long as the peer figures they show (BENCHMARKS).
+RESULT_PAGES = CachePolicy("result pages", max_items=256, ttl=60.0)
 
-    def answer(scope: Scope, response_id: str) -> Built | None:
-        base = public_base(Request(scope), state.settings)
-        page = state.results.pages.get((response_id, "", base))
-        return None if page is None else page.built(header(scope, b"if-none-match"))
 
-    return answer
+def result_page_key(request: Request, response_id: str, settings: Settings) -> tuple[str, ...]:
+    """What a kept result page depends on: the result, the query (an embed, `completed`) and
+    the base its share link is made on."""
+    return (response_id, request.url.query, public_base(request, settings))
+
+
+@dataclass(frozen=True)
+class KeptPage:
+    """A rendered result page and its ETag (a hash of the page, computed once)."""
+
+    body: bytes
+    etag: str
+
+    def built(self, if_none_match: bytes | None) -> Built:
+        etag = self.etag.encode()
+        return cacheable(self.body, HTML, etag, b"private, max-age=60", if_none_match)
 
 
 def _result_page(
     request: Request,
-    engine: Engine,
+    session: Session,
     results: Results,
     settings: Settings,
     embed: Embed,
@@ -518,15 +528,14 @@ def _result_page(
 ) -> bytes:
     quiz = results.scorer.quiz
     completed = request.query_params.get("completed")
-    with Session(engine) as session:
-        record = read_response(session=session, response_id=response_id)
-        result = results.full(session, record)
-        peer_figures = peers.get(session, record.quiz_version, settings.min_group_size)
-        state_peers = (
-            peers.get(session, record.quiz_version, settings.min_group_size, record.state)
-            if record.state
-            else {}
-        )
+    record = read_response(session=session, response_id=response_id)
+    result = results.full(session, record)
+    peer_figures = peers.get(session, record.quiz_version, settings.min_group_size)
+    state_peers = (
+        peers.get(session, record.quiz_version, settings.min_group_size, record.state)
+        if record.state
+        else {}
+    )
     recommendations = result["recommendations"]
     chosen = set(result.get("begin_here", []))
     begin = [r for r in recommendations if r["slug"] in chosen] or recommendations[:3]
@@ -562,10 +571,10 @@ def _result_page(
 
 
 @router.get("/results/{response_id}/what-if", response_class=HTMLResponse)
-async def read_what_if(
+def read_what_if(
     response_id: str,
     request: Request,
-    engine: EngineDep,
+    session: SessionDep,
     results: ResultsDep,
     embed: EmbedDep,
     tokens: TokensDep,
@@ -574,7 +583,7 @@ async def read_what_if(
     (the form's GET), the new result side by side with the stored one: each condition's stage
     and rank then and now, and the new "Begin here". Nothing is stored; "Save this version"
     posts the changed answers to the quiz as a new response based on this one."""
-    stored, form = await run_in_threadpool(_stored_for_what_if, engine, results, response_id)
+    stored, form = _stored_for_what_if(session, results, response_id)
     scorer = results.scorer
     asked = request.query_params
     comparison = None
@@ -628,11 +637,10 @@ async def read_what_if(
 
 
 def _stored_for_what_if(
-    engine: Engine, results: Results, response_id: str
+    session: Session, results: Results, response_id: str
 ) -> tuple[dict[str, Any], QuizForm]:
-    with Session(engine) as session:
-        record = read_response(session=session, response_id=response_id)
-        stored = results.full(session, record)
+    record = read_response(session=session, response_id=response_id)
+    stored = results.full(session, record)
     fields = _stored_fields(results.scorer.quiz, record)
     return stored, QuizForm(fields, list(stored.get("priorities", [])))
 

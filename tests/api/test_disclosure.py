@@ -37,6 +37,7 @@ from app.analytics.compare import COMPARE_BY, compare
 from app.analytics.exports import Names
 from app.models import ConditionRollup, ConditionRollupMonth, PendingRollup
 from app.responses.writer import DirectWriter
+from app.web.pages import RESULT_PAGES
 from quiz import Quiz
 from tests.scoring.support import QUESTIONS, Rung, every_question_at, option_for
 from tests.support import InProcessServer, LiveServer, app_settings, live_server, migrated
@@ -104,7 +105,7 @@ def a_minute_later(server: LiveServer | InProcessServer) -> None:
     """What waiting out the benchmarks' one-minute cache does: the next read is fresh."""
     state = server.app.state
     state.benchmarks = type(state.benchmarks)()
-    state.results.pages.clear()
+    state.caches.of(RESULT_PAGES).clear()
 
 
 def benchmarks(c: Client, state: str | None = None) -> dict[str, Any]:
