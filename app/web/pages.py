@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -33,11 +34,12 @@ from app.deps import (
     WriterDep,
     client_address,
 )
-from app.errors import IdempotencyKeyReused, InvalidRequest
+from app.errors import IdempotencyKeyReused, InvalidRequest, NotFound
 from app.http.prebuilt import Built, TokenPage, header
 from app.models import ResponseRecord, Team
 from app.partners.ratelimit import all_of
 from app.partners.webhooks import result_summary
+from app.plans.drafts import draft_path, expires_at, load_draft, mark_sent
 from app.responses.results import KeptPage, Results
 from app.responses.submissions import Submitted, public_base, read_response, result_url, submit
 from app.teams.service import team_for_join
@@ -47,6 +49,7 @@ from app.web.templating import render
 from quiz import Framework, Quiz
 from scoring import Problem, Submission, SubmissionInvalid, changes
 from scoring.changes import headline as changes_headline
+from scoring.models import EVIDENCE_LINK_PATTERN, EVIDENCE_MAX
 
 router = APIRouter(include_in_schema=False)
 
@@ -98,7 +101,7 @@ TOO_LONG = (
 )
 
 
-def _quiz_page(
+def quiz_page(
     request: Request,
     framework: Framework,
     quiz: Quiz,
@@ -108,8 +111,10 @@ def _quiz_page(
     tokens: Tokens,
     status_code: int = 200,
     form_token: str | None = None,
+    draft: dict[str, Any] | None = None,
 ) -> Response:
-    """The form; `form_token` only for the page rendered once with a slot for its token."""
+    """The form; `form_token` only for the page rendered once with a slot for its token;
+    `draft` for a form opened from its private link (app/web/drafts.py)."""
     page = render(
         request,
         "quiz.html",
@@ -128,6 +133,10 @@ def _quiz_page(
             or tokens.form(),
             # Inside a partner's embed: what attributes the answers to the partner.
             "embed_token": tokens.embed(embed.partner.slug) if embed.partner else None,
+            # Saving for later is for the site's own quiz: an embed's visitor is the partner's.
+            "can_save": not embed.parent_origin and embed.partner is None,
+            "retention_days": request.app.state.settings.draft_retention_days,
+            "draft": draft,
         },
         status_code,
     )
@@ -166,7 +175,7 @@ async def read_quiz_form(
         question = quiz.context_question(question_id)
         if value and question is not None and question.option(value) is not None:
             form.fields.setdefault(question_id, value)
-    return _quiz_page(request, framework, quiz, form, {}, embed, tokens)
+    return quiz_page(request, framework, quiz, form, {}, embed, tokens)
 
 
 TOKEN_SLOT = "form-token-slot-000000"  # where the prebuilt page's token goes, fresh each time
@@ -179,7 +188,7 @@ def _plain_quiz_page(
     Once rendered, app/http/prebuilt.py answers it before routing."""
     page: TokenPage | None = request.app.state.plain_quiz_page
     if page is None:
-        answer = _quiz_page(
+        answer = quiz_page(
             request, framework, quiz, QuizForm(), {}, embed, tokens, form_token=TOKEN_SLOT
         )
         page = TokenPage.of(bytes(answer.body), TOKEN_SLOT, tokens.form)
@@ -195,14 +204,14 @@ def _open_team(engine: Engine, join_token: str) -> Team:
 def _prefill(quiz: Quiz, engine: Engine, response_id: str) -> QuizForm:
     with Session(engine) as session:
         record = read_response(session=session, response_id=response_id)
-    fields = _stored_fields(quiz, record)
+    fields = stored_fields(quiz, record)
     notice = "Your earlier answers are filled in. Change any of them, or choose priorities, and submit to see your list again."
     if record.quiz_version != quiz.version:
         notice += " The quiz has changed since then, so questions that changed are left blank."
     return QuizForm(fields, list(record.result.get("priorities", [])), notice)
 
 
-def _stored_fields(quiz: Quiz, record: ResponseRecord) -> dict[str, str]:
+def stored_fields(quiz: Quiz, record: ResponseRecord) -> dict[str, str]:
     """A stored response's answers and context as form fields; answers to questions or options
     this quiz version no longer has are left out."""
     options = {(q.id, o.id) for q in quiz.questions for o in q.options}
@@ -218,7 +227,7 @@ def _answered(quiz: Quiz, fields: dict[str, str]) -> list[tuple[str, str]]:
     return [(q.id, fields[q.id]) for q in quiz.questions if fields.get(q.id)]
 
 
-def _form_errors(quiz: Quiz, form: QuizForm, problems: list[Problem]) -> dict[str, str]:
+def form_errors(quiz: Quiz, form: QuizForm, problems: list[Problem]) -> dict[str, str]:
     """Map problems to the form field they belong to (question id, `state`, `role`,
     `priorities`, `form`)."""
     errors = {q.id: NOT_ANSWERED for q in quiz.questions if not form.fields.get(q.id)}
@@ -239,14 +248,59 @@ def _form_errors(quiz: Quiz, form: QuizForm, problems: list[Problem]) -> dict[st
     return errors
 
 
+NOTE_FIELD, LINK_FIELD = "note-", "link-"
+LINK_RULE = re.compile(EVIDENCE_LINK_PATTERN)
+BAD_LINK = "Give a web address starting with http:// or https://, as your browser shows it."
+NOTE_TOO_LONG = f"Keep the note to {EVIDENCE_MAX} characters or fewer."
+EVIDENCE_NEEDS_ANSWER = "Choose a statement for this question to keep its note or link."
+
+
+def _evidence(fields: dict[str, str], question_id: str) -> dict[str, str]:
+    """The note and link given for one question, empty ones left out."""
+    given = {
+        "note": fields.get(NOTE_FIELD + question_id, "").strip(),
+        "link": fields.get(LINK_FIELD + question_id, "").strip(),
+    }
+    return {k: v for k, v in given.items() if v}
+
+
+def evidence_errors(quiz: Quiz, form: QuizForm) -> dict[str, str]:
+    """A problem with a note or link, keyed `evidence-<question id>`: checked here, before the
+    submission's model, so that the form can say which and keep everything else."""
+    errors: dict[str, str] = {}
+    for q in quiz.questions:
+        given = _evidence(form.fields, q.id)
+        if not given:
+            continue
+        if len(given.get("note", "")) > EVIDENCE_MAX:
+            errors["evidence-" + q.id] = NOTE_TOO_LONG
+        elif "link" in given and (
+            len(given["link"]) > EVIDENCE_MAX or not LINK_RULE.match(given["link"])
+        ):
+            errors["evidence-" + q.id] = BAD_LINK
+        elif not form.fields.get(q.id):
+            errors["evidence-" + q.id] = EVIDENCE_NEEDS_ANSWER
+    return errors
+
+
+def form_answers(quiz: Quiz, fields: dict[str, str]) -> list[dict[str, Any]]:
+    """The answered questions as a submission's answers, each with its note and link."""
+    answers: list[dict[str, Any]] = []
+    for q, o in _answered(quiz, fields):
+        answer: dict[str, Any] = {"question_id": q, "option_id": o}
+        given = _evidence(fields, q)
+        if given:
+            answer["evidence"] = given
+        answers.append(answer)
+    return answers
+
+
 def _submission(quiz: Quiz, form: QuizForm) -> Submission:
     try:
         return Submission.model_validate(
             {
                 "quiz_version": form.fields.get("quiz_version", ""),
-                "answers": [
-                    {"question_id": q, "option_id": o} for q, o in _answered(quiz, form.fields)
-                ],
+                "answers": form_answers(quiz, form.fields),
                 "context": {
                     "state": form.fields.get("state") or None,
                     "role": form.fields.get("role") or None,
@@ -260,20 +314,30 @@ def _submission(quiz: Quiz, form: QuizForm) -> Submission:
         raise InvalidRequest("The form could not be read.") from exc
 
 
-async def _read_form(request: Request) -> QuizForm:
+def _limit(name: str) -> int:
+    return EVIDENCE_MAX if name.startswith((NOTE_FIELD, LINK_FIELD)) else MAX_FIELD
+
+
+async def read_form(request: Request) -> QuizForm:
     raw = await request.form()
     values = [(k, v) for k, v in raw.multi_items() if isinstance(v, str)]
-    too_long = sorted({k for k, v in values if len(v) > MAX_FIELD})
+    too_long = sorted({k for k, v in values if len(v) > _limit(k)})
     fields = {k: v for k, v in values if k != "priority" and k not in too_long}
     chosen = [v for k, v in values if k == "priority" and len(v) <= MAX_FIELD]
     return QuizForm(fields, chosen[:20], too_long=too_long)
 
 
-def _too_long_errors(quiz: Quiz, form: QuizForm) -> dict[str, str]:
+def too_long_errors(quiz: Quiz, form: QuizForm) -> dict[str, str]:
     """Each over-long field as an error next to its question (or above the form)."""
     known = {q.id for q in quiz.questions} | {"state", "role"}
     errors: dict[str, str] = {}
     for name in form.too_long:
+        if name.startswith(NOTE_FIELD):
+            errors["evidence-" + name.removeprefix(NOTE_FIELD)] = NOTE_TOO_LONG
+            continue
+        if name.startswith(LINK_FIELD):
+            errors["evidence-" + name.removeprefix(LINK_FIELD)] = BAD_LINK
+            continue
         key = name if name in known else "priorities" if name == "priority" else "form"
         errors[key] = TOO_LONG
     return errors
@@ -298,7 +362,7 @@ async def submit_quiz_form(
     (`widget`) and counted against the partner's limit as well as the address's; without it
     (forged, stale, another partner's), the form comes back to be sent again."""
     quiz = scorer.quiz
-    form = await _read_form(request)
+    form = await read_form(request)
     problems: list[Problem] = []
     refused: dict[str, str] = {}
     admit = limiter.admission(f"ip:{client_address(request)}", settings.rate_limit_per_minute)
@@ -308,7 +372,11 @@ async def submit_quiz_form(
         # and is counted for the partner by sending again (the page has a fresh token); a
         # forger gets nothing stored.
         refused["form"] = EMBED_AGAIN.format(name=partner.name)
-    elif not form.too_long and all(form.fields.get(q.id) for q in quiz.questions):
+    elif (
+        not form.too_long
+        and all(form.fields.get(q.id) for q in quiz.questions)
+        and not evidence_errors(quiz, form)
+    ):
         submission = _submission(quiz, form)
         if partner is not None:
             submission = submission.model_copy(update={"partner": partner.slug})
@@ -336,15 +404,62 @@ async def submit_quiz_form(
         else:
             if submitted.webhook:
                 webhooks.wake()
+            if draft_token := form.fields.get("draft"):
+                await run_in_threadpool(
+                    _mark_sent, engine, draft_token, submitted.id, settings.draft_retention_days
+                )
             # `completed` tells the embedded result page to announce itself to the partner.
             done = {"completed": "1"} if embed.parent_origin else {}
             location = f"/results/{submitted.id}{embed.query(**done)}"
             return RedirectResponse(location, status_code=303)
-    errors = _form_errors(quiz, form, problems) | _too_long_errors(quiz, form) | refused
+    errors = (
+        form_errors(quiz, form, problems)
+        | evidence_errors(quiz, form)
+        | too_long_errors(quiz, form)
+        | refused
+    )
     kept = QuizForm({k: v for k, v in form.fields.items() if k not in errors}, form.priorities)
     if "priorities" in errors:
         kept.priorities = [p for p in form.priorities if p in scorer.conditions]
-    return _quiz_page(request, scorer.framework, quiz, kept, errors, embed, tokens, status_code=422)
+    return quiz_page(
+        request,
+        scorer.framework,
+        quiz,
+        kept,
+        errors,
+        embed,
+        tokens,
+        status_code=422,
+        draft=await run_in_threadpool(draft_panel, request, engine, settings, form.fields)
+        if form.fields.get("draft")
+        else None,
+    )
+
+
+def _mark_sent(engine: Engine, token: str, response_id: str, days: int) -> None:
+    with Session(engine) as session:
+        mark_sent(session, token, response_id, days)
+
+
+def draft_panel(
+    request: Request, engine: Engine, settings: Settings, fields: dict[str, str]
+) -> dict[str, Any] | None:
+    """The private link's panel for a form that came from a draft (its `draft` field)."""
+    token = fields.get("draft")
+    if not token:
+        return None
+    with Session(engine) as session:
+        try:
+            loaded = load_draft(session, token, settings.draft_retention_days)
+        except NotFound:
+            return None
+    return {
+        "token": token,
+        "url": public_base(request, settings) + draft_path(token),
+        "expires_at": expires_at(loaded.updated_at, settings.draft_retention_days),
+        "retention_days": settings.draft_retention_days,
+        "response_id": loaded.response_id,
+    }
 
 
 EMBED_AGAIN = (
@@ -512,7 +627,7 @@ async def read_what_if(
             )
             result = scorer.score(_submission(scorer.quiz, versioned))
         except SubmissionInvalid as exc:
-            errors = _form_errors(scorer.quiz, form, exc.problems)
+            errors = form_errors(scorer.quiz, form, exc.problems)
             errors = {k: v for k, v in errors.items() if v != NOT_ANSWERED}
         else:
             found = changes(stored, result)
@@ -552,7 +667,7 @@ def _stored_for_what_if(
     with Session(engine) as session:
         record = read_response(session=session, response_id=response_id)
         stored = results.full(session, record)
-    fields = _stored_fields(results.scorer.quiz, record)
+    fields = stored_fields(results.scorer.quiz, record)
     return stored, QuizForm(fields, list(stored.get("priorities", [])))
 
 

@@ -30,6 +30,7 @@ from app.partners.registry import partner_for_key
 from app.responses.results import Results
 from app.responses.submissions import (
     RESPONSE_ID,
+    evidence_of,
     public_base,
     read_response,
     result_url,
@@ -202,4 +203,7 @@ def _serialised(engine: Engine, results: Results, response_id: str, top: int) ->
             "based_on": record.based_on,
             "result": with_top(results.full(session, record), top),
         }
+        evidence = evidence_of(record)
+        if evidence:
+            stored["evidence"] = evidence
     return to_json(stored)
