@@ -562,6 +562,11 @@ def _result_page(
     with Session(engine) as session:
         record = read_response(session=session, response_id=response_id)
         result = results.full(session, record)
+        # The questions as this response was asked them (its own content version).
+        asked = (
+            results.scorer_for(session, record.content_hash).quiz if record.content_hash else quiz
+        )
+        team = session.get(Team, record.team_id) if record.team_id else None
         peer_figures = peers.get(session, record.quiz_version, settings.min_group_size)
         state_peers = (
             peers.get(session, record.quiz_version, settings.min_group_size, record.state)
@@ -572,6 +577,10 @@ def _result_page(
     chosen = set(result.get("begin_here", []))
     begin = [r for r in recommendations if r["slug"] in chosen] or recommendations[:3]
     share_url = result_url(public_base(request, settings), record.id)
+    state_name = _label(quiz, "state", record.state)
+    compared = [("all respondents", peer_figures)]
+    if state_name:
+        compared.append((f"respondents for {state_name}", state_peers))
     page = render(
         request,
         "result.html",
@@ -590,11 +599,84 @@ def _result_page(
             "state_peers": state_peers,
             "min_group_size": settings.min_group_size,
             "share_url": share_url,
-            "state_name": _label(quiz, "state", record.state),
+            "state_name": state_name,
             "role_name": _label(quiz, "role", record.role),
+            "summary": [summary_line(r) for r in begin],
+            "answers_given": answers_given(asked, record.answers),
+            "too_few_peers": too_few_line(
+                compared, [c["slug"] for c in result["conditions"]], settings.min_group_size
+            ),
+            "team_name": team.name if team else None,
         },
     )
     return bytes(page.body)
+
+
+def summary_line(r: dict[str, Any]) -> str:
+    """One line on why a condition is on the list, from the rule that placed it."""
+    if r["focus"] == "confirm":
+        return "You were not sure where your state stands: confirm it first."
+    if r["focus"] == "sustain":
+        return "At the last stage: sustain it and keep improving."
+    next_stage = r.get("next_stage") or {}
+    step = f"next, {next_stage['name']}" if next_stage.get("name") else "the next stage"
+    basis = {
+        "stage": "its stage alone puts it here",
+        "priority": "one of your priorities, so it comes before others at the same stage",
+        "progress": "fewer of your answers point past this stage than for others at it",
+        "sequence": "tied with others at its stage; our own suggested sequence put it here",
+    }.get(r.get("order_basis", "stage"), "its stage puts it here")
+    if r.get("prioritized") and r.get("order_basis") != "priority":
+        basis += " (one of your priorities)"
+    return f"{step}; {basis}."
+
+
+def answers_given(quiz: Quiz, answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stored answers in the quiz's order, each with its prompt, the statement chosen and
+    any note or link; an answer this content version does not know is listed by its ids."""
+    by_id = {a.get("question_id"): a for a in answers}
+    listed: list[dict[str, Any]] = []
+    for q in quiz.questions:
+        answer = by_id.pop(q.id, None)
+        if answer is None:
+            continue
+        option = next((o for o in q.options if o.id == answer.get("option_id")), None)
+        listed.append(
+            {
+                "question_id": q.id,
+                "prompt": q.prompt,
+                "label": option.label if option else answer.get("option_id"),
+                "evidence": answer.get("evidence") or {},
+            }
+        )
+    for question_id, answer in by_id.items():
+        listed.append(
+            {
+                "question_id": question_id,
+                "prompt": question_id,
+                "label": answer.get("option_id"),
+                "evidence": answer.get("evidence") or {},
+            }
+        )
+    return listed
+
+
+def too_few_line(
+    compared: list[tuple[str, dict[str, Any]]], slugs: list[str], min_group_size: int
+) -> str | None:
+    """The one line that says where peer figures are left out, instead of one per condition."""
+    parts = []
+    for who, figures in compared:
+        missing = sum(1 for slug in slugs if (p := figures.get(slug)) is None or p.suppressed)
+        if missing:
+            where = f"all {missing}" if missing == len(slugs) else f"{missing} of {len(slugs)}"
+            parts.append(f"{who} (on {where} conditions)")
+    if not parts:
+        return None
+    return (
+        f"Too few responses to compare with {' or with '.join(parts)}: groups of fewer than "
+        f"{min_group_size} responses are not shown."
+    )
 
 
 @router.get("/results/{response_id}/what-if", response_class=HTMLResponse)
