@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.deps import (
@@ -23,6 +24,8 @@ from app.teams.service import (
     DEFAULT_DAYS,
     close_team,
     create_team,
+    get_team,
+    join_link_again,
     load_team_view,
     team_links,
 )
@@ -89,6 +92,11 @@ async def read_team_page(
     view, lead = await run_in_threadpool(
         load_team_view, engine, results, team_id, lead_token, settings.team_min_members
     )
+    join_url = None
+    if lead:
+        token = await run_in_threadpool(_join_again, engine, team_id, lead_token)
+        if token:
+            join_url = team_links(public_base(request, settings), team_id, token, "")["join_url"]
     quiz = results.scorer.quiz
     prompts = {q.id: q.prompt for q in quiz.questions}
     states = quiz.context_question("state")
@@ -104,10 +112,16 @@ async def read_team_page(
             "state_name": state.label if state else None,
             "stage_names": results.scorer.stage_names,
             "join_hint": lead,
+            "join_url": join_url,
         },
     )
     page.headers["Cache-Control"] = "private, no-store"
     return page
+
+
+def _join_again(engine: Engine, team_id: str, lead_token: str | None) -> str | None:
+    with Session(engine) as session:
+        return join_link_again(get_team(session, team_id), lead_token)
 
 
 @router.post("/teams/{team_id}/close", response_class=HTMLResponse)

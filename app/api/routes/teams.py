@@ -35,7 +35,7 @@ from app.teams.service import (
     team_links,
     team_view,
 )
-from scoring.team import TeamCondition, TeamRecommendation
+from scoring.team import AgendaItem, TeamCondition, TeamRecommendation
 
 router = APIRouter(tags=["teams"])
 LeadToken = Annotated[
@@ -95,6 +95,9 @@ class TeamPublic(BaseModel):
     # Null until `threshold` members have answered.
     conditions: list[TeamCondition] | None
     recommendations: list[TeamRecommendation] | None
+    # The few conditions where members are furthest apart, in a suggested order to discuss
+    # (ours); null until `threshold` members have answered.
+    agenda: list[AgendaItem] | None
 
 
 @router.post(
