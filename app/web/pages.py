@@ -622,8 +622,10 @@ def summary_line(r: dict[str, Any]) -> str:
     step = f"next, {next_stage['name']}" if next_stage.get("name") else "the next stage"
     basis = {
         "stage": "its stage alone puts it here",
-        "priority": "one of your priorities, so it comes before others at the same stage",
-        "progress": "fewer of your answers point past this stage than for others at it",
+        "priority": "one of your priorities, so it comes before others at the same stage"
+        if r.get("prioritized")
+        else "others at the same stage are your priorities, so they come first",
+        "progress": "ordered among others at its stage by how far your answers go past it",
         "sequence": "tied with others at its stage; our own suggested sequence put it here",
     }.get(r.get("order_basis", "stage"), "its stage puts it here")
     if r.get("prioritized") and r.get("order_basis") != "priority":
