@@ -21,6 +21,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.db import error_summary
 from app.http.accesslog import route_pattern
@@ -195,6 +196,20 @@ def _detailed(request: Request) -> bool:
     return bool(getattr(request.app.state.settings, "access_log_detail", False))
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method the path takes: Starlette's 405 names only the first route that matched
+    the path, and a path such as /api/v1/drafts/{token} has a route for GET and one for PUT."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in HTTP_METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    )
+
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     def render(
         request: Request,
@@ -232,7 +247,10 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         if exc.status_code == 404 and message == "Not Found":
             message = f"Nothing at {request.url.path}."
-        return render(request, exc.status_code, code, message, None, getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
+        return render(request, exc.status_code, code, message, None, headers)
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)
