@@ -212,14 +212,17 @@ def _prefill(quiz: Quiz, engine: Engine, response_id: str) -> QuizForm:
 
 
 def stored_fields(quiz: Quiz, record: ResponseRecord) -> dict[str, str]:
-    """A stored response's answers and context as form fields; answers to questions or options
-    this quiz version no longer has are left out."""
+    """A stored response's answers, with their notes and links, and context as form fields;
+    answers to questions or options this quiz version no longer has are left out."""
     options = {(q.id, o.id) for q in quiz.questions for o in q.options}
-    fields = {
-        a["question_id"]: a["option_id"]
-        for a in record.answers
-        if (a.get("question_id"), a.get("option_id")) in options
-    }
+    fields: dict[str, str] = {}
+    for a in record.answers:
+        if (a.get("question_id"), a.get("option_id")) not in options:
+            continue
+        fields[a["question_id"]] = a["option_id"]
+        for key, prefix in (("note", NOTE_FIELD), ("link", LINK_FIELD)):
+            if value := (a.get("evidence") or {}).get(key):
+                fields[prefix + a["question_id"]] = value
     return fields | {k: v for k, v in (("state", record.state), ("role", record.role)) if v}
 
 

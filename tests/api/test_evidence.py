@@ -148,3 +148,29 @@ def test_team_views_show_notes_never_who(tmp_path, quiz: Quiz) -> None:  # type:
     # Sorted, not in the order members joined: nothing ties a note to a member.
     assert [n["note"] for n in item["notes"]] == ["A: formula study 2025", "Z: <i>budget</i> line 4"]
     assert "Z: &lt;i&gt;budget&lt;/i&gt; line 4" in page and "<i>budget</i>" not in page
+
+
+def test_the_form_takes_evidence_checks_it_and_fills_it_in_again(tmp_path, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]
+    url = migrated(f"sqlite:///{tmp_path / 'quiz.db'}")
+    with InProcessServer(app_settings(url)).client() as c:
+        page = c.get("/quiz").text
+        token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        q0 = quiz.questions[0]
+        fields = {"quiz_version": quiz.version, "form_token": token}
+        fields |= {q.id: q.options[1].id for q in quiz.questions}
+        fields[f"note-{q0.id}"] = "x" * 501
+        fields[f"link-{q0.id}"] = "ftp://example.org"
+        refused = c.post("/quiz", data=fields, follow_redirects=False)
+        assert refused.status_code == 422
+        assert "Keep the note to 500 characters or fewer." in refused.text
+        assert f'id="{q0.id}-{q0.options[1].id}" value="{q0.options[1].id}" checked' in refused.text
+        fields[f"note-{q0.id}"] = "Statute 12 & board vote"
+        refused = c.post("/quiz", data=fields, follow_redirects=False)
+        assert refused.status_code == 422 and "starting with http:// or https://" in refused.text
+        fields[f"link-{q0.id}"] = "https://example.org/statute"
+        sent = c.post("/quiz", data=fields, follow_redirects=False)
+        assert sent.status_code == 303
+        response_id = sent.headers["location"].removeprefix("/results/")
+        again = c.get(f"/quiz?from={response_id}").text
+    assert ">Statute 12 &amp; board vote</textarea>" in again
+    assert 'value="https://example.org/statute"' in again
