@@ -76,7 +76,10 @@ def test_a_draft_may_be_incomplete_but_never_invalid(
         assert c.post("/api/v1/drafts", json={"quiz_version": quiz.version}).status_code == 201
         token = c.post("/api/v1/drafts", json=partial_body(quiz)).json()["token"]
         bad_cases = [
-            ({"answers": [{"question_id": "no-such-question", "option_id": "x"}]}, "unknown_question"),
+            (
+                {"answers": [{"question_id": "no-such-question", "option_id": "x"}]},
+                "unknown_question",
+            ),
             ({"priorities": ["no-such-condition"]}, "unknown_condition"),
             ({"context": {"state": "ZZ"}}, "unknown_state"),
             ({"quiz_version": "1999-01"}, "quiz_version_mismatch"),
@@ -215,7 +218,10 @@ def test_save_and_continue_later_without_javascript(tmp_path, quiz: Quiz) -> Non
         assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; statute 12" in text
         assert "<script>alert(" not in text
         assert 'value="https://example.org/law"' in text
-        assert 'id="priority-responsive-funding-systems" value="responsive-funding-systems" checked' in text
+        assert (
+            'id="priority-responsive-funding-systems" value="responsive-funding-systems" checked'
+            in text
+        )
         assert f'name="draft" value="{token}"' in text
 
         # Saved again from the restored form: the same link, the new answer kept.
@@ -241,7 +247,10 @@ def test_save_and_continue_later_without_javascript(tmp_path, quiz: Quiz) -> Non
         assert sent.status_code == 303
         response_id = sent.headers["location"].removeprefix("/results/")
         # A double click of the same form stores it once (the form token's key).
-        assert c.post("/quiz", data=full, follow_redirects=False).headers["location"] == sent.headers["location"]
+        assert (
+            c.post("/quiz", data=full, follow_redirects=False).headers["location"]
+            == sent.headers["location"]
+        )
         assert c.get(f"/api/v1/drafts/{token}").json()["response_id"] == response_id
         assert "see that result" in c.get(path).text
     engine = create_engine(url)

@@ -58,7 +58,9 @@ def test_evidence_is_stored_served_and_changes_nothing_in_the_result(tmp_path, q
     engine = create_engine(url)
     with Session(engine) as session:
         stored = session.get(ResponseRecord, plain["id"])
-        assert stored is not None and all(set(a) == {"question_id", "option_id"} for a in stored.answers)
+        assert stored is not None and all(
+            set(a) == {"question_id", "option_id"} for a in stored.answers
+        )
     engine.dispose()
 
 
@@ -112,7 +114,9 @@ def test_evidence_never_reaches_aggregates_exports_webhooks_or_peers(tmp_path, q
     engine = create_engine(url)
     with Session(engine) as session:
         payloads = [d.payload for d in session.exec(select_models(WebhookDelivery)).all()]
-    assert len(payloads) == 3 and all("SECRET-NOTE" not in p and "minutes" not in p for p in payloads)
+    assert len(payloads) == 3 and all(
+        "SECRET-NOTE" not in p and "minutes" not in p for p in payloads
+    )
     # Nowhere in the database but the responses' own answers.
     metadata = MetaData()
     metadata.reflect(engine)
@@ -146,7 +150,10 @@ def test_team_views_show_notes_never_who(tmp_path, quiz: Quiz) -> None:  # type:
     [item] = view["agenda"]
     assert item["slug"] == "responsive-funding-systems" and item["spread"] == 1.33
     # Sorted, not in the order members joined: nothing ties a note to a member.
-    assert [n["note"] for n in item["notes"]] == ["A: formula study 2025", "Z: <i>budget</i> line 4"]
+    assert [n["note"] for n in item["notes"]] == [
+        "A: formula study 2025",
+        "Z: <i>budget</i> line 4",
+    ]
     assert "Z: &lt;i&gt;budget&lt;/i&gt; line 4" in page and "<i>budget</i>" not in page
 
 

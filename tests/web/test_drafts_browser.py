@@ -27,12 +27,16 @@ def site(tmp_path_factory) -> Iterator[LiveServer]:  # type: ignore[no-untyped-d
 
 def fits(page) -> bool:  # type: ignore[no-untyped-def]
     return bool(
-        page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+        page.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        )
     )
 
 
-def test_save_reopen_in_a_new_context_finish_and_read_the_summary(browser, site, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]
-    first = browser.new_context(base_url=site.base_url, bypass_csp=True, viewport={"width": 1280, "height": 900})
+def test_save_reopen_elsewhere_finish_read_the_summary(browser, site, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]
+    first = browser.new_context(
+        base_url=site.base_url, bypass_csp=True, viewport={"width": 1280, "height": 900}
+    )
     page = first.new_page()
     page.goto("/quiz")
     q0, q1 = quiz.questions[0], quiz.questions[1]
@@ -50,7 +54,9 @@ def test_save_reopen_in_a_new_context_finish_and_read_the_summary(browser, site,
     page.wait_for_url("**/drafts/*")
     link = page.input_value("#draft-url")
     assert link.startswith(site.base_url + "/drafts/") and "saved=1" not in link
-    assert "Anyone with this link can see and change these answers." in page.inner_text(".draft-link")
+    assert "Anyone with this link can see and change these answers." in page.inner_text(
+        ".draft-link"
+    )
     assert "deleted 30 days after they were last saved" in page.inner_text(".draft-link")
     assert page.get_by_role("button", name="Copy link").is_visible()
     assert page.locator(f"#note-{q0.id}").input_value() == NOTE
@@ -65,7 +71,9 @@ def test_save_reopen_in_a_new_context_finish_and_read_the_summary(browser, site,
     first.close()
 
     # The link in a new context (another browser, a colleague): the form as it was left.
-    second = browser.new_context(base_url=site.base_url, bypass_csp=True, viewport={"width": 1280, "height": 900})
+    second = browser.new_context(
+        base_url=site.base_url, bypass_csp=True, viewport={"width": 1280, "height": 900}
+    )
     page = second.new_page()
     page.goto(link)
     assert page.locator(f"#{q0.id}-{q0.options[1].id}").is_checked()
@@ -85,14 +93,18 @@ def test_save_reopen_in_a_new_context_finish_and_read_the_summary(browser, site,
     assert page.locator(".strip-item").count() == 11
     # The summary is the first thing under the title.
     top = page.evaluate("document.querySelector('section.summary').getBoundingClientRect().top")
-    assert top < page.evaluate("document.querySelector('ol.recommendations').getBoundingClientRect().top")
+    assert top < page.evaluate(
+        "document.querySelector('ol.recommendations').getBoundingClientRect().top"
+    )
     assert page.get_by_role("button", name="Print or save as PDF").is_visible()
     assert page.locator("#print-hint").is_hidden()
     assert page.content().count("Too few responses") == 1
     evidence = page.locator(".evidence-given")
     assert evidence.count() == 1 and NOTE in evidence.inner_text()
     anchor = page.locator("a.evidence-link")
-    assert anchor.get_attribute("href") == LINK and anchor.get_attribute("rel") == "noopener nofollow"
+    assert (
+        anchor.get_attribute("href") == LINK and anchor.get_attribute("rel") == "noopener nofollow"
+    )
     assert page.locator("a[href='/teams/new']").count() >= 1
     assert axe_violations(page) == []
     page.screenshot(path=ARTIFACTS / "result-summary-1280.png", full_page=True)
@@ -103,12 +115,17 @@ def test_save_reopen_in_a_new_context_finish_and_read_the_summary(browser, site,
 
     # The draft's link now leads to the result too.
     page.goto(link)
-    assert page.get_by_role("link", name="see that result").get_attribute("href") == f"/results/{response_id}"
+    assert (
+        page.get_by_role("link", name="see that result").get_attribute("href")
+        == f"/results/{response_id}"
+    )
     stored = page.request.get(f"/api/v1/responses/{response_id}").json()
     assert stored["evidence"] == [{"question_id": q0.id, "note": NOTE, "link": LINK}]
     second.close()
 
-    phone = browser.new_context(base_url=site.base_url, bypass_csp=True, viewport={"width": 375, "height": 740})
+    phone = browser.new_context(
+        base_url=site.base_url, bypass_csp=True, viewport={"width": 375, "height": 740}
+    )
     small = phone.new_page()
     small.goto(f"/results/{response_id}")
     assert fits(small)
