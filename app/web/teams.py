@@ -98,7 +98,6 @@ async def read_team_page(
         if token:
             join_url = team_links(public_base(request, settings), team_id, token, "")["join_url"]
     quiz = results.scorer.quiz
-    prompts = {q.id: q.prompt for q in quiz.questions}
     states = quiz.context_question("state")
     state = states.option(view["state"]) if states and view["state"] else None
     page = render(
@@ -108,10 +107,8 @@ async def read_team_page(
             "team": view,
             "lead": lead,
             "lead_token": lead_token if lead else None,
-            "prompts": prompts,
             "state_name": state.label if state else None,
             "stage_names": results.scorer.stage_names,
-            "join_hint": lead,
             "join_url": join_url,
         },
     )
