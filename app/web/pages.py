@@ -278,7 +278,7 @@ def evidence_errors(quiz: Quiz, form: QuizForm) -> dict[str, str]:
         if len(given.get("note", "")) > EVIDENCE_MAX:
             errors["evidence-" + q.id] = NOTE_TOO_LONG
         elif "link" in given and (
-            len(given["link"]) > EVIDENCE_MAX or not LINK_RULE.match(given["link"])
+            len(given["link"]) > EVIDENCE_MAX or not LINK_RULE.fullmatch(given["link"])
         ):
             errors["evidence-" + q.id] = BAD_LINK
         elif not form.fields.get(q.id):
