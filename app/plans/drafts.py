@@ -22,9 +22,9 @@ from sqlalchemy import delete
 from sqlmodel import Session, col
 
 from app.errors import NotFound
-from app.models import Draft, ResponseRecord, as_utc, utcnow
+from app.models import ContextPublic, Draft, ResponseRecord, as_utc, utcnow
 from app.teams.service import team_for_join
-from scoring import Answer, Scorer, Submission, SubmissionContext
+from scoring import Answer, AnswerEvidence, Scorer, Submission, SubmissionContext
 
 DRAFT_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 ShortText = Annotated[str, StringConstraints(max_length=100)]
@@ -43,12 +43,29 @@ class DraftContent(BaseModel):
     team: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
 
 
+class SavedAnswer(BaseModel):
+    question_id: str
+    option_id: str
+    evidence: AnswerEvidence | None = None
+
+
+class SavedDraft(BaseModel):
+    """A draft's content as read back: as it was saved, whatever the quiz's version is now
+    (so its schema is not narrowed to today's questions, as the body of a save is)."""
+
+    quiz_version: str
+    answers: list[SavedAnswer]
+    context: ContextPublic
+    priorities: list[str]
+    team: str | None = None
+
+
 class DraftPublic(BaseModel):
     """A draft as its link's holder reads it."""
 
     # The private link: anyone who has it can see and change the draft.
     url: str
-    draft: DraftContent
+    draft: SavedDraft
     created_at: datetime
     updated_at: datetime
     # When it is deleted unless saved again before.
