@@ -9,7 +9,7 @@ PORT ?= 8000
 # The fast subset: no uvicorn server, no PostgreSQL, no browser.
 FAST := not live and not postgres and not browser
 
-.PHONY: run test check bench lint types format migrate system-deps lock fresh-test image-test scale-test clean
+.PHONY: run test check bench advice lint types format migrate system-deps lock fresh-test image-test scale-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/score.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/serve.py
+
+# How the advice comes out for the fourteen calibration states (issue 21's figures; docs/scoring.md).
+advice: $(VENV)/.installed-test
+	$(BIN)/python bench/advice.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -93,7 +93,12 @@ class NotFound(AppError):
 
 class EmbedUnavailable(NotFound):
     """`?embed=1&partner=SLUG` with no such active partner (mistyped, or revoked). Its page is
-    shown inside the partner's frame, so that the visitor reads why instead of a broken box."""
+    shown inside the partner's frame, so that the visitor reads why instead of a broken box.
+    `reason` (`unknown_partner`, `revoked_partner`) is what the host page is told."""
+
+    def __init__(self, message: str, reason: str = "unknown_partner"):
+        super().__init__(message)
+        self.reason = reason
 
 
 class TeamClosed(AppError):
@@ -226,7 +231,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
         if isinstance(exc, EmbedUnavailable) and wants_html(request):
-            return render_error(request, exc.status_code, exc.message, framable=True)
+            return render_error(
+                request, exc.status_code, exc.message, framable=True, reason=exc.reason
+            )
         return render(request, exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(SubmissionInvalid)

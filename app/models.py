@@ -54,6 +54,9 @@ class ResponseRecord(SQLModel, table=True):
     # partner's embed page, with the token the server signed for it). Null when no partner,
     # and for rows stored before this was recorded (migration 0008), whose partner is a claim.
     attribution: str | None = Field(default=None, max_length=10)
+    # The partner's tag for the widget the response came from (`data-ref`: a campaign, an
+    # article), a short plain token (app/web/embedding.py); null otherwise (migration 0013).
+    ref: str | None = Field(default=None, max_length=40)
 
 
 class Team(SQLModel, table=True):
@@ -168,6 +171,8 @@ class ResponsePublic(BaseModel):
     # How the partner was established (`api_key`, `widget`); null without a partner or for
     # responses stored before it was recorded.
     attribution: Attribution | None = None
+    # The widget's `data-ref` (a partner's campaign or article tag); null otherwise.
+    ref: str | None = None
     based_on: str | None = None
     result: Result
     # Notes and links given with the answers, in the order answered; left out when none was.

@@ -81,6 +81,18 @@ class SuggestedSequence(_Content):
     steps: list[SequenceStep]
 
 
+class Dependency(_Content):
+    """A condition's next step that waits on another condition: our reading, never the source's."""
+
+    condition: Slug
+    # Applies when the condition's next stage is this one or later.
+    from_stage: Literal[1, 2, 3]
+    needs: Slug
+    needs_stage: Literal[1, 2, 3]
+    rests_on: Text
+    provenance: Literal["inferred"] = "inferred"
+
+
 class ConditionStage(_Content):
     level: Literal[1, 2, 3]
     # Filled from the framework's stage scale when the condition is loaded.
@@ -132,6 +144,8 @@ class Framework(_Content):
     listing_order: list[Slug]
     suggested_sequence: SuggestedSequence
     conditions: list[Condition] = []
+    # From dependencies.yaml; content versions before scoring 3.0 have none.
+    dependencies: list[Dependency] = []
 
     def condition(self, slug: str) -> Condition | None:
         return next((c for c in self.conditions if c.slug == slug), None)
@@ -243,7 +257,32 @@ def load_framework(data_dir: Path = DATA_DIR) -> Framework:
     # A display order only: the ranking never uses it.
     position = {slug: i for i, slug in enumerate(framework.listing_order)}
     conditions.sort(key=lambda c: position[c.slug])
-    return framework.model_copy(update={"conditions": conditions})
+    dependencies = _load_dependencies(data_dir / "dependencies.yaml", known)
+    return framework.model_copy(update={"conditions": conditions, "dependencies": dependencies})
+
+
+class _Dependencies(_Content):
+    links: list[Dependency]
+
+
+def _load_dependencies(path: Path, known: set[str]) -> list[Dependency]:
+    if not path.exists():
+        return []
+    links = parse_content(_Dependencies, read_yaml(path), path).links
+    seen: set[tuple[str, int, str]] = set()
+    for i, link in enumerate(links):
+        for field in ("condition", "needs"):
+            if getattr(link, field) not in known:
+                raise ContentError(
+                    f"{path}: field 'links.{i}.{field}': unknown condition '{getattr(link, field)}'"
+                )
+        if link.condition == link.needs:
+            raise ContentError(f"{path}: field 'links.{i}.needs': a condition cannot need itself")
+        key = (link.condition, link.from_stage, link.needs)
+        if key in seen:
+            raise ContentError(f"{path}: field 'links.{i}': duplicate link")
+        seen.add(key)
+    return links
 
 
 def _check_unique(path: Path, field: str, values: list[Any]) -> None:

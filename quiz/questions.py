@@ -44,6 +44,9 @@ class Question(_Content):
     prompt: Text
     help: Text
     options: list[Option] = Field(min_length=2)
+    # What the question measures, where two questions measure the same thing (their answers can
+    # then contradict each other); None: only this question measures it (from quiz 2026-12.1).
+    measures: Slug | None = None
 
     def option(self, option_id: str) -> Option | None:
         return next((o for o in self.options if o.id == option_id), None)
@@ -82,15 +85,30 @@ class Quiz(_Content):
     questions: list[Question] = Field(min_length=1, max_length=MAX_QUESTIONS)
     context_questions: list[ContextQuestion]
 
+    @property
+    def words(self) -> int:
+        """Every word of the form a respondent reads: intro, questions, help, options, the
+        priorities and context prompts, and the priorities' choices (the condition names)."""
+        texts = [
+            self.intro,
+            self.personalized_learning,
+            self.priorities.prompt,
+            self.priorities.help,
+            *(cq.prompt for cq in self.context_questions),
+            *(c.replace("-", " ") for c in dict.fromkeys(q.condition for q in self.questions)),
+        ]
+        for q in self.questions:
+            texts += [q.prompt, q.help, *(o.label for o in q.options)]
+        return sum(len(t.split()) for t in texts)
+
     @computed_field  # type: ignore[prop-decorator]  # pydantic's documented pattern
     @property
     def estimated_minutes(self) -> int:
-        """Reading time of every word a respondent sees, plus time to decide each question."""
-        texts = [self.intro, self.personalized_learning, self.priorities.prompt]
-        for q in self.questions:
-            texts += [q.prompt, q.help, *(o.label for o in q.options)]
-        words = sum(len(t.split()) for t in texts)
-        seconds = words / WORDS_PER_MINUTE * 60 + SECONDS_PER_DECISION * (len(self.questions) + 3)
+        """Reading time of every word a respondent reads, plus time to decide each question,
+        the priorities and the two context questions."""
+        seconds = self.words / WORDS_PER_MINUTE * 60 + SECONDS_PER_DECISION * (
+            len(self.questions) + 3
+        )
         return max(1, math.ceil(seconds / 60))
 
     def context_question(self, question_id: str) -> ContextQuestion | None:

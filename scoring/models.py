@@ -9,12 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from quiz.framework import ConditionStage, EarlyAdopter
 
-SCORING_VERSION = "2.0"
+SCORING_VERSION = "3.0"
 
 Confidence = Literal["answered", "unsure", "unanswered"]
 Focus = Literal["advance", "confirm", "sustain"]
 # What put a recommendation where it is among the conditions it was tied with (docs/scoring.md).
-OrderBasis = Literal["stage", "priority", "progress", "sequence"]
+# "sequence" is a fixed order of ours (scoring 2.0 only); "dependency" is readiness, waiting on
+# another condition or unlocking others (3.0); "tie" is nothing at all: shown as equals (3.0).
+OrderBasis = Literal["stage", "priority", "progress", "sequence", "dependency", "tie"]
 # How the "Begin here" list reads: next steps, only conditions to confirm, or all finished.
 Headline = Literal["begin", "confirm", "keep-going"]
 ShortText = Annotated[str, StringConstraints(max_length=100)]
@@ -101,6 +103,11 @@ class Evidence:
     label: str
     stage: int | None
     progress: int = 0
+    # The question's first staged option: what a state with nothing answers; never progress.
+    floor: bool = False
+    # The question cannot say "not yet started" (its first option is above stage 0): on its own
+    # it cannot place the condition.
+    partial: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +223,9 @@ class Result(BaseModel):
     # ones only when nothing else is left. `headline` says which case it is.
     begin_here: list[str] = []
     headline: Headline = "begin"
-    # Set when the top of the list was a tie only the suggested sequence decided.
+    # Scoring 2.0: set when the top of the list was a tie only the suggested sequence decided.
+    # Scoring 3.0: the note above "Begin here": equals at the top (or cut by it), and chosen
+    # priorities that cannot move the list (waiting, unknown or finished), with why.
     tie_note: str | None = None
     contradictions: list[Contradiction] = []
     # Linked to the `begin_here` conditions only.

@@ -12,9 +12,9 @@ The rules (docs/scoring.md, "Teams"):
   with the widest spread, widest first, then the one earlier in the team's ranking; for each,
   how the members' answers split per question (counts per option, never who) and the notes and
   links members gave (sorted, never who). The measure and the order are ours.
-* The **team ranking** uses the scorer's rules on the team stages: known stages lowest first,
-  then unknown, then Statewide Transformation; at the same stage, conditions more members chose as
-  a priority first; then our suggested sequence (labelled ours).
+* The **team ranking** is the scorer's own ranking (`Scorer.ranking()`, the current scoring
+  version's rules) run on the team stages, with the number of members who chose a condition as
+  its priority weight.
 * **Too few answers** (docs/privacy.md): a condition's counts, team stage, disagreement and place
   in the ranking use the answers of members in the order they joined, up to the member whose
   known answer completed the latest batch of `threshold` known answers ("not sure" is not one).
@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from quiz.framework import ConditionStage
-from scoring.engine import TOP_STAGE, Scorer
+from scoring.decisions import TOP_STAGE, Placed, Standing
+from scoring.engine import Scorer
 from scoring.models import OrderBasis
 
 UNKNOWN = "unknown"
@@ -170,12 +171,14 @@ def aggregate(
     conditions = [_condition(scorer, slug, members, threshold) for slug in scorer.conditions]
     voters = members[: released([bool(m.priorities) for m in members], threshold)]
     votes = Counter(p for m in voters for p in set(m.priorities))
-    ranked = sorted(conditions, key=lambda c: _key(scorer, c, votes))
+    # The scorer's own ranking rules, on the team stages, with priority votes as the weight.
+    standings = [Standing(c.slug, c.team_stage, 0, votes[c.slug]) for c in conditions]
+    placed = scorer.ranking().rank(standings)
+    by_slug = {c.slug: c for c in conditions}
     recommendations = [
-        _recommendation(scorer, c, rank, ranked, votes, shown=bool(voters))
-        for rank, c in enumerate(ranked[:top], start=1)
+        _recommendation(scorer, by_slug[p.slug], p, votes, shown=bool(voters)) for p in placed[:top]
     ]
-    ranks = {c.slug: i for i, c in enumerate(ranked)}
+    ranks = {p.slug: i for i, p in enumerate(placed)}
     return TeamResult(
         members=len(members),
         conditions=conditions,
@@ -283,38 +286,14 @@ def _condition(scorer: Scorer, slug: str, members: list[Member], threshold: int)
     )
 
 
-def _group(c: TeamCondition) -> tuple[int, int]:
-    if c.team_stage is None:
-        return 1, 0
-    return (2, c.team_stage) if c.team_stage >= TOP_STAGE else (0, c.team_stage)
-
-
-def _key(scorer: Scorer, c: TeamCondition, votes: Counter[str]) -> tuple[int, int, int, int]:
-    group, stage = _group(c)
-    return group, stage, -votes[c.slug], scorer.sequence[c.slug]
-
-
-def _basis(
-    c: TeamCondition, ranked: list[TeamCondition], votes: Counter[str]
-) -> tuple[OrderBasis, list[str]]:
-    peers = [p for p in ranked if _group(p) == _group(c) and p.slug != c.slug]
-    if not peers:
-        return "stage", []
-    same_votes = [p.slug for p in peers if votes[p.slug] == votes[c.slug]]
-    if not same_votes:
-        return "priority", [p.slug for p in peers]
-    return "sequence", same_votes
-
-
 def _recommendation(
     scorer: Scorer,
     c: TeamCondition,
-    rank: int,
-    ranked: list[TeamCondition],
+    place: Placed,
     votes: Counter[str],
     shown: bool,
 ) -> TeamRecommendation:
-    basis, tied = _basis(c, ranked, votes)
+    basis, tied = place.basis, place.tied_with
     reasons = []
     if c.counts is None or c.team_stage is None:
         reasons.append(
@@ -341,9 +320,24 @@ def _recommendation(
             "them, so we ordered them by a suggested sequence of our own (the framework sets no "
             f"order). {scorer.sequence_basis[c.slug]}"
         )
+    elif basis == "dependency" and place.waits_for:
+        reasons.append(
+            f"First: {names}. Its next step builds on {'it' if len(tied) == 1 else 'them'} "
+            "(our reading of the framework's stage goals, not its order)."
+        )
+    elif basis == "dependency":
+        reasons.append(
+            "Ready for its next step, and more of the team's other steps build on it than on "
+            f"{names} (links of our reading)."
+        )
+    elif basis == "tie":
+        reasons.append(
+            f"Nothing in the members' answers or priorities separates it from {names}: they "
+            "are equals, listed in the framework's order."
+        )
     next_level = 1 if c.team_stage is None else c.team_stage + 1
     return TeamRecommendation(
-        rank=rank,
+        rank=place.rank,
         slug=c.slug,
         name=c.name,
         team_stage=c.team_stage,

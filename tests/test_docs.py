@@ -4,55 +4,83 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.scoring.support import QUESTIONS, SCORER, every_question_at, option_for, submit
+from tests.scoring.support import QUESTIONS, SCORER, Rung, every_question_at, option_for, submit
 
-DOC = (Path(__file__).resolve().parents[1] / "docs" / "scoring.md").read_text()
-EXAMPLE_A = every_question_at(2) | {"funding": 0, "assessment": 0, "assessment-literacy": 0}
-EXAMPLE_B = every_question_at(2) | {
-    "whole-child": 1,
-    "funding": 1,
-    "measurement": 1,
-    "assessment": (1, 1),
+DOC = " ".join((Path(__file__).resolve().parents[1] / "docs" / "scoring.md").read_text().split())
+FIRST: dict[str, Rung] = {
+    q: next(o.stage for o in QUESTIONS[q].options if o.stage is not None) for q in QUESTIONS
 }
+EXAMPLE_B = every_question_at(1) | {"vision-statewide": 0, "vision-local": 1, "funding": 0}
+EXAMPLE_C = every_question_at(3) | {"funding": 0, "whole-child": 0}
 
 
-def labels_in_doc(answers: dict[str, object]) -> None:
-    for question_id, rung in answers.items():
-        if question_id in every_question_at(2) and rung == every_question_at(2)[question_id]:
-            continue
+def in_doc(text: str) -> bool:
+    return " ".join(text.split()) in DOC
+
+
+def labels_in_doc(answers: dict[str, Rung], shown: list[str]) -> None:
+    for question_id in shown:
         question = QUESTIONS[question_id]
-        label = next(o.label for o in question.options if o.id == option_for(question_id, rung))  # type: ignore[arg-type]
-        assert question.prompt in DOC and label.rstrip(".") in DOC, question_id
+        option = option_for(question_id, answers[question_id])
+        label = next(o.label for o in question.options if o.id == option)
+        assert in_doc(question.prompt) and in_doc(label.rstrip(".")), question_id
 
 
-def test_example_a_decided_by_priorities() -> None:
-    labels_in_doc(EXAMPLE_A)
-    plain = SCORER.score(submit(EXAMPLE_A), top=11)
-    assert [r.slug for r in plain.recommendations[:2]] == [
-        "responsive-funding-systems",
-        "balanced-assessments",
+def test_example_a_a_state_with_nothing() -> None:
+    labels_in_doc(FIRST, ["vision-statewide", "vision-local"])
+    result = SCORER.score(submit(FIRST), top=11)
+    assert result.begin_here == [
+        "vision-for-student-success",
+        "collaborative-leadership",
+        "culture-of-innovation",
     ]
-    assert plain.recommendations[0].order_basis == "sequence" and plain.tie_note
-    chosen = SCORER.score(submit(EXAMPLE_A, priorities=["balanced-assessments"]), top=11)
-    first = chosen.recommendations[0]
-    assert (first.slug, first.order_basis, first.tied_with) == (
-        "balanced-assessments",
-        "priority",
-        ["responsive-funding-systems"],
+    assert [r.order_basis for r in result.recommendations[:3]] == ["dependency"] * 3
+    quoted = (
+        "It is a foundation: reaching Exploration here unlocks the next step of Quality "
+        "Framework for Student Success and Balanced Assessments (links of our reading)."
     )
-    quoted = "You chose it as a priority, so it comes before Responsive Funding Systems, which is at the same stage."
-    assert quoted in first.reasons and quoted.replace("\n", " ") in DOC.replace("\n", " ")
-    assert {r.current_stage for r in chosen.recommendations[2:]} == {2}
+    assert any(quoted in r for r in result.recommendations[0].reasons) and in_doc(quoted)
+    funding = next(r for r in result.recommendations if r.slug == "responsive-funding-systems")
+    assert funding.rank == 10 and any(
+        r.startswith("First: Collaborative Leadership.") for r in funding.reasons
+    )
 
 
-def test_example_b_decided_by_the_sequence() -> None:
-    labels_in_doc(EXAMPLE_B)
-    result = SCORER.score(submit(EXAMPLE_B), top=11)
-    assert [(r.slug, r.order_basis) for r in result.recommendations[:4]] == [
-        ("equitable-conditions-for-learning", "sequence"),
-        ("responsive-funding-systems", "sequence"),
-        ("measuring-success", "sequence"),
-        ("balanced-assessments", "progress"),
+def test_example_b_a_priority_that_can_and_one_that_cannot() -> None:
+    labels_in_doc(EXAMPLE_B, ["vision-statewide", "vision-local", "funding"])
+    plain = SCORER.score(submit(EXAMPLE_B), top=11)
+    assert [(r.slug, r.order_basis) for r in plain.recommendations[:2]] == [
+        ("vision-for-student-success", "dependency"),
+        ("responsive-funding-systems", "stage"),
     ]
-    assert result.tie_note is not None
-    assert {r.current_stage for r in result.recommendations[4:]} == {2}
+    chosen = SCORER.score(
+        submit(EXAMPLE_B, priorities=["balanced-assessments", "responsive-funding-systems"]),
+        top=11,
+    )
+    first = chosen.recommendations[0]
+    assert (first.slug, first.order_basis) == ("responsive-funding-systems", "priority")
+    quoted = "You chose it as a priority, so it comes before the 7 other ready conditions."
+    assert quoted in first.reasons and in_doc(quoted)
+    note = (
+        "Your priority Balanced Assessments cannot come first yet: its next step waits on "
+        "Vision for Student Success (our reading of the framework's stage goals)."
+    )
+    assert chosen.tie_note is not None and note in chosen.tie_note and in_doc(note)
+
+
+def test_example_c_equals() -> None:
+    result = SCORER.score(submit(EXAMPLE_C), top=11)
+    assert [r.order_basis for r in result.recommendations[:2]] == ["tie", "tie"]
+    quoted = "they are equals, listed in the framework's order. Choose one as a priority to put it first."
+    assert quoted in result.recommendations[0].reasons[-1] and in_doc(quoted)
+    chosen = SCORER.score(submit(EXAMPLE_C, priorities=["responsive-funding-systems"]), top=11)
+    assert (chosen.recommendations[0].slug, chosen.recommendations[0].order_basis) == (
+        "responsive-funding-systems",
+        "priority",
+    )
+
+
+def test_every_link_in_the_table_is_in_the_data() -> None:
+    names = {c.slug: c.name for c in SCORER.framework.conditions}
+    for link in SCORER.framework.dependencies:
+        assert f"| {names[link.condition]} (" in DOC and f"| {names[link.needs]} |" in DOC

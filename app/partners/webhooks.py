@@ -69,10 +69,12 @@ def event_body(
     result: dict[str, Any],
     result_url: str,
     attribution: str | None,
+    ref: str | None = None,
 ) -> str:
     """The exact JSON that is signed and sent. `attribution` tells the partner how the
     response came to be its own: "api_key" (its key) or "widget" (its embed page, whose token
-    shows the form came from there, not who filled it in)."""
+    shows the form came from there, not who filled it in). `ref`, the widget's `data-ref`, is
+    there only when the response has one (bodies of older responses stay as they were)."""
     return json.dumps(
         {
             "event": "response.completed",
@@ -82,6 +84,7 @@ def event_body(
             "result_url": result_url,
             **result_summary(result),
             "attribution": attribution,
+            **({"ref": ref} if ref is not None else {}),
         },
         separators=(",", ":"),
     )

@@ -123,13 +123,15 @@ async def submit(
     admit: Admission | None = None,
     partner: Partner | None = None,
     attribution: Attribution | None = None,
+    ref: str | None = None,
     base_url: str = "",
 ) -> Submitted:
     """Score a submission and store it. With an idempotency key, a retry (same key, same body)
     returns the first stored response and stores nothing new, even when the retries race each
     other; the key is scoped by `key_kind` and `partner` (`_key_hash`). Raises
     `SubmissionInvalid` before anything is stored. `partner` is the partner the caller
-    established (an API key, a signed embed token), and `attribution` says which of the two.
+    established (an API key, a signed embed token), and `attribution` says which of the two;
+    `ref` is that partner's tag for the widget it came from (validated by the caller).
 
     `admit` (a rate limit) counts the submission in the transaction that stores it, after the
     replay check, so an idempotent retry of a stored submission is answered even when limited,
@@ -176,6 +178,7 @@ async def submit(
         "based_on": submission.based_on,
         "team_id": team_id,
         "attribution": attribution if submission.partner is not None else None,
+        "ref": ref if submission.partner is not None else None,
     }
     webhook = _webhook(partner, row, answered, base_url)
 
@@ -340,6 +343,7 @@ def _webhook(
         result=answered,
         result_url=result_url(base_url, row["id"]),
         attribution=row["attribution"],
+        ref=row["ref"],
     )
     return delivery_for(partner, row["id"], body)
 

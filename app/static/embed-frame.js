@@ -16,8 +16,19 @@
   window.addEventListener("load", resize);
   resize();
   document.addEventListener("statequiz-step", function (event) { post("statequiz:step", event.detail); });
-  var completed = document.getElementById("statequiz-completed");
-  if (document.getElementById("statequiz-unavailable")) post("statequiz:unavailable", { reason: "partner" });
-  else if (completed) post("statequiz:completed", JSON.parse(completed.textContent));
-  else if (document.getElementById("quiz-form")) post("statequiz:ready", {});
+  function data(id) {
+    var node = document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : null;
+  }
+  var unavailable = document.getElementById("statequiz-unavailable");
+  var completed = data("statequiz-completed");
+  var result = data("statequiz-result");
+  var whatif = document.getElementById("whatif-comparison");
+  if (unavailable) {
+    post("statequiz:unavailable", { reason: "partner" }); // kept for pages written before v2
+    post("statequiz:error", { reason: unavailable.getAttribute("data-reason") || "unknown_partner" });
+  } else if (document.getElementById("quiz-form")) post("statequiz:ready", {});
+  else if (whatif) post("statequiz:whatif", { id: whatif.getAttribute("data-response-id") });
+  if (completed) post("statequiz:completed", completed);
+  if (result) post("statequiz:result", result);
 })();

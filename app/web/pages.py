@@ -132,7 +132,12 @@ def quiz_page(
             or tokens.issued_form(form.fields.get("form_token"))
             or tokens.form(),
             # Inside a partner's embed: what attributes the answers to the partner.
-            "embed_token": tokens.embed(embed.partner.slug) if embed.partner else None,
+            "embed_token": tokens.embed(attributed.slug)
+            if (attributed := embed.attributed)
+            else None,
+            "preview_note": PREVIEW_NOTE.format(name=embed.partner.name)
+            if embed.preview and embed.partner
+            else None,
             # Saving for later is for the site's own quiz: an embed's visitor is the partner's.
             "can_save": not embed.parent_origin and embed.partner is None,
             "retention_days": request.app.state.settings.draft_retention_days,
@@ -143,12 +148,19 @@ def quiz_page(
     return embed.allow_framing(page)
 
 
+PREVIEW_NOTE = (
+    "Preview on our site: what you send from here is stored as any visitor's answers, not "
+    "counted for {name}."
+)
+
+
 @router.get("/quiz", response_class=HTMLResponse)
 async def read_quiz_form(
     request: Request,
     framework: FrameworkDep,
     quiz: QuizDep,
     engine: EngineDep,
+    results: ResultsDep,
     embed: EmbedDep,
     tokens: TokensDep,
     from_id: Annotated[str | None, Query(alias="from")] = None,
@@ -162,7 +174,9 @@ async def read_quiz_form(
     if not request.url.query:
         return _plain_quiz_page(request, framework, quiz, embed, tokens)
     form = (
-        QuizForm() if from_id is None else await run_in_threadpool(_prefill, quiz, engine, from_id)
+        QuizForm()
+        if from_id is None
+        else await run_in_threadpool(_prefill, quiz, engine, results, from_id)
     )
     if team:
         joined = await run_in_threadpool(_open_team, engine, team)
@@ -201,20 +215,38 @@ def _open_team(engine: Engine, join_token: str) -> Team:
         return team_for_join(session, join_token)
 
 
-def _prefill(quiz: Quiz, engine: Engine, response_id: str) -> QuizForm:
+def _prefill(quiz: Quiz, engine: Engine, results: Results, response_id: str) -> QuizForm:
     with Session(engine) as session:
         record = read_response(session=session, response_id=response_id)
-    fields = stored_fields(quiz, record)
+        # An answer of an older quiz version is kept only where its question and option still
+        # read the same: an option id that stayed while its wording changed is left blank.
+        earlier = (
+            results.scorer_for(session, record.content_hash).quiz
+            if record.quiz_version != quiz.version and record.content_hash is not None
+            else None
+        )
+    fields = stored_fields(quiz, record, earlier)
     notice = "Your earlier answers are filled in. Change any of them, or choose priorities, and submit to see your list again."
     if record.quiz_version != quiz.version:
         notice += " The quiz has changed since then, so questions that changed are left blank."
     return QuizForm(fields, list(record.result.get("priorities", [])), notice)
 
 
-def stored_fields(quiz: Quiz, record: ResponseRecord) -> dict[str, str]:
+def stored_fields(
+    quiz: Quiz, record: ResponseRecord, earlier: Quiz | None = None
+) -> dict[str, str]:
     """A stored response's answers, with their notes and links, and context as form fields;
-    answers to questions or options this quiz version no longer has are left out."""
+    answers to questions or options this quiz version no longer has, or words differently than
+    `earlier` (the quiz the answers were given to), are left out."""
     options = {(q.id, o.id) for q in quiz.questions for o in q.options}
+    if earlier is not None:
+        now = {(q.id, o.id): (q.prompt, o.label) for q in quiz.questions for o in q.options}
+        options = {
+            (q.id, o.id)
+            for q in earlier.questions
+            for o in q.options
+            if now.get((q.id, o.id)) == (q.prompt, o.label)
+        }
     fields: dict[str, str] = {}
     for a in record.answers:
         if (a.get("question_id"), a.get("option_id")) not in options:
@@ -369,7 +401,7 @@ async def submit_quiz_form(
     problems: list[Problem] = []
     refused: dict[str, str] = {}
     admit = limiter.admission(f"ip:{client_address(request)}", settings.rate_limit_per_minute)
-    partner = embed.partner
+    partner = embed.attributed
     if partner is not None and not tokens.embed_ok(form.fields.get("embed_token"), partner.slug):
         # Refused, not stored unattributed: the visitor answered inside the partner's frame
         # and is counted for the partner by sending again (the page has a fresh token); a
@@ -393,6 +425,7 @@ async def submit_quiz_form(
             admit=admit,
             partner=partner,
             attribution="widget" if partner is not None else None,
+            ref=embed.ref if partner is not None else None,
             base_url=public_base(request, settings),
         )
         try:
@@ -507,7 +540,11 @@ def _already_submitted(request: Request, response_id: str | None, embed: Embed) 
     page = render(
         request,
         "already_submitted.html",
-        {"response_id": response_id, "embed_query": embed.query()},
+        {
+            "response_id": response_id,
+            "embed_query": embed.query(),
+            "parent_origin": embed.parent_origin,
+        },
         status_code=409,
     )
     return embed.allow_framing(page)
@@ -579,7 +616,8 @@ def _result_page(
     recommendations = result["recommendations"]
     chosen = set(result.get("begin_here", []))
     begin = [r for r in recommendations if r["slug"] in chosen] or recommendations[:3]
-    share_url = result_url(public_base(request, settings), record.id)
+    own_url = result_url(public_base(request, settings), record.id)
+    share_url = embed.shared(record.id, own_url)
     state_name = _label(quiz, "state", record.state)
     compared = [("all respondents", peer_figures)]
     if state_name:
@@ -590,8 +628,12 @@ def _result_page(
         {
             "embed_query": embed.query(),
             "parent_origin": embed.parent_origin,
-            "completed_event": _completed_event(record.id, share_url, result)
+            "completed_event": _completed_event(record.id, own_url, result)
             if completed == "1" and embed.parent_origin
+            else None,
+            # Every time a result is shown in the frame (after the quiz, or followed back to).
+            "result_event": {"id": record.id, "result_url": own_url, "share_url": share_url}
+            if embed.parent_origin
             else None,
             "record": record,
             "result": result,
@@ -729,6 +771,8 @@ async def read_what_if(
         {
             "response_id": response_id,
             "embed_query": embed.query(),
+            # Where its events (and height) go: before, the what-if page told the host nothing.
+            "parent_origin": embed.parent_origin,
             # The GET form keeps the page in the same embed (partner, where events go).
             "embed_fields": embed.fields(),
             "sections": quiz_sections(scorer.framework, scorer.quiz),

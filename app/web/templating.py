@@ -12,8 +12,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from app.http.security import csp
+from app.web.theme import Theme, parse_hide
 from scoring import Scorer
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -30,6 +32,10 @@ ERROR_TITLES = {
 }
 
 
+EXTERNAL = Markup(' target="_blank" rel="noopener"')
+NEW_TAB = Markup('<span class="visually-hidden"> (opens in a new tab)</span>')
+
+
 def is_embed(request: Request) -> bool:
     """`?embed=1`: the page is shown inside a partner's iframe, without the site's chrome."""
     return request.query_params.get("embed") == "1"
@@ -40,7 +46,29 @@ def render(
 ) -> Response:
     # Read here rather than through app.deps: error handlers render without dependencies.
     scorer: Scorer = request.app.state.scorer
-    base = {"framework": scorer.framework, "quiz": scorer.quiz, "embed": is_embed(request)}
+    embed = is_embed(request)
+    base: dict[str, Any] = {
+        "framework": scorer.framework,
+        "quiz": scorer.quiz,
+        "embed": embed,
+        "embed_theme": None,
+        "compact": False,
+        "hide": frozenset(),
+        "external": "",
+        "new_tab": "",
+    }
+    if embed:
+        # The partner's options, parsed (app/web/theme.py): nothing here is echoed as sent.
+        query = request.query_params
+        base |= {
+            "embed_theme": Theme.from_query(query),
+            "compact": query.get("compact") == "1",
+            "hide": parse_hide(query.get("hide")),
+            # Links to other sites leave the frame: a site that forbids framing would show
+            # a broken box, and the respondent's result would be gone.
+            "external": EXTERNAL,
+            "new_tab": NEW_TAB,
+        }
     return TEMPLATES.TemplateResponse(request, template, base | context, status_code=status_code)
 
 
@@ -51,6 +79,7 @@ def render_error(
     headers: dict[str, str] | None = None,
     details: list[dict[str, Any]] | None = None,
     framable: bool = False,
+    reason: str | None = None,
 ) -> Response:
     """The friendly error page. A request that was not right (422) lists each field with what
     was wrong and links back to the page it came from, so "see details" always has details.
@@ -66,6 +95,7 @@ def render_error(
         "details": [_readable(d) for d in details or []],
         "back": request.url.path if status_code == 422 else None,
         "unavailable_in_frame": framable,
+        "unavailable_reason": reason or "unknown_partner",
         # Not checked against any partner (there is none): only an origin's shape, since the
         # page tells it nothing but that the quiz is unavailable.
         "parent_origin": _origin(request.query_params.get("parent_origin")) if framable else None,

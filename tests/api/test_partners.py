@@ -309,7 +309,8 @@ def test_embed_pages_may_be_framed_only_by_the_partner(
     page = client.get(f"/quiz?embed=1&partner=news&parent_origin={ORIGIN}&state=OH&role=legislator")
     assert page.status_code == 200
     assert (
-        f"frame-ancestors http://localhost:9999 {ORIGIN}" in page.headers["content-security-policy"]
+        f"frame-ancestors 'self' http://localhost:9999 {ORIGIN}"
+        in page.headers["content-security-policy"]
     )
     assert f'data-parent-origin="{ORIGIN}"' in page.text and "embed-frame.js" in page.text
     assert (
@@ -356,7 +357,7 @@ def test_a_what_if_inside_an_embed_stays_in_it(app_with_partner, quiz: Quiz) -> 
         f"/results/{response_id}/what-if?{embed}&{funding.id}={funding.options[3].id}"
     )
     assert (
-        f"frame-ancestors http://localhost:9999 {ORIGIN}"
+        f"frame-ancestors 'self' http://localhost:9999 {ORIGIN}"
         in changed.headers["content-security-policy"]
     )
     assert 'action="/quiz?embed=1&amp;partner=news' in changed.text

@@ -29,13 +29,27 @@ def test_options_are_single_claims_on_a_ladder(quiz: Quiz) -> None:
     for question in quiz.questions:
         rungs = [(o.stage, o.progress) for o in question.options if o.stage is not None]
         assert rungs == sorted(rungs) and len(set(rungs)) == len(rungs), question.id
+        # The first option is what a state with nothing answers: stage 0, except the district
+        # question on the vision, a second-stage sign that never lowers an adopted profile.
+        first = next(o for o in question.options if o.stage is not None)
+        assert first.stage == (1 if question.id == "vision-local" else 0), question.id
+        assert first.progress == 0, question.id
         for option in question.options:
-            # One checkable fact per option: no " and " joining two claims.
-            assert " and " not in option.label.replace("college and career", ""), option.label
+            # What federal law or a near-universal federal program gives every state is never
+            # above stage 0: no rung above it is met by ESSA, Perkins V or a federal survey.
+            if option.stage:
+                for federal in ("ESSA", "Perkins", "YRBS", "survey"):
+                    assert federal not in option.label, option.label
     # Federal baselines are stage 0, so real states can choose it.
     labels = {o.label for q in quiz.questions for o in q.options if o.stage == 0}
     assert any("ESSA" in label for label in labels) and any("Perkins" in label for label in labels)
     assert "mastered" in quiz.personalized_learning
+    # Ladders are cumulative: the intro says so, and picking the last wholly true option never
+    # credits a rung whose rungs below are missing.
+    assert (
+        "every option includes the ones" in quiz.intro
+        and "last one that is wholly true" in quiz.intro
+    )
 
 
 def test_every_question_has_not_sure_and_valid_stages(quiz: Quiz) -> None:

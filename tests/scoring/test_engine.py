@@ -26,7 +26,8 @@ def stage_of(submission: Submission, slug: str) -> tuple[int | None, str, int]:
         ({"vision-statewide": 3, "vision-local": 3}, (3, "answered", 0)),
         ({"vision-statewide": 2, "vision-local": 1}, (1, "answered", 1)),
         ({"vision-statewide": 1, "vision-local": 3}, (1, "answered", 1)),
-        ({"vision-statewide": None, "vision-local": 2}, (2, "answered", 0)),
+        # District profiles alone cannot place the vision: the state profile is not known.
+        ({"vision-statewide": None, "vision-local": 2}, (None, "unsure", 0)),
         ({"vision-statewide": 0, "vision-local": None}, (0, "answered", 0)),
         # No district answer pulls a state with an adopted profile below Exploration...
         ({"vision-statewide": 1, "vision-local": 1}, (1, "answered", 0)),
@@ -44,7 +45,29 @@ def test_vision_stage_table(
 def test_district_question_never_goes_below_exploration() -> None:
     local = next(q for q in QUIZ.questions if q.id == "vision-local")
     assert min(o.stage for o in local.options if o.stage is not None) == 1
-    assert any("state's profile as their own" in o.label for o in local.options)
+    assert "the state's or their own" in local.prompt
+    # A state with no profile of its own can say "none" honestly, and it is no progress.
+    assert stage_of(
+        submit({"vision-statewide": 0, "vision-local": 1}), "vision-for-student-success"
+    ) == (0, "answered", 0)
+    assert stage_of(
+        submit({"vision-statewide": 0, "vision-local": 2}), "vision-for-student-success"
+    ) == (0, "answered", 1)
+    assert stage_of(
+        submit({"vision-statewide": 1, "vision-local": 1}), "vision-for-student-success"
+    ) == (1, "answered", 0)
+
+
+def test_every_question_has_an_honest_first_answer_that_is_never_progress() -> None:
+    for question in QUIZ.questions:
+        answers: dict[str, Rung] = {
+            q.id: next(o.stage for o in q.options if o.stage is not None)
+            for q in QUIZ.questions
+            if q.condition == question.condition
+        }
+        stage, _, progress = stage_of(submit(answers), question.condition)
+        assert progress == 0, question.id
+        assert stage == 0, question.id
 
 
 @pytest.mark.parametrize("stage", [0, 1, 2, 3, None])
@@ -57,8 +80,9 @@ def test_single_question_condition_takes_the_answer(stage: int | None) -> None:
     ("answers", "expected"),
     [
         ({"funding": (2, 1)}, (2, "answered", 1)),
-        ({"assessment": (0, 1), "assessment-literacy": 0}, (0, "answered", 1)),
+        ({"funding": (0, 1)}, (0, "answered", 1)),
         ({"assessment": (1, 1), "assessment-literacy": 2}, (1, "answered", 2)),
+        ({"assessment": (1, 1), "assessment-literacy": 0}, (0, "answered", 1)),
         ({"assessment": 1, "assessment-literacy": None}, (1, "answered", 0)),
     ],
 )
@@ -71,11 +95,12 @@ def test_result_shape() -> None:
     result = SCORER.score(
         submit({"vision-statewide": 0}, context={"state": "OH", "role": "educator"})
     )
-    assert result.quiz_version == QUIZ.version and result.scoring_version == "2.0"
+    assert result.quiz_version == QUIZ.version and result.scoring_version == "3.0"
     assert len(result.conditions) == len(FRAMEWORK.conditions)
     assert len(result.recommendations) == 3
     assert sorted(c.rank for c in result.conditions) == list(range(1, 12))
     first = result.recommendations[0]
+    # The one condition answered, and ready: the others are unknown.
     assert first.slug == "vision-for-student-success" and first.order_basis == "stage"
     assert first.early_adopter is not None and first.early_adopter.state_name == "South Carolina"
     assert not first.early_adopter_is_respondent_state

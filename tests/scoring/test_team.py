@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scoring import Scorer
+from scoring.decisions import Standing
 from scoring.team import Member, aggregate, disagreement, released, spread, team_stage
 from tests.scoring.support import SCORER
 
@@ -187,3 +188,23 @@ def test_agenda_orders_the_widest_gaps_first_and_splits_answers(scorer: Scorer) 
     assert funding.notes[0].link == "https://example.org"
     # Nothing about a condition before its first batch: fewer known answers, no agenda entry.
     assert aggregate(scorer, members[:2], threshold=3).agenda == []
+
+
+def test_team_ranking_is_the_scorers_own_readiness_ranking(scorer: Scorer) -> None:
+    """Scoring 3.0 on team stages: a condition waiting on another says "First:", and the
+    foundation leads, exactly as for one respondent with the same stages."""
+    stages = dict.fromkeys(scorer.conditions, 1) | {
+        "vision-for-student-success": 0,
+        "balanced-assessments": 1,
+    }
+    members = [Member(stages) for _ in range(3)]
+    result = aggregate(scorer, members, top=11)
+    by_slug = {r.slug: r for r in result.recommendations}
+    assessments = by_slug["balanced-assessments"]
+    assert assessments.order_basis == "dependency"
+    assert assessments.tied_with == ["vision-for-student-success"]
+    assert assessments.reasons[-1].startswith("First: Vision for Student Success.")
+    assert result.recommendations[0].slug == "vision-for-student-success"
+
+    alone = scorer.ranking().rank([Standing(s, v) for s, v in stages.items()])
+    assert [p.slug for p in alone] == [r.slug for r in result.recommendations]

@@ -5,6 +5,7 @@ follows its content's height; an unregistered origin cannot frame the quiz."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -24,7 +25,8 @@ pytestmark = pytest.mark.browser
 
 RECORDER = """
 window.events = [];
-["statequiz:ready", "statequiz:step", "statequiz:completed", "statequiz:unavailable"].forEach(function (type) {
+["statequiz:ready", "statequiz:step", "statequiz:completed", "statequiz:unavailable",
+ "statequiz:result", "statequiz:whatif", "statequiz:error"].forEach(function (type) {
   document.addEventListener(type, function (e) {
     window.events.push({type: e.type, target: e.target.id, detail: e.detail});
   });
@@ -32,14 +34,15 @@ window.events = [];
 """
 
 
-def partner_page(app_url: str, widgets: int, slug: str = "news") -> str:
+def partner_page(app_url: str, widgets: int, slug: str = "news", options: str = "") -> str:
     state = ' data-state="OH"'
     boxes = "\n".join(
-        f'<div id="w{n}" data-state-quiz data-partner="{slug}"{state if n == 1 else ""}></div>'
+        f'<div id="w{n}" data-state-quiz data-partner="{slug}"{state if n == 1 else ""}{options}></div>'
         for n in range(1, widgets + 1)
     )
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>State news</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body {{ font-family: Georgia, "Times New Roman", serif; }}</style></head>
 <body><main><h1>State news: where should your state begin?</h1>{boxes}</main>
 <script>{RECORDER}</script><script src="{app_url}/embed.js" async></script></body></html>"""
 
@@ -48,6 +51,7 @@ class PartnerSite:
     """A partner's static site on its own origin (localhost, another port)."""
 
     def __init__(self, root: Path):
+        self.root = root
         self.port = free_port()
         self.origin = f"http://localhost:{self.port}"
         handler = partial(SimpleHTTPRequestHandler, directory=str(root))
@@ -84,6 +88,12 @@ def setup(tmp_path_factory) -> Iterator[tuple[LiveServer, PartnerSite, PartnerSi
         (root / "two.html").write_text(partner_page(app.base_url, 2))
         (root / "mistyped.html").write_text(partner_page(app.base_url, 1, slug="newz"))
         (root / "revoked.html").write_text(partner_page(app.base_url, 1, slug="gone"))
+        themed = (
+            ' data-accent="#8a1c1c" data-font="inherit" data-radius="0" data-scheme="dark"'
+            f' data-compact data-hide="retake" data-ref="spring-27"'
+            f' data-share-url="{registered.origin}/themed.html"'
+        )
+        (root / "themed.html").write_text(partner_page(app.base_url, 1, options=themed))
         yield app, registered, stranger
     registered.close()
     stranger.close()
@@ -172,6 +182,14 @@ def test_an_unregistered_origin_cannot_frame_the_quiz(browser, setup) -> None:  
     frame = handle.content_frame()
     assert frame is None or frame.locator("#quiz-form").count() == 0
     assert events(page, "statequiz:ready") == []
+    # Not a broken box: the frame is replaced by a message in the page, and the page is told.
+    page.wait_for_function("window.events.some(e => e.type === 'statequiz:error')", timeout=20000)
+    assert [e["detail"] for e in events(page, "statequiz:error", "w1")] == [{"reason": "network"}]
+    message = page.locator("#w1 .statequiz-error")
+    assert message.is_visible() and "could not be loaded" in message.inner_text()
+    assert message.get_by_role("link").get_attribute("target") == "_blank"
+    assert not handle.is_visible()
+    assert page.get_attribute("#w1", "data-state-quiz-error") == "network"
     page.close()
 
 
@@ -191,6 +209,11 @@ def test_an_unknown_or_revoked_partner_shows_why_inside_the_frame(
     link = frame.get_by_role("link", name="Take the quiz on our site")
     assert link.get_attribute("target") == "_blank"
     assert page.get_attribute("#w1", "data-state-quiz-error") == "unavailable"
+    page.wait_for_function("window.events.some(e => e.type === 'statequiz:error')")
+    [error] = events(page, "statequiz:error", "w1")
+    assert error["detail"] == {
+        "reason": "unknown_partner" if which == "mistyped" else "revoked_partner"
+    }
     assert events(page, "statequiz:ready") == []
     assert frame.locator("#quiz-form").count() == 0
     page.screenshot(path=ARTIFACTS / f"partner-embed-{which}.png")
@@ -269,3 +292,188 @@ def test_a_what_if_saved_inside_the_widget_keeps_state_role_and_partner(
     assert stored["partner"] == "news"
     assert stored["context"] == {"state": "OH", "role": "state-agency"}
     page.close()
+
+
+OUTSIDE = re.compile(r"^https?://(?!localhost[:/]|127\.0\.0\.1[:/])")
+
+
+def fill_and_submit(frame, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]
+    frame.evaluate("document.getElementById('quiz-form').classList.remove('js-steps')")
+    for q in quiz.questions:
+        frame.evaluate(f"document.getElementById('{q.id}-{q.options[1].id}').checked = true")
+    with frame.expect_navigation():
+        frame.evaluate("document.getElementById('quiz-form').submit()")
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_a_themed_compact_widget_looks_like_the_partners_page(
+    browser, setup, quiz: Quiz, width: int
+) -> None:  # type: ignore[no-untyped-def]
+    """The issue: under the partner's own headline the widget repeated its H1, lead, time
+    estimate, definition and grouping note (about 900 px at 375 px), in our colours and font."""
+    _, registered, _ = setup
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(f"{registered.origin}/themed.html")
+    handle, frame = quiz_frame(page, "w1")
+    page.wait_for_function("window.events.some(e => e.type === 'statequiz:ready')")
+    top = frame.locator("#quiz-form").evaluate("el => el.getBoundingClientRect().top")
+    assert top < 120, top  # the preamble (about 900 px at 375 px) is one line of length
+    look = frame.evaluate(
+        """() => { const b = getComputedStyle(document.body);
+        const n = getComputedStyle(document.querySelector('.step-nav .button, #quiz-submit'));
+        return {font: b.fontFamily, paper: b.backgroundColor, ink: b.color,
+                accent: n.backgroundColor, radius: n.borderTopLeftRadius}; }"""
+    )
+    assert look["font"].startswith("Georgia, ")  # the host page's own font, inherited
+    assert look["paper"] == "rgb(18, 20, 23)" and look["ink"] == "rgb(236, 236, 236)"
+    assert look["accent"] == "rgb(138, 28, 28)" and look["radius"] == "0px"
+    page.wait_for_timeout(300)
+    assert_fits(handle, frame)
+    page.screenshot(path=ARTIFACTS / f"partner-embed-themed-{width}.png")
+    context.close()
+
+
+def test_the_widget_tells_result_from_what_if_keeps_ref_and_shares_the_partners_page(
+    browser, setup, quiz: Quiz
+) -> None:  # type: ignore[no-untyped-def]
+    app, registered, _ = setup
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=registered.origin)
+    # Links to other sites must not reach the network: answered here, by a stand-in page.
+    context.route(
+        OUTSIDE,
+        lambda route: route.fulfill(body="<title>Elsewhere</title>", content_type="text/html"),
+    )
+    page = context.new_page()
+    page.goto(f"{registered.origin}/themed.html")
+    handle, frame = quiz_frame(page, "w1")
+    page.wait_for_function("window.events.some(e => e.type === 'statequiz:ready')")
+    fill_and_submit(frame, quiz)
+    page.wait_for_function("window.events.some(e => e.type === 'statequiz:result')", timeout=15000)
+    [done] = events(page, "statequiz:completed", "w1")
+    [shown] = events(page, "statequiz:result", "w1")
+    assert shown["detail"]["id"] == done["detail"]["id"] and not events(page, "statequiz:whatif")
+    response_id = shown["detail"]["id"]
+    with app.client() as c:
+        stored = c.get(f"/api/v1/responses/{response_id}").json()
+    assert (stored["partner"], stored["attribution"], stored["ref"]) == (
+        "news",
+        "widget",
+        "spring-27",
+    )
+    frame = handle.content_frame()
+    assert frame.get_by_role("link", name="Retake the quiz").count() == 0  # data-hide="retake"
+    # The share link is the partner's article, and "Copy link" works inside the frame.
+    share = f"{registered.origin}/themed.html?statequiz_result={response_id}"
+    assert frame.locator("#share-url").input_value() == share
+    frame.get_by_role("button", name="Copy link").click()
+    frame.wait_for_function("document.getElementById('copy-status').textContent !== ''")
+    assert frame.locator("#copy-status").inner_text() == "Link copied."
+    assert page.evaluate("navigator.clipboard.readText()") == share
+    # A source opens outside the frame; the result stays where it was.
+    source = frame.locator("p.source a").first
+    assert source.get_attribute("target") == "_blank" and source.get_attribute("rel") == "noopener"
+    with page.expect_popup() as popup:
+        source.click()
+    assert OUTSIDE.match(popup.value.url) and popup.value.evaluate("window.opener") is None
+    assert handle.content_frame().url.split("?")[0].endswith(f"/results/{response_id}")
+    popup.value.close()
+    # What if…? is its own event.
+    with frame.expect_navigation():
+        frame.get_by_role("link", name="Try other answers").click()
+    page.wait_for_function("window.events.some(e => e.type === 'statequiz:whatif')")
+    assert [e["detail"] for e in events(page, "statequiz:whatif")] == [{"id": response_id}]
+    assert len(events(page, "statequiz:result")) == 1
+    # A reader who follows the shared link sees the result inside the partner's page.
+    reader = context.new_page()
+    reader.goto(share)
+    reader.wait_for_function("window.events.some(e => e.type === 'statequiz:result')")
+    assert [e["detail"]["id"] for e in events(reader, "statequiz:result")] == [response_id]
+    assert events(reader, "statequiz:completed") == []
+    context.close()
+
+
+def test_axe_finds_nothing_in_the_themed_widget_and_the_partner_page(
+    browser, setup, quiz: Quiz
+) -> None:  # type: ignore[no-untyped-def]
+    """Dark scheme, a partner's accent, compact: still AA contrast and a titled page; and our
+    partner page, whose preview is the real widget (framed by our own origin)."""
+    app, registered, _ = setup
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    page.goto(f"{registered.origin}/themed.html")
+    handle, frame = quiz_frame(page, "w1")
+    page.wait_for_function("window.events.some(e => e.type === 'statequiz:ready')")
+    assert axe_violations(frame) == []
+    fill_and_submit(frame, quiz)
+    result = handle.content_frame()
+    result.wait_for_selector(".recommendation")
+    violations = axe_violations(result)
+    assert violations == [], json.dumps(violations, indent=1)
+    with result.expect_navigation():
+        result.get_by_role("link", name="Try other answers").click()
+    whatif = handle.content_frame()
+    whatif.wait_for_selector("#whatif-form")
+    violations = axe_violations(whatif)
+    assert violations == [], json.dumps(violations, indent=1)
+    partner = context.new_page()
+    partner.add_init_script(RECORDER)
+    partner.goto(f"{app.base_url}/partners/news/embed?accent=%23ffcc00&compact=1&ref=preview")
+    partner.wait_for_function("window.events.some(e => e.type === 'statequiz:ready')")
+    preview = partner.wait_for_selector("[data-state-quiz] iframe").content_frame()
+    assert "Preview on our site" in preview.locator("main").inner_text()
+    violations = axe_violations(partner)
+    assert violations == [], json.dumps(violations, indent=1)
+    context.close()
+
+
+class SilentQuizHost:
+    """A quiz host that serves /embed.js and then never answers: the frame never loads."""
+
+    def __init__(self) -> None:
+        script = (Path(__file__).resolve().parents[2] / "app" / "embed" / "embed.js").read_bytes()
+        self.release = threading.Event()
+        release = self.release
+
+        class Handler(SimpleHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path == "/embed.js":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/javascript")
+                    self.end_headers()
+                    self.wfile.write(script)
+                else:
+                    release.wait(20)  # hangs until the test is done
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_frame_that_never_loads_gives_way_to_a_message(browser, setup) -> None:  # type: ignore[no-untyped-def]
+    _, registered, _ = setup
+    host = SilentQuizHost()
+    try:
+        html = partner_page(f"http://127.0.0.1:{host.port}", 1, options=' data-timeout="1500"')
+        (registered.root / "silent.html").write_text(html)
+        page = browser.new_page()
+        page.goto(f"{registered.origin}/silent.html", wait_until="domcontentloaded")
+        page.wait_for_function(
+            "window.events.some(e => e.type === 'statequiz:error')", timeout=10000
+        )
+        assert [e["detail"] for e in events(page, "statequiz:error")] == [{"reason": "timeout"}]
+        assert page.locator("#w1 .statequiz-error").is_visible()
+        assert page.get_attribute("#w1", "data-state-quiz-error") == "timeout"
+        page.close()
+    finally:
+        host.close()

@@ -11,8 +11,8 @@ import httpx
 from markupsafe import escape
 from sqlalchemy import create_engine
 
-from app.models import ResponseRecord
-from quiz import Quiz
+from app.models import ContentVersion, ResponseRecord
+from quiz import Quiz, content_from_snapshot, snapshot_hash
 from tests.scoring.support import every_question_at, option_for
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "response-quiz-2026-11.1.json"
@@ -30,19 +30,23 @@ def submit_form(client: httpx.Client, data: dict[str, object]) -> str:
 
 
 def test_priorities_by_form_reorder_the_list(client: httpx.Client, quiz: Quiz) -> None:
-    stages = every_question_at(2) | {"funding": 0, "assessment": 0, "assessment-literacy": 0}
+    stages = every_question_at(3) | {"funding": 0, "whole-child": 0}
     plain = client.get(submit_form(client, form_at(quiz, stages))).text
-    assert "nothing in them decides which comes first" in plain
+    assert "they are equals, listed in the framework&#39;s order" in plain
     assert "Choose your priorities and see the list again" in plain
-    assert plain.index("Responsive Funding Systems</h3>") < plain.index("Balanced Assessments</h3>")
+    assert plain.index("Equitable Conditions for Learning</h3>") < plain.index(
+        "Responsive Funding Systems</h3>"
+    )
 
-    location = submit_form(client, form_at(quiz, stages, priority=["balanced-assessments"]))
+    location = submit_form(client, form_at(quiz, stages, priority=["responsive-funding-systems"]))
     page = client.get(location).text
-    assert "nothing in them decides" not in page
-    assert page.index("Balanced Assessments <span") < page.index("Responsive Funding Systems</h3>")
+    assert "they are equals" not in page.split('<h2 id="what-if-title">')[0].split("</h3>")[0]
+    assert page.index("Responsive Funding Systems <span") < page.index(
+        "Equitable Conditions for Learning</h3>"
+    )
     assert "(one of your priorities)" in page
     api = client.get("/api/v1/responses/" + location.rsplit("/", 1)[1]).json()["result"]
-    assert api["priorities"] == ["balanced-assessments"]
+    assert api["priorities"] == ["responsive-funding-systems"]
     assert api["recommendations"][0]["order_basis"] == "priority"
 
 
@@ -96,10 +100,13 @@ def test_edge_cases_read_right(client: httpx.Client, quiz: Quiz) -> None:
 
 
 def test_contradictions_and_own_early_adopter_are_shown(client: httpx.Client, quiz: Quiz) -> None:
+    # A state profile shared with higher education while few districts have one is no
+    # contradiction: the two questions measure different things (scoring 3.0).
     stages = every_question_at(2) | {"vision-statewide": 3, "vision-local": 1}
     page = client.get(submit_form(client, form_at(quiz, stages, state="SC"))).text
-    assert "Your answers about Vision for Student Success point to different stages" in page
-    assert "Check with a colleague which is right." in page
+    assert "point to different stages" not in page
+    assert "our reading of the framework&#39;s stage goals" in page
+    assert "“Not yet started” is a point of ours" in page
     assert "Your state is the framework's early-adopter example for this condition." in page
     assert "South Carolina, 2013." not in page  # not offered to itself as a model to copy
     assert "our reading: the framework does not link commitments" in page
@@ -137,3 +144,59 @@ def test_a_result_stored_under_quiz_2026_11_1_renders_exactly_as_stored(
     prefilled = client.get(f"/quiz?from={stored['id']}").text
     assert "The quiz has changed since then" in prefilled
     assert re.search(r'id="vision-statewide-[a-z-]+" value="[a-z-]+" checked', prefilled) is None
+
+
+def test_a_lean_result_of_scoring_2_0_reads_as_stored_and_prefills_only_unchanged_options(
+    client: httpx.Client, quiz: Quiz
+) -> None:
+    """Quiz 2026-11.2 / scoring 2.0, kept lean with its content version: the page shows its own
+    reasons, and `?from=` fills in only the answers whose question and option read the same in
+    today's quiz."""
+
+    fixture = json.loads((FIXTURE.parent / "lean-scoring-2.0.json").read_text())
+    content_hash = snapshot_hash(fixture["content"])
+    url = client.app.state.settings.database_url  # type: ignore[attr-defined]
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            ContentVersion.__table__.insert().values(  # type: ignore[attr-defined]
+                hash=content_hash,
+                quiz_version="2026-11.2",
+                content=fixture["content"],
+                created_at=datetime.fromisoformat("2026-11-25T10:00:00+00:00"),
+            )
+        )
+        conn.execute(
+            ResponseRecord.__table__.insert().values(  # type: ignore[attr-defined]
+                id="LeanScoring20Result00a",
+                created_at=datetime.fromisoformat("2026-11-25T10:00:00+00:00"),
+                quiz_version="2026-11.2",
+                scoring_version="2.0",
+                state=fixture["state"],
+                answers=fixture["answers"],
+                result=fixture["computed"],
+                content_hash=content_hash,
+            )
+        )
+    engine.dispose()
+    api = client.get("/api/v1/responses/LeanScoring20Result00a?top=11").json()
+    assert api["result"] == fixture["result"]
+    html = client.get("/results/LeanScoring20Result00a").text
+    assert "scoring method 2.0" in html
+    for reason in fixture["result"]["recommendations"][0]["reasons"]:
+        assert str(escape(reason)) in html
+    prefilled = client.get("/quiz?from=LeanScoring20Result00a").text
+    old_quiz = content_from_snapshot(fixture["content"])[1]
+    for answer in fixture["answers"]:
+        q_old = next(q for q in old_quiz.questions if q.id == answer["question_id"])
+        q_new = next((q for q in quiz.questions if q.id == q_old.id), None)
+        old = q_old.option(answer["option_id"])
+        new = q_new.option(answer["option_id"]) if q_new else None
+        same = (
+            new is not None
+            and old is not None
+            and new.label == old.label
+            and q_new.prompt == q_old.prompt
+        )  # type: ignore[union-attr]
+        checked = f'id="{q_old.id}-{answer["option_id"]}" value="{answer["option_id"]}" checked'
+        assert (checked in prefilled) == same, q_old.id

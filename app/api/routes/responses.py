@@ -200,6 +200,7 @@ def _serialised(engine: Engine, results: Results, response_id: str, top: int) ->
             "context": {"state": record.state, "role": record.role},
             "partner": record.partner,
             "attribution": record.attribution,
+            "ref": record.ref,
             "based_on": record.based_on,
             "result": with_top(results.full(session, record), top),
         }

@@ -1,0 +1,323 @@
+"""Decisions without a word of explanation: a stage per condition, and the ranking.
+
+Each scoring version that ranks differently has its own `Ranking` here, chosen by the version
+stored on a result (`ranking_for`), so an old result's ties are recomputed by its own rules. The
+wording of every version lives in `scoring/explain.py`.
+
+* Stage of a condition: the lowest stage among the answers about it that name a stage. A stage
+  counts as reached only when every sign of it we ask about is in place. "I'm not sure" answers
+  are set aside; if nothing else is known, the stage is unknown.
+* Progress: answers pointing past the stage, and further steps within it. A question's first
+  option (what a state with nothing answers) never counts as progress, and a question that
+  cannot say "not yet started" (the district question on the vision) never places a condition on
+  its own (both from scoring 3.0; 2.0's figures are stored on its results, never recomputed).
+* Scoring 3.0 (`DependencyRanking`), docs/scoring.md: conditions ready for their next step first,
+  then those whose next step waits on another condition ("first: X"), then unknown stages, then
+  Statewide Transformation. Among the ready ones: the respondent's priorities, then what unlocks
+  the most of the state's other next steps (a foundation), then lower stage, then more progress
+  (momentum). What none of those separates is a tie, shown as equals: no fixed order of ours.
+* Scoring 2.0 (`SequenceRanking`), first rule first: known stages below Statewide
+  Transformation, lowest first, then unknown stages, then Statewide Transformation; at the same
+  stage the respondent's priorities first; then less progress first; only then a suggested
+  sequence, which is ours (data/framework.yaml, `suggested_sequence`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from scoring.models import Evidence, OrderBasis, StageEstimate
+from scoring.tables import Tables
+
+TOP_STAGE = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What a ranking needs of one condition: where it stands and how much it was chosen."""
+
+    slug: str
+    stage: int | None
+    progress: int = 0
+    # How strongly it was chosen as a priority: 1 or 0 for one respondent, votes for a team.
+    weight: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A condition's place: its rank, the rule that placed it and the conditions that rule
+    ruled on (for a condition waiting on others, `waits_for` names them)."""
+
+    slug: str
+    rank: int
+    basis: OrderBasis
+    tied_with: list[str]
+    waits_for: list[str] = field(default_factory=list)
+    # The other conditions whose next step this one's next step would unblock.
+    unlocks: list[str] = field(default_factory=list)
+    # How many later steps of other conditions need more of this one (a weaker foundation).
+    supports: int = 0
+
+
+class Ranking(Protocol):
+    def rank(self, standings: list[Standing]) -> list[Placed]:
+        """All conditions, in the order a state should tackle them."""
+        ...
+
+
+def estimate(slugs: Iterable[str], evidence: dict[str, list[Evidence]]) -> list[StageEstimate]:
+    """One estimate per condition, in the order of `slugs`."""
+    estimates = []
+    for slug in slugs:
+        found = evidence.get(slug)
+        if found is None:
+            estimates.append(StageEstimate(slug, None, "unanswered"))
+            continue
+        known = [e.stage for e in found if e.stage is not None]
+        # An answer that cannot say "not yet started" (the district question on the vision)
+        # does not place a condition on its own.
+        if known and all(e.partial for e in found if e.stage is not None):
+            known = []
+        if not known:
+            estimates.append(StageEstimate(slug, None, "unsure", tuple(found)))
+            continue
+        stage = min(known)
+        # Signs beyond "just reached the stage": answers pointing past it, and answers at it
+        # that name a further step within it.
+        progress = sum(
+            (0 if e.floor else 1) if e.stage > stage else e.progress
+            for e in found
+            if e.stage is not None
+        )
+        estimates.append(StageEstimate(slug, stage, "answered", tuple(found), progress))
+    return estimates
+
+
+def stage_group(stage: int | None) -> tuple[int, int]:
+    """(group, stage): known gaps (0), unknown (1), Statewide Transformation (2)."""
+    if stage is None:
+        return 1, 0
+    if stage >= TOP_STAGE:
+        return 2, stage
+    return 0, stage
+
+
+class SequenceRanking:
+    """Scoring 2.0: stage, then priority, then less progress, then our suggested sequence."""
+
+    def __init__(self, tables: Tables):
+        self.sequence = tables.sequence
+
+    def key(self, s: Standing) -> tuple[int, int, int, int, int]:
+        group, stage = stage_group(s.stage)
+        return group, stage, -s.weight, s.progress, self.sequence[s.slug]
+
+    def rank(self, standings: list[Standing]) -> list[Placed]:
+        ranked = sorted(standings, key=self.key)
+        peers: dict[tuple[int, int], list[Standing]] = {}
+        for s in ranked:
+            peers.setdefault(stage_group(s.stage), []).append(s)
+        placed = []
+        for rank, s in enumerate(ranked, start=1):
+            basis, tied_with = self.basis(s, peers[stage_group(s.stage)])
+            placed.append(Placed(s.slug, rank, basis, tied_with))
+        return placed
+
+    @staticmethod
+    def basis(s: Standing, peers: list[Standing]) -> tuple[OrderBasis, list[str]]:
+        """Which rule separates `s` from the others at its stage (`peers`), and from which.
+
+        The first tie-breaker on which it differs from every remaining peer decides: alone at
+        its stage -> "stage"; alone in its priority weight -> "priority"; alone in its progress
+        among those -> "progress"; otherwise the suggested sequence."""
+        others = [p for p in peers if p.slug != s.slug]
+        if not others:
+            return "stage", []
+        same_priority = [p for p in others if p.weight == s.weight]
+        if not same_priority:
+            return "priority", [p.slug for p in others]
+        same_progress = [p for p in same_priority if p.progress == s.progress]
+        if not same_progress:
+            return "progress", [p.slug for p in same_priority]
+        return "sequence", [p.slug for p in same_progress]
+
+
+def _depths(waits: dict[str, list[str]]) -> dict[str, int]:
+    """How long the chain of waiting conditions behind each waiting one is (1: it waits only on
+    ready ones). The links cannot wait in a circle at consistent stages; a circle would stop."""
+    found: dict[str, int] = {}
+
+    def depth(slug: str, seen: frozenset[str]) -> int:
+        if slug not in found:
+            inner = [depth(w, seen | {slug}) for w in waits[slug] if w in waits and w not in seen]
+            found[slug] = 1 + max(inner, default=0)
+        return found[slug]
+
+    for slug in waits:
+        depth(slug, frozenset())
+    return found
+
+
+# Groups of scoring 3.0, in rank order.
+READY, WAITING, UNKNOWN, SUSTAIN = 0, 1, 2, 3
+
+
+class DependencyRanking:
+    """Scoring 3.0: readiness from the links between conditions (data/dependencies.yaml, our
+    reading), the respondent's priorities, foundations, stage and momentum; ties left as ties."""
+
+    def __init__(self, tables: Tables):
+        self.links = tables.dependencies
+        self.position = {slug: i for i, slug in enumerate(tables.conditions)}
+
+    def waits_for(self, s: Standing, stage_of: dict[str, int | None]) -> list[str]:
+        """The conditions `s`'s next step waits on: below the stage the link needs, or unknown
+        (then the advice is to confirm it first)."""
+        if s.stage is None or s.stage >= TOP_STAGE:
+            return []
+        waits: list[str] = []
+        for link in self.links:
+            if link.condition != s.slug or s.stage + 1 < link.from_stage:
+                continue
+            needed = stage_of.get(link.needs)
+            if (needed is None or needed < link.needs_stage) and link.needs not in waits:
+                waits.append(link.needs)
+        return waits
+
+    def unlocks(
+        self, s: Standing, waits: dict[str, list[str]], stage_of: dict[str, int | None]
+    ) -> list[str]:
+        """The other conditions whose next step waits on `s` and that `s`'s next stage satisfies
+        (for an unknown `s`: all that wait on it, which confirming its stage may release)."""
+        if s.stage is None:
+            return [other for other, waiting in waits.items() if s.slug in waiting]
+        if s.stage >= TOP_STAGE:
+            return []
+        found = []
+        for other, waiting in waits.items():
+            if s.slug not in waiting:
+                continue
+            other_stage = stage_of[other]
+            assert other_stage is not None  # only known stages wait
+            if any(
+                link.condition == other
+                and link.needs == s.slug
+                and other_stage + 1 >= link.from_stage
+                and s.stage + 1 >= link.needs_stage
+                for link in self.links
+            ):
+                found.append(other)
+        return found
+
+    def supports(self, s: Standing, stage_of: dict[str, int | None]) -> int:
+        """How many of the state's later steps, on other conditions, need more of `s` than it
+        has: links whose stage the other condition has not passed yet and that `s` does not meet."""
+        if s.stage is None or s.stage >= TOP_STAGE:
+            return 0
+        later = set()
+        for link in self.links:
+            other = stage_of.get(link.condition)
+            if (
+                link.needs == s.slug
+                and other is not None
+                and other < link.from_stage
+                and s.stage < link.needs_stage
+            ):
+                later.add(link.condition)
+        return len(later)
+
+    @staticmethod
+    def group(s: Standing, waiting: list[str], awaited: bool) -> int:
+        if s.stage is None:
+            # Unknown, and others wait on it: confirming it is a next step like any ready one.
+            return READY if awaited else UNKNOWN
+        if s.stage >= TOP_STAGE:
+            return SUSTAIN
+        return WAITING if waiting else READY
+
+    def rank(self, standings: list[Standing]) -> list[Placed]:
+        stage_of = {s.slug: s.stage for s in standings}
+        waits = {s.slug: w for s in standings if (w := self.waits_for(s, stage_of))}
+        unlocks = {s.slug: self.unlocks(s, waits, stage_of) for s in standings}
+        awaited = {w for waiting in waits.values() for w in waiting}
+        groups = {
+            s.slug: self.group(s, waits.get(s.slug, []), s.slug in awaited) for s in standings
+        }
+        supports = {s.slug: self.supports(s, stage_of) for s in standings}
+        depth = _depths(waits)
+
+        def key(s: Standing) -> tuple[int, ...]:
+            g = groups[s.slug]
+            if g == READY:
+                return (
+                    g,
+                    -s.weight,
+                    -len(unlocks[s.slug]),
+                    s.stage or 0,
+                    -s.progress,
+                    -supports[s.slug],
+                )
+            if g == WAITING:
+                # What it waits on comes first, even when only this one is a priority.
+                return g, depth[s.slug], -s.weight, s.stage or 0, -s.progress
+            return g, -s.weight
+
+        ranked = sorted(standings, key=lambda s: (key(s), self.position[s.slug]))
+        keys = {s.slug: key(s) for s in ranked}
+        any_waiting = any(g == WAITING for g in groups.values())
+        placed = []
+        for rank, s in enumerate(ranked, start=1):
+            g = groups[s.slug]
+            if g == WAITING:
+                basis: OrderBasis = "dependency"
+                tied: list[str] = list(waits[s.slug])
+            else:
+                peers = [p for p in ranked if groups[p.slug] == g and p.slug != s.slug]
+                basis, tied = self.basis(s, peers, keys, any_waiting and g == READY)
+            placed.append(
+                Placed(
+                    s.slug,
+                    rank,
+                    basis,
+                    tied,
+                    waits.get(s.slug, []),
+                    unlocks[s.slug],
+                    supports[s.slug],
+                )
+            )
+        return placed
+
+    @staticmethod
+    def basis(
+        s: Standing, peers: list[Standing], keys: dict[str, tuple[int, ...]], others_wait: bool
+    ) -> tuple[OrderBasis, list[str]]:
+        """The first part of the key on which `s` differs from every remaining peer in its
+        group; equal on all of them: a tie, with the equals."""
+        if not peers:
+            return ("dependency" if others_wait else "stage"), []
+        # Key positions after the group: ready has (weight, unlocks, stage, progress, supports).
+        names: list[OrderBasis] = ["priority", "dependency", "stage", "progress", "dependency"]
+        remaining = peers
+        own = keys[s.slug]
+        for i, name in enumerate(names[: len(own) - 1], start=1):
+            same = [p for p in remaining if keys[p.slug][i] == own[i]]
+            if not same:
+                return name, [p.slug for p in remaining]
+            remaining = same
+        return "tie", [p.slug for p in remaining]
+
+
+RANKINGS: dict[str, type[SequenceRanking] | type[DependencyRanking]] = {
+    "2.0": SequenceRanking,
+    "3.0": DependencyRanking,
+}
+
+
+def ranking_for(scoring_version: str, tables: Tables) -> Ranking:
+    """The ranking rules of a scoring version (results of 1.0 are stored whole: never re-ranked)."""
+    found = RANKINGS.get(scoring_version)
+    if found is None:
+        raise ValueError(f"no ranking rules for scoring version '{scoring_version}'")
+    return found(tables)
