@@ -666,13 +666,16 @@ def summary_line(r: dict[str, Any]) -> str:
     next_stage = r.get("next_stage") or {}
     step = f"next, {next_stage['name']}" if next_stage.get("name") else "the next stage"
     basis = {
-        "stage": "its stage alone puts it here",
+        "stage": "its stage places it here",
+        # Scoring 3.0: readiness, and which steps build on which (links of our reading).
+        "dependency": "placed by which next steps build on which (links of our reading)",
+        "tie": "equal with others: nothing in your answers or priorities separates them",
         "priority": "one of your priorities, so it comes before others at the same stage"
         if r.get("prioritized")
         else "others at the same stage are your priorities, so they come first",
         "progress": "ordered among others at its stage by how far your answers go past it",
         "sequence": "tied with others at its stage; our own suggested sequence put it here",
-    }.get(r.get("order_basis", "stage"), "its stage puts it here")
+    }.get(r.get("order_basis", "stage"), "its stage places it here")
     if r.get("prioritized") and r.get("order_basis") != "priority":
         basis += " (one of your priorities)"
     return f"{step}; {basis}."
