@@ -26,6 +26,7 @@ from app.analytics.aggregates import (
     parse_day,
     rebuild,
 )
+from app.analytics.exports import Names, long_csv, long_json
 from app.backup import BackupRefused, backup
 from app.config import Settings, get_settings
 from app.db import make_engine, migrate
@@ -33,6 +34,8 @@ from app.errors import InvalidRequest, PartnerError
 from app.models import Partner, WebhookDelivery
 from app.partners.registry import create_partner, find_partner, revoke_partner, rotate_key
 from app.plans.drafts import purge_drafts
+from quiz import load_content
+from scoring import SCORING_VERSION
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="aggregate counts, with the API's suppression")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--out", help="file to write (default: standard output)")
+    export.add_argument(
+        "--layout",
+        choices=("rows", "long"),
+        default="rows",
+        help="rows: the API's default; long: names, percents, a measure column (README)",
+    )
     # Spaces are the shell's habit, not the API's: "state, role" is "state,role" here.
     export.add_argument("--group-by", type=lambda v: "".join(v.split()))
     export.add_argument("--since", type=_day, help=DATE_RULE)
@@ -137,11 +146,19 @@ def _export(args: argparse.Namespace, session: Session, settings: Settings) -> N
         quiz_version=args.quiz_version,
     )
     agg = aggregate(session, filters, groups, settings.min_group_size)
-    text = (
-        as_csv(agg)
-        if args.format == "csv"
-        else json.dumps(as_json(agg, datetime.now(UTC)), indent=1) + "\n"
-    )
+    now = datetime.now(UTC)
+    if args.layout == "long":
+        framework, _ = load_content(settings.quiz_data_dir)
+        names = Names.of(framework)
+        text = (
+            long_csv(agg, names, SCORING_VERSION, now)
+            if args.format == "csv"
+            else json.dumps(long_json(agg, names, SCORING_VERSION, now), indent=1) + "\n"
+        )
+    else:
+        text = (
+            as_csv(agg) if args.format == "csv" else json.dumps(as_json(agg, now), indent=1) + "\n"
+        )
     if args.out:
         with open(args.out, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)

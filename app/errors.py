@@ -7,6 +7,7 @@ Pages (anything outside /api and /healthz) get a friendly HTML page instead, ren
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from typing import Any
 
@@ -21,7 +22,6 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from app.db import error_summary
 from app.http.accesslog import route_pattern
@@ -47,6 +47,18 @@ STATUS_CODES = {
 
 
 Detail = dict[str, Any]
+
+
+def documented_methods(request: Request) -> str | None:
+    """The methods the OpenAPI document lists at the request's path, or None off the API.
+    Starlette's 405 names only the methods of the first route on a path; a path served by
+    several routes (GET and PUT /api/v1/plans/{token}) takes them all."""
+    path = request.url.path
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            return ", ".join(sorted(m.upper() for m in operations))
+    return None
 
 
 class AppError(Exception):
@@ -201,20 +213,6 @@ def _detailed(request: Request) -> bool:
     return bool(getattr(request.app.state.settings, "access_log_detail", False))
 
 
-def allowed_methods(request: Request) -> str:
-    """Every method the path takes: Starlette's 405 names only the first route that matched
-    the path, and a path such as /api/v1/drafts/{token} has a route for GET and one for PUT."""
-    routes = request.app.router.routes
-    return ", ".join(
-        method
-        for method in HTTP_METHODS
-        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
-    )
-
-
-HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
-
-
 def install_error_handlers(app: FastAPI) -> None:
     def render(
         request: Request,
@@ -255,8 +253,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and message == "Not Found":
             message = f"Nothing at {request.url.path}."
         headers = getattr(exc, "headers", None)
-        if exc.status_code == 405:
-            headers = {**(headers or {}), "Allow": allowed_methods(request)}
+        if exc.status_code == 405 and (documented := documented_methods(request)):
+            headers = (headers or {}) | {"Allow": documented}
         return render(request, exc.status_code, code, message, None, headers)
 
     @app.exception_handler(DBAPIError)

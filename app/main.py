@@ -42,7 +42,7 @@ from app.responses.results import Results, register_content
 from app.responses.writer import make_writer
 from app.server import Drain, Draining
 from app.tokens import Tokens, load_secret
-from app.web import drafts, insights, pages, partner_embed, teams
+from app.web import drafts, insights, pages, partner_embed, plans, teams
 from quiz import load_content
 from scoring import Scorer
 
@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(insights.router)
     app.include_router(teams.router)
     app.include_router(drafts.router)
+    app.include_router(plans.router)
     app.include_router(partner_embed.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # The last added runs first: security headers go on every answer, even the early 413.

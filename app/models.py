@@ -338,3 +338,43 @@ class ConditionRollupMonth(_RollupCounts, table=True):
     quiz_version: str = Field(primary_key=True, max_length=100)
     condition: str = Field(primary_key=True, max_length=80)
     attribution: str = Field(primary_key=True, max_length=10, default="")
+
+
+class Plan(SQLModel, table=True):
+    """A plan made from a result (app/plans/plans.py): up to three conditions, a target stage
+    for each, milestones to check. Kept at its own private link: the token is shown once and
+    stored only as its sha256. The id (128 random bits) is never shown; it only joins rows."""
+
+    __tablename__ = "plans"
+
+    id: str = Field(primary_key=True, max_length=32)
+    token_hash: str = Field(max_length=64, unique=True)
+    # The result the plan was made from (its check-ins follow in `plan_check_ins`), or, for a
+    # team's plan, the team whose picture it was made from: one of the two is set.
+    response_id: str | None = Field(
+        default=None, foreign_key="responses.id", max_length=32, index=True
+    )
+    team_id: str | None = Field(default=None, foreign_key="teams.id", max_length=32, index=True)
+    time_frame: str = Field(max_length=20)
+    # The conditions as planned: [{condition, target_stage, milestones: [{question_id,
+    # option_id, stage, label, done, owner, due}]}] (app/plans/plans.py, PlanItem).
+    items: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class PlanCheckIn(SQLModel, table=True):
+    """A response taken again from a plan ("Check in again"): the response itself points at
+    the one before through `based_on`; this row says it belongs to the plan."""
+
+    __tablename__ = "plan_check_ins"
+
+    plan_id: str = Field(foreign_key="plans.id", primary_key=True, max_length=32)
+    response_id: str = Field(foreign_key="responses.id", primary_key=True, max_length=32)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )

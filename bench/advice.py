@@ -6,7 +6,8 @@ content, without priorities and with the state's own, plus a state with nothing 
 prints: the share of "Begin here" slots placed by a fixed order of ours (`sequence`) and by a tie
 (equals, shown in the framework's listing order); first slots decided either way; the most
 frequent first condition; Vision's rank for every state without a profile; the distinct
-"Begin here" lists; each question's modal share; and one line per state.
+"Begin here" lists; each question's modal share; and one line per state, with the conditions
+it is told to check first (unknown stages, above "Begin here").
 
     python bench/advice.py [answers.json] [--json]
 """
@@ -85,6 +86,12 @@ def figures(scorer: Scorer, states: dict[str, dict[str, Any]], priorities: bool)
         "most_frequent_first": [most, most_count],
         "vision_rank_without_profile": vision_rank,
         "distinct_begin_here": len(lists),
+        # Unknown stages, listed above "Begin here" as facts to confirm, with what they unlock.
+        "check_first": {
+            code: [[c.slug, c.unlocks] for c in result.check_first]
+            for code, result in rows.items()
+            if result.check_first
+        },
         "lines": {
             code: [
                 (r.slug, r.order_basis)
@@ -153,6 +160,11 @@ def main(argv: list[str]) -> None:
         print(f"  distinct Begin-here lists: {f['distinct_begin_here']}/{f['states']}")
         for code, line in f["lines"].items():
             print(f"    {code}: " + "; ".join(f"{slug} ({basis})" for slug, basis in line))
+            for slug, unlocks in f["check_first"].get(code, []):
+                print(
+                    f"        check first: {slug}"
+                    + (f" (unlocks {', '.join(unlocks)})" if unlocks else "")
+                )
     n = out["nothing_at_all"]
     print(
         f"\nstate with nothing at all: Vision rank {n['vision_rank']}; Begin here {n['begin_here']}"

@@ -4,8 +4,9 @@ Seeds 1,000,000 responses' worth of counts quickly: the daily and monthly rollup
 responses would have produced (computed in Python from seeded random responses and
 bulk-inserted, not sent through HTTP), and, for the baseline, a 1,000,000-row table of the same
 responses scanned with a plain GROUP BY. Then times, in the same run: the full export, one
-grouped by state and month, a filtered one (one state, one month), the bare GROUP BY; and the
-extra time the rollup adds to a submission's transaction.
+grouped by state and month, a filtered one (one state, one month), the long layout as CSV,
+the comparisons (states, roles, months side by side, as the API answers them), the bare
+GROUP BY; and the extra time the rollup adds to a submission's transaction.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from app.analytics.aggregates import (  # noqa: E402
     publish,
     rollup_rows,
 )
+from app.analytics.compare import compare  # noqa: E402
+from app.analytics.exports import Names, long_csv  # noqa: E402
+from app.api.routes.export import compare_body  # noqa: E402
 from app.db import make_engine, migrate  # noqa: E402
 from app.models import ConditionRollup, ConditionRollupMonth  # noqa: E402
 from quiz import load_content  # noqa: E402
@@ -69,7 +73,9 @@ def simulate(
         top = {first, (first + 1) % len(conditions), (first + 2) % len(conditions)}
         for j, condition in enumerate(conditions):
             stage = rnd.choice(STAGES)
-            counts = daily.setdefault((*dims, quiz_version, condition), [0] * len(COUNTS))
+            # KEY's order: day, state, role, partner, quiz version, condition, attribution.
+            key = (*dims, quiz_version, condition, "")
+            counts = daily.setdefault(key, [0] * len(COUNTS))
             counts[4 if stage is None else stage] += 1
             counts[5] += j == first
             counts[6] += j in top
@@ -122,6 +128,24 @@ def export(engine: Engine, filters: Filters, group_by: list[Any]) -> Callable[[]
     return run
 
 
+def long_export(engine: Engine, names: Names, group_by: list[Any]) -> Callable[[], object]:
+    def run() -> object:
+        with Session(engine) as session:
+            now = datetime.now(UTC)
+            return long_csv(aggregate(session, Filters(), group_by, 5), names, "2.0", now)
+
+    return run
+
+
+def comparison(engine: Engine, names: Names, by: Any) -> Callable[[], object]:
+    def run() -> object:
+        with Session(engine) as session:
+            found = compare(session, Filters(), by, 5, names)
+            return compare_body(found, datetime.now(UTC)).model_dump_json()
+
+    return run
+
+
 def main() -> None:
     framework, quiz = load_content()
     conditions = [c.slug for c in framework.conditions]
@@ -137,12 +161,17 @@ def main() -> None:
 
     one_month = Filters(state="OH", since=date(2026, 1, 1), until=date(2026, 1, 31))
     odd_range = Filters(since=date(2025, 3, 17), until=date(2026, 2, 9))
+    names = Names.of(framework)
     results = {
         BARE: timed(bare),
         "full export": timed(export(engine, Filters(), [])),
         "full export by state x month": timed(export(engine, Filters(), ["state", "month"])),
         "filtered (one state, one month)": timed(export(engine, one_month, [])),
         "filtered (mid-month to mid-month)": timed(export(engine, odd_range, [])),
+        "long CSV by state x month": timed(long_export(engine, names, ["state", "month"])),
+        "compare states": timed(comparison(engine, names, "state")),
+        "compare roles": timed(comparison(engine, names, "role")),
+        "compare months": timed(comparison(engine, names, "month")),
     }
     base = results[BARE]
     for name, ms in results.items():

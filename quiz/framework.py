@@ -103,6 +103,15 @@ class ConditionStage(_Content):
     provenance: Provenance
     # Within a stage taken from the source, the parts we had to write ourselves.
     derived_fields: list[Literal["goal", "actions", "strategic_question"]] = []
+    # Who to involve at this stage (the plan's "who to involve"): the groups the stage's own
+    # text names ("source"), or our choice where it names none ("derived"). Every condition
+    # file must give them (load_framework); the defaults only let content versions stored
+    # before they existed be read back, and are left out when dumped, so that a result scored
+    # with such a version reads exactly as it did (not with two empty fields more).
+    stakeholders: list[Text] = Field(default=[], exclude_if=lambda names: not names)
+    stakeholders_provenance: Provenance | None = Field(
+        default=None, exclude_if=lambda provenance: provenance is None
+    )
 
 
 class EarlyAdopter(_Content):
@@ -222,6 +231,8 @@ def load_framework(data_dir: Path = DATA_DIR) -> Framework:
             raise ContentError(
                 f"{path}: field 'stages': needs exactly one stage each for levels 1, 2 and 3, got {levels}"
             )
+        for i, stage in enumerate(condition.stages):
+            _check_stakeholders(path, i, stage)
         stages = [
             s.model_copy(update={"name": stage_names[s.level]})
             for s in sorted(condition.stages, key=lambda s: s.level)
@@ -283,6 +294,21 @@ def _load_dependencies(path: Path, known: set[str]) -> list[Dependency]:
             raise ContentError(f"{path}: field 'links.{i}': duplicate link")
         seen.add(key)
     return links
+
+
+def _check_stakeholders(path: Path, i: int, stage: ConditionStage) -> None:
+    """Every stage names who to involve, and says whose list it is: a stage we wrote ourselves
+    cannot have the source's."""
+    where = f"{path}: field 'stages.{i}"
+    if not stage.stakeholders:
+        raise ContentError(f"{where}.stakeholders': every stage needs at least one")
+    if stage.stakeholders_provenance is None:
+        raise ContentError(f"{where}.stakeholders_provenance': must be 'source' or 'derived'")
+    if stage.stakeholders_provenance == "source" and stage.provenance == "derived":
+        raise ContentError(
+            f"{where}.stakeholders_provenance': a stage written by us has no source stakeholders"
+        )
+    _check_unique(path, f"stages.{i}.stakeholders", stage.stakeholders)
 
 
 def _check_unique(path: Path, field: str, values: list[Any]) -> None:

@@ -12,8 +12,9 @@ wording of every version lives in `scoring/explain.py`.
   cannot say "not yet started" (the district question on the vision) never places a condition on
   its own (both from scoring 3.0; 2.0's figures are stored on its results, never recomputed).
 * Scoring 3.0 (`DependencyRanking`), docs/scoring.md: conditions ready for their next step first,
-  then those whose next step waits on another condition ("first: X"), then unknown stages, then
-  Statewide Transformation. Among the ready ones: the respondent's priorities, then what unlocks
+  then those whose next step waits on another condition ("first: X", or "first confirm X" when
+  X's stage is unknown), then unknown stages (the result's "Check first" line; those that more
+  of the state's next steps wait on first), then Statewide Transformation. Among the ready ones: the respondent's priorities, then what unlocks
   the most of the state's other next steps (a foundation), then lower stage, then more progress
   (momentum). What none of those separates is a tie, shown as equals: no fixed order of ours.
 * Scoring 2.0 (`SequenceRanking`), first rule first: known stages below Statewide
@@ -174,7 +175,7 @@ class DependencyRanking:
 
     def waits_for(self, s: Standing, stage_of: dict[str, int | None]) -> list[str]:
         """The conditions `s`'s next step waits on: below the stage the link needs, or unknown
-        (then the advice is to confirm it first)."""
+        (then the advice is "first confirm" it)."""
         if s.stage is None or s.stage >= TOP_STAGE:
             return []
         waits: list[str] = []
@@ -229,10 +230,11 @@ class DependencyRanking:
         return len(later)
 
     @staticmethod
-    def group(s: Standing, waiting: list[str], awaited: bool) -> int:
+    def group(s: Standing, waiting: list[str]) -> int:
         if s.stage is None:
-            # Unknown, and others wait on it: confirming it is a next step like any ready one.
-            return READY if awaited else UNKNOWN
+            # Unknown: confirming it is a check before the list ("Check first"), not a place to
+            # begin; those waiting on it say "first confirm" it.
+            return UNKNOWN
         if s.stage >= TOP_STAGE:
             return SUSTAIN
         return WAITING if waiting else READY
@@ -241,10 +243,7 @@ class DependencyRanking:
         stage_of = {s.slug: s.stage for s in standings}
         waits = {s.slug: w for s in standings if (w := self.waits_for(s, stage_of))}
         unlocks = {s.slug: self.unlocks(s, waits, stage_of) for s in standings}
-        awaited = {w for waiting in waits.values() for w in waiting}
-        groups = {
-            s.slug: self.group(s, waits.get(s.slug, []), s.slug in awaited) for s in standings
-        }
+        groups = {s.slug: self.group(s, waits.get(s.slug, [])) for s in standings}
         supports = {s.slug: self.supports(s, stage_of) for s in standings}
         depth = _depths(waits)
 
@@ -262,6 +261,9 @@ class DependencyRanking:
             if g == WAITING:
                 # What it waits on comes first, even when only this one is a priority.
                 return g, depth[s.slug], -s.weight, s.stage or 0, -s.progress
+            if g == UNKNOWN:
+                # The check that would release more of the state's next steps comes first.
+                return g, -s.weight, -len(unlocks[s.slug])
             return g, -s.weight
 
         ranked = sorted(standings, key=lambda s: (key(s), self.position[s.slug]))
@@ -297,7 +299,8 @@ class DependencyRanking:
         group; equal on all of them: a tie, with the equals."""
         if not peers:
             return ("dependency" if others_wait else "stage"), []
-        # Key positions after the group: ready has (weight, unlocks, stage, progress, supports).
+        # Key positions after the group: ready has (weight, unlocks, stage, progress, supports),
+        # unknown (weight, unlocks), finished (weight).
         names: list[OrderBasis] = ["priority", "dependency", "stage", "progress", "dependency"]
         remaining = peers
         own = keys[s.slug]

@@ -75,6 +75,7 @@ class Explainer:
                 "begin_here": [e.slug for e in begin_here],
                 "headline": self.headline(begin_here),
                 "tie_note": self.tie_note(ranked, placed, priorities),
+                **self.extras(ranked, placed, begin_here),
                 "contradictions": [c for e in estimates if (c := self.contradiction(e))],
                 "commitments": self.commitments_for(begin_here),
                 "notes": list(self.t.framework.notes),
@@ -82,6 +83,12 @@ class Explainer:
         )
 
     # --- pieces of the result ---------------------------------------------------------------
+
+    def extras(
+        self, ranked: list[StageEstimate], placed: dict[str, Placed], begin: list[StageEstimate]
+    ) -> Piece:
+        """Fields a later version adds to the result (none in 2.0: its results never had them)."""
+        return {}
 
     def status(self, estimate: StageEstimate, rank: int, priorities: set[str]) -> Piece:
         return {
@@ -328,6 +335,50 @@ class Explainer3(Explainer):
     def _name(self, slug: str) -> str:
         return self.t.conditions[slug].name
 
+    def begin_here(self, ranked: list[StageEstimate]) -> list[StageEstimate]:
+        """Conditions with a known next step. An unknown stage is a fact to confirm, listed in
+        "Check first" above the list, not a place to begin a multi-year effort; only when no
+        condition has a known next step does the list itself read "confirm"."""
+        advance = [e for e in ranked if focus(e.stage) == "advance"]
+        unknown = [e for e in ranked if focus(e.stage) == "confirm"]
+        return (advance or unknown or ranked)[:BEGIN_HERE]
+
+    def extras(
+        self, ranked: list[StageEstimate], placed: dict[str, Placed], begin: list[StageEstimate]
+    ) -> Piece:
+        shown = {e.slug for e in begin}
+        return {
+            "check_first": [
+                self.check_first(e, placed[e.slug])
+                for e in ranked
+                if e.stage is None and e.slug not in shown
+            ]
+        }
+
+    def check_first(self, estimate: StageEstimate, place: Placed) -> Piece:
+        name = self._name(estimate.slug)
+        why = (
+            "you were not sure"
+            if estimate.confidence == "unsure"
+            else "you did not answer the question"
+        )
+        message = f"Where your state stands on {name} ({why})."
+        if place.unlocks:
+            steps = "step" if len(place.unlocks) == 1 else "steps"
+            verb = "builds" if len(place.unlocks) == 1 else "build"
+            message += (
+                f" The next {steps} of {self._names(place.unlocks)} {verb} on it: our reading of "
+                "the framework's stage goals, not the framework's order. Once you know its "
+                "stage, see the list again."
+            )
+        return {
+            "slug": estimate.slug,
+            "name": name,
+            "confidence": estimate.confidence,
+            "unlocks": list(place.unlocks),
+            "message": message,
+        }
+
     def _names(self, slugs: list[str]) -> str:
         return names([self._name(s) for s in slugs])
 
@@ -444,15 +495,18 @@ class Explainer3(Explainer):
         self, estimate: StageEstimate, place: Placed, stage_of: dict[str, int | None]
     ) -> str:
         if estimate.stage is None and place.unlocks:
+            steps, verb = ("step", "builds") if len(place.unlocks) == 1 else ("steps", "build")
             return (
-                f"The next step of {self._names(place.unlocks)} builds on this condition "
-                "(links of our reading), and its stage is not known: confirm where your state "
-                "stands here first, with the first-stage goal as the milestone."
+                "Its stage is not known, so it is a check before the list (Check first), not a "
+                "place to begin: confirm where your state stands, with the first-stage goal as "
+                f"the milestone. The next {steps} of {self._names(place.unlocks)} {verb} on it "
+                "(links of our reading), so the list may change once you know."
             )
         if estimate.stage is None:
             return (
-                "Its stage is not known, so it follows the conditions whose next step is clear: "
-                "confirm where your state stands, with the first-stage goal as the milestone."
+                "Its stage is not known, so it is a check before the list (Check first) and "
+                "follows the conditions whose next step is clear: confirm where your state "
+                "stands, with the first-stage goal as the milestone."
             )
         if estimate.stage >= TOP_STAGE:
             return (
@@ -462,20 +516,26 @@ class Explainer3(Explainer):
         next_name = self.t.stage_names[estimate.stage + 1]
         name = self._name(estimate.slug)
         if place.waits_for:
+            unknown = [s for s in place.waits_for if stage_of.get(s, 0) is None]
+            known = [s for s in place.waits_for if s not in unknown]
+            first = []
+            if known:
+                first.append(f"First: {self._names(known)}.")
+            if unknown:
+                first.append(
+                    f"{'First' if not known else 'And first'} confirm where your state stands "
+                    f"on {self._names(unknown)} (see Check first): its stage is not known."
+                )
             needs = []
             for slug in place.waits_for:
                 link = self.links[(estimate.slug, slug)]
-                unsure = (
-                    ", where your state's stage is not known yet: confirm it"
-                    if slug in stage_of and stage_of[slug] is None
-                    else ""
-                )
                 needs.append(
-                    f"{self._name(slug)} at {self.t.stage_names[link.needs_stage]}{unsure} "
+                    f"{self._name(slug)} at {self.t.stage_names[link.needs_stage]} "
                     f"({link.rests_on.rstrip('.')})"
                 )
             return (
-                f"First: {self._names(place.waits_for)}. {next_name} in {name} builds on "
+                " ".join(first)
+                + f" {next_name} in {name} builds on "
                 + "; and on ".join(needs)
                 + ". That link is our reading, not the framework's order."
             )

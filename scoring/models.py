@@ -182,6 +182,17 @@ class Contradiction(BaseModel):
     message: str
 
 
+class CheckFirst(BaseModel):
+    """A condition whose stage is not known (scoring 3.0): a fact to confirm before the list,
+    not a place to begin. `unlocks`: the conditions whose next step waits on it (our reading)."""
+
+    slug: str
+    name: str
+    confidence: Confidence
+    unlocks: list[str] = []
+    message: str
+
+
 class CommitmentFocus(BaseModel):
     slug: str
     name: str
@@ -227,6 +238,9 @@ class Result(BaseModel):
     # Scoring 3.0: the note above "Begin here": equals at the top (or cut by it), and chosen
     # priorities that cannot move the list (waiting, unknown or finished), with why.
     tie_note: str | None = None
+    # Scoring 3.0: conditions whose stage is unknown, to confirm before "Begin here" (rank
+    # order). Left out of results of earlier versions, which never had it (stored byte for byte).
+    check_first: list[CheckFirst] | None = Field(default=None, exclude_if=lambda v: v is None)
     contradictions: list[Contradiction] = []
     # Linked to the `begin_here` conditions only.
     commitments: list[CommitmentFocus]

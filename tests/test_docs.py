@@ -84,3 +84,19 @@ def test_every_link_in_the_table_is_in_the_data() -> None:
     names = {c.slug: c.name for c in SCORER.framework.conditions}
     for link in SCORER.framework.dependencies:
         assert f"| {names[link.condition]} (" in DOC and f"| {names[link.needs]} |" in DOC
+
+
+def test_example_d_not_sure_is_checked_first() -> None:
+    answers = FIRST | {"vision-statewide": None}
+    labels_in_doc(answers, ["vision-statewide"])
+    result = SCORER.score(submit(answers), top=11)
+    assert result.check_first is not None
+    [check] = result.check_first
+    assert check.slug == "vision-for-student-success" and in_doc(check.message)
+    assert "vision-for-student-success" not in result.begin_here
+    first = result.recommendations[0]
+    assert (first.slug, first.order_basis) == ("collaborative-leadership", "dependency")
+    waiting = next(r for r in result.recommendations if r.slug == "balanced-assessments")
+    quoted = "First confirm where your state stands on Vision for Student Success"
+    assert any(r.startswith(quoted) for r in waiting.reasons) and in_doc(quoted)
+    assert SCORER.score(submit(FIRST), top=11).begin_here[0] == "vision-for-student-success"

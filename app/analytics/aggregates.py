@@ -510,21 +510,23 @@ def suppression_rule(min_group_size: int) -> str:
 
 
 def as_json(agg: Aggregate, generated_at: datetime) -> dict[str, Any]:
+    return {"meta": export_meta(agg, generated_at), "rows": list(rows(agg))}
+
+
+def export_meta(agg: Aggregate, generated_at: datetime) -> dict[str, Any]:
+    """What the export's JSON says about its figures: filters, rule, versions, sizes."""
     shown = agg.shown()
     return {
-        "meta": {
-            "generated_at": generated_at.isoformat(),
-            "filters": agg.filters.as_dict(),
-            "group_by": list(agg.group_by),
-            "min_group_size": agg.min_group_size,
-            "suppression": suppression_rule(agg.min_group_size),
-            "quiz_versions": agg.quiz_versions,
-            "groups_shown": len(shown),
-            "groups_suppressed": len(agg.groups) - len(shown),
-            "responses_shown": sum(g.responses for g in shown),
-            "columns": [*agg.group_by, *CSV_COLUMNS, *EXTRA_COLUMNS],
-        },
-        "rows": list(rows(agg)),
+        "generated_at": generated_at.isoformat(),
+        "filters": agg.filters.as_dict(),
+        "group_by": list(agg.group_by),
+        "min_group_size": agg.min_group_size,
+        "suppression": suppression_rule(agg.min_group_size),
+        "quiz_versions": agg.quiz_versions,
+        "groups_shown": len(shown),
+        "groups_suppressed": len(agg.groups) - len(shown),
+        "responses_shown": sum(g.responses for g in shown),
+        "columns": [*agg.group_by, *CSV_COLUMNS, *EXTRA_COLUMNS],
     }
 
 

@@ -6,8 +6,10 @@ version accepted, each question's own option ids, the state and role codes, the 
 a priority may name; and every status an operation can answer, each with the `{"error": ...}`
 body the server really sends (not FastAPI's `{"detail": ...}`). Built once per process.
 
-One rule stays in words only: at most one answer per question (JSON Schema cannot say that two
-items of a list differ in one field); the description says so and the server answers 422.
+Two rules stay in words only: at most one answer per question (JSON Schema cannot say that two
+items of a list differ in one field), and that an export's `partner` is a registered partner's
+slug (partners change while the document is kept; its form is stated); the descriptions say so
+and the server answers 422.
 
 Free strings, in parameters and request bodies, say they hold no NUL (NO_NUL_PATTERN), which the
 server refuses everywhere (app/http/storable.py); `group_by`, the export's dates and the benchmarks'
@@ -22,6 +24,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.analytics.aggregates import DATE_PATTERN, DATE_RULE, GROUP_BY_VALUES
+from app.analytics.exports import PARTNER_PATTERN
 from scoring import Scorer
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -58,7 +61,7 @@ STATUS_TEXT = {
     304: "Not modified: the copy the client has (If-None-Match) is current",
     401: "Wrong, revoked or missing key or token",
     404: "Nothing with that id (in the path, `compare_to`, `based_on` or `team`)",
-    409: "Idempotency-Key already used with another body, or the team is closed",
+    409: "Idempotency-Key already used with another body, a closed team, or a team not shown yet",
     413: "Body larger than MAX_BODY_BYTES",
     415: "Body not sent as application/json",
     422: "Invalid request or submission; `details` names each field",
@@ -75,6 +78,7 @@ EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", "/api/v1/responses"): (400, 401, 404, 409, 413, 415, 422, 429, 503),
     ("get", "/api/v1/responses/{response_id}"): (304, 404, 422, 503),
     ("get", "/api/v1/export/aggregate"): (401, 422, 429, 503),
+    ("get", "/api/v1/export/compare"): (401, 422, 429, 503),
     ("get", "/api/v1/benchmarks"): (422, 503),
     ("post", "/api/v1/teams"): (400, 413, 415, 422, 429, 503),
     ("get", "/api/v1/teams/{team_id}"): (404, 422, 503),
@@ -82,6 +86,37 @@ EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", "/api/v1/drafts"): (400, 404, 409, 413, 415, 422, 429, 503),
     ("get", "/api/v1/drafts/{token}"): (404, 503),
     ("put", "/api/v1/drafts/{token}"): (400, 404, 409, 413, 415, 422, 503),
+    ("post", "/api/v1/plans"): (400, 404, 413, 415, 422, 429, 503),
+    ("post", "/api/v1/teams/{team_id}/plans"): (400, 404, 409, 413, 415, 422, 429, 503),
+    ("get", "/api/v1/plans/{token}"): (404, 422, 503),
+    ("put", "/api/v1/plans/{token}"): (400, 404, 413, 415, 422, 503),
+}
+# OpenAPI links: where an answer's values lead (a stored response to its plan, a plan to its
+# reads and changes), so clients and schemathesis's stateful phase can follow them.
+PLAN = "#/paths/~1api~1v1~1plans~1{token}"
+LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
+    ("post", "/api/v1/responses", "201"): {
+        "MakePlan": {
+            "operationRef": "#/paths/~1api~1v1~1plans/post",
+            "requestBody": {"response_id": "$response.body#/id"},
+        }
+    },
+    ("post", "/api/v1/teams/{team_id}/plans", "201"): {
+        "ReadPlan": {
+            "operationRef": f"{PLAN}/get",
+            "parameters": {"token": "$response.body#/token"},
+        },
+    },
+    ("post", "/api/v1/plans", "201"): {
+        "ReadPlan": {
+            "operationRef": f"{PLAN}/get",
+            "parameters": {"token": "$response.body#/token"},
+        },
+        "ChangePlan": {
+            "operationRef": f"{PLAN}/put",
+            "parameters": {"token": "$response.body#/token"},
+        },
+    },
 }
 NO_NUL_PATTERN = "^[^\\x00]*$"
 IDEMPOTENCY_KEY = {
@@ -112,6 +147,7 @@ def install_openapi(app: FastAPI, scorer: Scorer) -> None:
 def exact(document: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
     schemas = document["components"]["schemas"]
     _submission(schemas, scorer)
+    _plan_conditions(schemas, scorer)
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     schemas["Error"] = ERROR_SCHEMA
@@ -120,6 +156,9 @@ def exact(document: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             _statuses(operation, EXTRA_STATUSES.get((method, path), ()))
+            for status, response in operation["responses"].items():
+                if (method, path, status) in LINKS:
+                    response["links"] = LINKS[(method, path, status)]
             for parameter in operation.get("parameters", []):
                 if parameter["name"] == "Idempotency-Key":
                     parameter["schema"] = IDEMPOTENCY_KEY
@@ -141,8 +180,21 @@ def exact(document: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
 def _parameters(scorer: Scorer) -> dict[tuple[str, str, str], dict[str, Any]]:
     """Parameters whose every accepted value can be written down."""
     day = {"type": "string", "pattern": DATE_PATTERN, "description": DATE_RULE}
-    export = "/api/v1/export/aggregate"
+    export, compare = "/api/v1/export/aggregate", "/api/v1/export/compare"
+    until = day | {"description": f"{DATE_RULE}; before `since`, the range is empty"}
+    # The pattern is stated; that the slug must be a registered partner's is said in words
+    # (the partners change while the document is kept): the server answers 422 to any other.
+    partner = {
+        "type": "string",
+        "pattern": PARTNER_PATTERN,
+        "description": "A registered partner's slug (422 `unknown_partner` for any other); "
+        "empty: responses with no partner.",
+    }
     return {
+        ("get", compare, "since"): day,
+        ("get", compare, "until"): until,
+        ("get", compare, "partner"): partner,
+        ("get", export, "partner"): partner,
         ("get", export, "group_by"): {
             "type": "string",
             "enum": list(GROUP_BY_VALUES),
@@ -275,6 +327,14 @@ def _answers_and_priorities(properties: dict[str, Any], scorer: Scorer) -> None:
             "uniqueItems": True,
         }
     )
+
+
+def _plan_conditions(schemas: dict[str, Any], scorer: Scorer) -> None:
+    """A plan's conditions are the framework's: their slugs, listed."""
+    slugs = {"type": "string", "enum": [c.slug for c in scorer.framework.conditions]}
+    for name in ("PlanConditionChoice", "PlanConditionUpdate"):  # TeamPlanCreate uses the first
+        if name in schemas:
+            schemas[name]["properties"]["condition"] = slugs
 
 
 def _statuses(operation: dict[str, Any], extra: tuple[int, ...]) -> None:

@@ -15,8 +15,8 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import date
-from typing import Annotated, Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
@@ -40,11 +40,15 @@ from app.analytics.analysts import (
     start_session,
     token_is_right,
 )
-from app.api.routes.export import csv_response
+from app.analytics.compare import COMPARE_BY, compare
+from app.analytics.exports import Names, check_partner, filename, known_partners, long_csv
+from app.api.routes.export import csv_text
 from app.config import Settings
 from app.deps import EngineDep, FrameworkDep, QuizDep, SessionDep, SettingsDep, client_address
 from app.errors import ExportDisabled, InvalidRequest, RateLimited, Unauthorized
+from app.web.charts import Bar, bar_chart, heatmap
 from app.web.templating import render
+from scoring import SCORING_VERSION
 
 router = APIRouter(include_in_schema=False)
 
@@ -89,35 +93,6 @@ def _login_page(
     return page
 
 
-@dataclass(frozen=True)
-class Bar:
-    label: str
-    value: float  # 0..1
-    text: str
-
-
-def chart(title: str, bars: list[Bar], width: int = 640) -> dict[str, Any]:
-    """Geometry for a horizontal bar chart; the template draws it as inline SVG."""
-    row, label_w, text_w = 22, 250, 150
-    plot = width - label_w - text_w
-    return {
-        "title": title,
-        "width": width,
-        "height": row * len(bars) + 8,
-        "rows": [
-            {
-                "y": 4 + i * row,
-                "label": b.label,
-                "w": max(1, round(b.value * plot)),
-                "x": label_w,
-                "text": b.text,
-                "tx": label_w + max(1, round(b.value * plot)) + 6,
-            }
-            for i, b in enumerate(bars)
-        ],
-    }
-
-
 def _charts(agg: Aggregate, names: dict[str, str]) -> dict[str, Any]:
     if not agg.groups:  # without group_by there is one group at most
         return {"responses": 0, "suppressed": False, "empty": True}
@@ -135,7 +110,12 @@ def _charts(agg: Aggregate, names: dict[str, str]) -> dict[str, Any]:
             for stage, n_at in stage_counts(counts).items()
         ]
         stages.append(
-            {"slug": slug, "name": names[slug], "chart": chart(names[slug], bars), "counts": bars}
+            {
+                "slug": slug,
+                "name": names[slug],
+                "chart": bar_chart(names[slug], bars),
+                "counts": bars,
+            }
         )
     firsts = sorted(
         (
@@ -144,7 +124,7 @@ def _charts(agg: Aggregate, names: dict[str, str]) -> dict[str, Any]:
         ),
         key=lambda t: (-t[1], -t[2], t[0]),
     )
-    begin = chart(
+    begin = bar_chart(
         "Ranked first",
         [Bar(name, first / n, f"{first} ({first / n:.0%})") for name, first, _ in firsts],
     )
@@ -158,8 +138,43 @@ def _charts(agg: Aggregate, names: dict[str, str]) -> dict[str, Any]:
     }
 
 
+COMPARISONS = {
+    "state": "States side by side",
+    "role": "Roles side by side",
+    "month": "By month of release",
+}
+
+
+def _comparisons(
+    session: Session, filters: Filters, settings: Settings, names: Names, quiz: Any
+) -> list[dict[str, Any]]:
+    """States, roles and months side by side (app/analytics/compare.py), with the same filters
+    and suppression as the charts above them; a heatmap and a table each."""
+    found = []
+    for by in COMPARE_BY:
+        labels = {o.id: o.label for q in quiz.context_questions if q.id == by for o in q.options}
+        comparison = compare(session, filters, by, settings.min_group_size, names, labels)
+        if not comparison.columns:
+            continue
+        title = COMPARISONS[by]
+        item: dict[str, Any] = {"by": by, "title": title, "comparison": comparison}
+        item["heatmap"] = heatmap(f"{title}: percentage at stage 2 or beyond", comparison)
+        if by == "month":
+            most = max(c.responses or 0 for c in comparison.columns) or 1
+            item["volume"] = bar_chart(
+                "Responses released by month",
+                [
+                    Bar(c.label, (c.responses or 0) / most, str(c.responses or "too few"))
+                    for c in comparison.columns
+                ],
+            )
+        found.append(item)
+    return found
+
+
 # The export's range of dates (app/analytics/aggregates.py DATE_PATTERN), named in the form's messages.
-FIELD_IDS = {"since": "f-since", "until": "f-until"}
+FIELD_IDS = {"since": "f-since", "until": "f-until", "partner": "f-partner"}
+FIELD_NAMES = {"since": "From", "until": "To", "partner": "Partner"}
 
 
 @dataclass(frozen=True)
@@ -242,10 +257,17 @@ def read_insights(
     assert value is not None
     form = _filter_form(state, role, partner, since, until)
     errors = form.errors()
+    partners = known_partners(session)
+    if form.partner and form.partner not in partners:
+        errors["partner"] = "Choose a partner from the list."
     data: dict[str, Any] = {}
     if not errors:
-        agg = aggregate(session, form.filters(quiz.version), [], settings.min_group_size)
+        filters = form.filters(quiz.version)
+        agg = aggregate(session, filters, [], settings.min_group_size)
         data = _charts(agg, {c.slug: c.name for c in framework.conditions})
+        if not data.get("suppressed") and not data.get("empty"):
+            names = Names.of(framework)
+            data["comparisons"] = _comparisons(session, filters, settings, names, quiz)
     query = form.query()
     page = render(
         request,
@@ -255,7 +277,13 @@ def read_insights(
             "filters": form,
             "errors": errors,
             "field_ids": FIELD_IDS,
+            "field_names": FIELD_NAMES,
+            "partners": partners,
             "csv_url": "/insights/export.csv" + ("?" + urlencode(query) if query else ""),
+            "compare_csv": {
+                by: "/insights/export.csv?" + urlencode({**query, "group_by": by})
+                for by in COMPARE_BY
+            },
             "logout_token": _logout_token(settings, value),
             "min_group_size": settings.min_group_size,
             "quiz_version": quiz.version,
@@ -326,13 +354,17 @@ def export_csv(
     session: SessionDep,
     settings: SettingsDep,
     quiz: QuizDep,
+    framework: FrameworkDep,
+    group_by: Annotated[Literal["", "state", "role", "month"] | None, Query()] = None,
     state: FilterParam = None,
     role: FilterParam = None,
     partner: FilterParam = None,
     since: FilterParam = None,
     until: FilterParam = None,
 ) -> Response:
-    """What the insights page shows, as the export's CSV."""
+    """What the insights page shows, as the export's CSV in its long layout (names, percents,
+    each measure once, the provenance in every row), named by its filters and time; with
+    `group_by` (one of state, role, month), the figures behind a comparison."""
     _require_session(request, session, settings)
     form = _filter_form(state, role, partner, since, until)
     if errors := form.errors():
@@ -340,5 +372,11 @@ def export_csv(
             "A filter is not right: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
             [{"field": f"query.{k}", "code": "invalid", "message": v} for k, v in errors.items()],
         )
-    agg = aggregate(session, form.filters(quiz.version), [], settings.min_group_size)
-    return csv_response(agg, "insights.csv", {"Cache-Control": "no-store"})
+    check_partner(session, form.partner or None)
+    groups, _ = export_query(group_by or None, None, None)
+    filters = form.filters(quiz.version)
+    agg = aggregate(session, filters, groups, settings.min_group_size)
+    now = datetime.now(UTC)
+    body = long_csv(agg, Names.of(framework), SCORING_VERSION, now)
+    name = filename("insights", filters, list(groups), now, "csv")
+    return csv_text(body, name, {"Cache-Control": "no-store"})

@@ -40,6 +40,7 @@ from app.models import ResponseRecord, Team
 from app.partners.ratelimit import all_of
 from app.partners.webhooks import result_summary
 from app.plans.drafts import draft_path, expires_at, load_draft, mark_sent
+from app.plans.plans import plan_for_token, record_check_in
 from app.responses.results import KeptPage, Results
 from app.responses.submissions import Submitted, public_base, read_response, result_url, submit
 from app.teams.service import team_for_join
@@ -167,10 +168,14 @@ async def read_quiz_form(
     state: str | None = None,
     role: str | None = None,
     team: str | None = None,
+    plan: str | None = None,
+    check_in: str | None = None,
 ) -> Response:
     """The quiz as a plain HTML form that works without JavaScript; `?from=ID` fills it in with
     the answers of an earlier result, to change them or add priorities; `?state=` and `?role=`
-    (from an embed's data attributes) preselect the context questions."""
+    (from an embed's data attributes) preselect the context questions. `?from=ID&plan=TOKEN`
+    is a plan's "Check in again": the new response is based on ID and belongs to the plan;
+    `?from=ID&check_in=1`, the result page's, only links it to ID."""
     if not request.url.query:
         return _plain_quiz_page(request, framework, quiz, embed, tokens)
     form = (
@@ -184,6 +189,19 @@ async def read_quiz_form(
         form.notice = (
             f"You are answering as a member of the team “{joined.name}”. No names are asked, "
             "and the team's page never shows who gave which answer."
+        )
+    if plan and from_id is not None:
+        await run_in_threadpool(_check_plan, engine, plan)
+        form.fields |= {"plan": plan, "based_on": from_id}
+        form.notice = (
+            "You are checking in on your plan: your latest answers are filled in. Change what "
+            "has moved and submit; the earlier results stay as they were."
+        )
+    elif check_in == "1" and from_id is not None:
+        form.fields["based_on"] = from_id
+        form.notice = (
+            "You are checking in again: your earlier answers are filled in. Change what has "
+            "moved and submit; the new result is linked to the earlier one, which stays as it was."
         )
     for question_id, value in (("state", state), ("role", role)):
         question = quiz.context_question(question_id)
@@ -208,6 +226,16 @@ def _plain_quiz_page(
         page = TokenPage.of(bytes(answer.body), TOKEN_SLOT, tokens.form)
         request.app.state.plain_quiz_page = page
     return HTMLResponse(page.body())
+
+
+def _check_plan(engine: Engine, token: str) -> None:
+    with Session(engine) as session:
+        plan_for_token(session, token)
+
+
+def _record_check_in(engine: Engine, token: str, response_id: str) -> None:
+    with Session(engine) as session:
+        record_check_in(session, token, response_id)
 
 
 def _open_team(engine: Engine, join_token: str) -> Team:
@@ -447,6 +475,15 @@ async def submit_quiz_form(
             # `completed` tells the embedded result page to announce itself to the partner.
             done = {"completed": "1"} if embed.parent_origin else {}
             location = f"/results/{submitted.id}{embed.query(**done)}"
+            if plan_token := form.fields.get("plan"):
+                # A plan's check-in: it joins the plan, which shows what changed. The response
+                # is stored either way: a plan link gone wrong only leaves it unlinked.
+                try:
+                    await run_in_threadpool(_record_check_in, engine, plan_token, submitted.id)
+                except NotFound:
+                    pass
+                else:
+                    location = f"/plans/{plan_token}#history"
             return RedirectResponse(location, status_code=303)
     errors = (
         form_errors(quiz, form, problems)

@@ -27,12 +27,35 @@ def _first_answer_per_question(body: Any) -> Any:
     return {**body, "answers": kept}
 
 
+def _first_of_each_condition(body: Any) -> Any:
+    """A plan lists each condition once (JSON Schema cannot say "unique by field" either)."""
+    conditions = body.get("conditions") if isinstance(body, dict) else None
+    if not isinstance(conditions, list):
+        return body
+    seen: set[Any] = set()
+    kept = []
+    for item in conditions:
+        slug = item.get("condition") if isinstance(item, dict) else None
+        if not isinstance(slug, str):  # invalid on purpose (negative cases): left as is
+            kept.append(item)
+            continue
+        if slug in seen:
+            continue
+        seen.add(slug)
+        kept.append(item)
+    return {**body, "conditions": kept}
+
+
+def _unique(body: Any) -> Any:
+    return _first_of_each_condition(_first_answer_per_question(body))
+
+
 @schemathesis.hook
 def map_body(context: Any, body: Any) -> Any:
-    return _first_answer_per_question(body)
+    return _unique(body)
 
 
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: Any) -> None:
     """Also for requests built by the stateful phase, which do not pass through map_body."""
-    case.body = _first_answer_per_question(case.body)
+    case.body = _unique(case.body)

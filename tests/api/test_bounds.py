@@ -386,7 +386,9 @@ def test_the_schema_and_the_server_agree_on_every_edge(app_client: TestClient, q
                      " state", "state,", ",state", "colour", "State", f"state{NUL}"),
         "since": ("2020-01-01", "2100-12-31", "2024-02-29", "2021-02-29", "2019-12-31", "0", "",
                   "20260101", "9999-12-31"),
-        "partner": ("news", "", "a b", f"a{NUL}b"),
+        # Well-formed slugs of no partner ("news") are the one 422 the schema cannot state:
+        # tests/api/test_export_files.py has them.
+        "partner": ("", "a b", "News", "-news", f"a{NUL}b"),
     }  # fmt: skip
     for name, values in params.items():
         schema = _parameter(doc, export, name)

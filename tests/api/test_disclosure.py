@@ -31,7 +31,10 @@ from app.analytics.aggregates import (
     defer_rollup,
     rebuild,
     rollup_rows,
+    stage_counts,
 )
+from app.analytics.compare import COMPARE_BY, compare
+from app.analytics.exports import Names
 from app.models import ConditionRollup, ConditionRollupMonth, PendingRollup
 from app.responses.writer import DirectWriter
 from quiz import Quiz
@@ -471,19 +474,56 @@ def _boxes(request: dict[str, Any], agg: Aggregate) -> Iterator[tuple[Box, int]]
     """The population of the whole request and of each of its groups, as boxes of cell values
     and a date range, with the responses each covers."""
     cell = tuple(request[d] for d in CELL_DIMENSIONS)
+    yield (cell, request["since"], request["until"]), sum(g.responses for g in agg.groups)
+    yield from _group_boxes(request, [(g.values, g.responses) for g in agg.groups])
+
+
+def _group_boxes(
+    request: dict[str, Any], groups: list[tuple[dict[str, str], int]]
+) -> Iterator[tuple[Box, int]]:
+    """Each group's population (its values within the request's), as a box."""
+    cell = tuple(request[d] for d in CELL_DIMENSIONS)
     since, until = request["since"], request["until"]
-    yield (cell, since, until), sum(g.responses for g in agg.groups)
-    for group in agg.groups:
+    for group_values, responses in groups:
         values = list(cell)
         lo, hi = since, until
-        for name, value in group.values.items():
+        for name, value in group_values.items():
             if name == "month":
                 start = date.fromisoformat(value + "-01")
                 end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(1)
                 lo, hi = max(lo or start, start), min(hi or end, end)
             else:
                 values[CELL_DIMENSIONS.index(name)] = value
-        yield (tuple(values), lo, hi), group.responses
+        yield (tuple(values), lo, hi), responses
+
+
+NAMES = Names({}, {s: s for s in ("0", "1", "2", "3", "unknown")})
+
+
+def _comparison_boxes(
+    session: Session, request: dict[str, Any], filters: Filters, k: int
+) -> Iterator[tuple[Box, int]]:
+    """Every comparison (app/analytics/compare.py) of the request's filters, by state, role and
+    month: each column, and each of its cells, is a figure. A cell's stage counts add up to its
+    column's responses (every response counts once in each condition), so a cell covers the
+    column's population; and every cell equals the export grouped the same way."""
+    for by in COMPARE_BY:
+        comparison = compare(session, filters, by, k, NAMES)
+        export = aggregate(session, filters, [by], k)
+        assert [c.value for c in comparison.columns] == [g.values[by] for g in export.groups]
+        for column, group in zip(comparison.columns, export.groups, strict=True):
+            assert not column.suppressed and column.responses == group.responses >= k
+            for cell in column.cells:
+                assert cell.counts is not None and sum(cell.counts.values()) == column.responses
+                assert cell.counts == stage_counts(group.conditions[cell.condition])
+                ranked = group.conditions[cell.condition]
+                assert (cell.ranked_first, cell.top_three) == (
+                    ranked["ranked_first"],
+                    ranked["top_three"],
+                )
+        yield from _group_boxes(
+            request, [({by: c.value}, c.responses or 0) for c in comparison.columns]
+        )
 
 
 CELL_DIMENSIONS = ("quiz_version", "state", "role", "partner")
@@ -522,7 +562,10 @@ def test_no_pair_of_figures_isolates_fewer_than_k(
     group has at least k responses (no group below k exists at all), each figure is exactly what
     the rule releases, and for every pair of figures whose populations are nested by
     construction (a request and a narrower one, a total and its groups, a date range and one
-    inside it, the same request earlier and later), the difference is 0 or at least k."""
+    inside it, the same request earlier and later), the difference is 0 or at least k. The
+    figures include every comparison of each request's filters (states, roles, months side by
+    side), column by column and cell by cell, so a comparison minus an export, or one heatmap
+    cell minus another, is held to the same rule."""
     k = history["release_at"]
     url = migrated(database_url)
     engine = create_engine(url)
@@ -559,7 +602,11 @@ def test_no_pair_of_figures_isolates_fewer_than_k(
                     for group in agg.groups:
                         assert not agg.suppressed(group) and group.responses >= k
                         assert group.responses % k == 0  # whole batches
-                    for box, responses in _boxes(request, agg):
+                    every = [
+                        *_boxes(request, agg),
+                        *_comparison_boxes(session, request, filters, k),
+                    ]
+                    for box, responses in every:
                         released = sum(
                             n
                             for when, cell, day, n in expected

@@ -500,6 +500,10 @@ def test_cli_export_and_rebuild(tmp_path, scorer: Scorer, monkeypatch: pytest.Mo
     with InProcessServer(app_settings(url, export_token=TOKEN, min_group_size=K)).client() as c:
         api = c.get("/api/v1/export/aggregate?format=csv&group_by=state", headers=AUTH).text
     assert out.read_bytes().decode("utf-8") == api  # CRLF kept, as RFC 4180 asks
+    long = cli("export", "--layout", "long", "--group-by", "state", "--state", "OH")
+    header, first = long.stdout.splitlines()[:2]
+    assert header.startswith("state,condition,condition_name,measure,stage,stage_name,count,")
+    assert first.startswith("OH,vision-for-student-success,Vision for Student Success,stage,0,")
     assert (
         "until is before since"
         in cli("export", "--since", "2026-11-05", "--until", "2026-11-01").stderr

@@ -23,11 +23,10 @@ def test_score_valid_submission(client: httpx.Client, quiz: Quiz) -> None:
     result = r.json()
     assert result["quiz_version"] == quiz.version
     assert len(result["conditions"]) == 11 and len(result["recommendations"]) == 3
-    # The vision's next stage builds on Collaborative Leadership, whose stage is unknown:
-    # confirming it comes first (scoring 3.0), then the ready Balanced Assessments.
-    confirm, top = result["recommendations"][:2]
-    assert confirm["slug"] == "collaborative-leadership" and confirm["focus"] == "confirm"
-    assert confirm["order_basis"] == "dependency"
+    # The vision's next stage builds on Collaborative Leadership, whose stage is unknown: it is
+    # a fact to confirm ("Check first", above the list), not the place to begin (scoring 3.0).
+    # The ready Balanced Assessments comes first, then the vision, which says "first confirm".
+    top, vision = result["recommendations"][:2]
     assert top["slug"] == "balanced-assessments" and top["current_stage"] == 0
     assert top["next_stage"]["level"] == 1 and top["next_stage"]["name"] == "Exploration"
     assert (
@@ -35,7 +34,21 @@ def test_score_valid_submission(client: httpx.Client, quiz: Quiz) -> None:
         and top["next_stage"]["actions"]
         and top["next_stage"]["strategic_question"]
     )
-    assert result["recommendations"][2]["slug"] == "vision-for-student-success"
+    assert vision["slug"] == "vision-for-student-success" and vision["order_basis"] == "dependency"
+    assert vision["tied_with"] == ["collaborative-leadership"]
+    assert any(
+        r.startswith("First confirm where your state stands on Collaborative Leadership")
+        for r in vision["reasons"]
+    )
+    assert result["begin_here"] == ["balanced-assessments", "vision-for-student-success"]
+    check = result["check_first"]
+    assert check[0]["slug"] == "collaborative-leadership" and check[0]["unlocks"] == [
+        "vision-for-student-success"
+    ]
+    assert "our reading" in check[0]["message"]
+    assert {c["slug"] for c in check} == {
+        c["slug"] for c in result["conditions"] if c["stage"] is None
+    }
     assert {c["slug"]: c["stage"] for c in result["conditions"]}["vision-for-student-success"] == 1
 
 

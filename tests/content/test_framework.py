@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -196,6 +197,49 @@ def test_missing_field_names_file_and_field(data_copy: Path) -> None:
         load_framework(data_copy)
     assert "balanced-assessments.yaml" in str(err.value)
     assert "stages.1.goal" in str(err.value)
+
+
+def test_every_stage_names_who_to_involve_and_whose_list_it_is(framework: Framework) -> None:
+    """The plan's "who to involve": each stage lists stakeholders; "source" only where the
+    stage's own text is the framework's (a stage we wrote cannot name the source's groups)."""
+    for condition in framework.conditions:
+        for stage in condition.stages:
+            assert stage.stakeholders, (condition.slug, stage.level)
+            assert stage.stakeholders_provenance in ("source", "derived")
+            if stage.provenance == "derived":
+                assert stage.stakeholders_provenance == "derived", (condition.slug, stage.level)
+    vision = framework.condition("vision-for-student-success")
+    assert vision is not None and "Employers" in vision.stages[0].stakeholders
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda stage: stage.pop("stakeholders"), "stages.0.stakeholders'"),
+        (lambda stage: stage.update(stakeholders=[]), "stages.0.stakeholders'"),
+        (lambda stage: stage.pop("stakeholders_provenance"), "stages.0.stakeholders_provenance'"),
+        (
+            lambda stage: stage.update(stakeholders_provenance="ours"),
+            "stages.0.stakeholders_provenance'",
+        ),
+        (
+            lambda stage: stage.update(stakeholders=["Employers", "Employers"]),
+            "stages.0.stakeholders.1'",
+        ),
+    ],
+)
+def test_stakeholders_are_checked_strictly(data_copy: Path, change, field: str) -> None:  # type: ignore[no-untyped-def]
+    path = data_copy / "conditions" / "vision-for-student-success.yaml"
+    edit_yaml(path, lambda d: change(d["stages"][0]))
+    with pytest.raises(ContentError, match=re.escape(field)):
+        load_framework(data_copy)
+
+
+def test_a_stage_we_wrote_cannot_have_the_sources_stakeholders(data_copy: Path) -> None:
+    path = data_copy / "conditions" / "balanced-assessments.yaml"
+    edit_yaml(path, lambda d: d["stages"][2].update(stakeholders_provenance="source"))
+    with pytest.raises(ContentError, match=r"stages.2.stakeholders_provenance'"):
+        load_framework(data_copy)
 
 
 def test_duplicate_slug_is_rejected(data_copy: Path) -> None:

@@ -68,6 +68,49 @@ def test_a_condition_waiting_on_another_says_first_which() -> None:
     assert not any(r.startswith("First:") for r in rec(ready, "balanced-assessments").reasons)
 
 
+def test_not_sure_about_a_prerequisite_is_a_check_before_the_list_not_the_place_to_begin() -> None:
+    # MS and IN: not sure whether the state has adopted a profile of a graduate. Confirming it
+    # is a lookup, not where a multi-year effort begins: it is listed to check first, with what
+    # it would unlock, and what waits on it says "First confirm".
+    answers: dict[str, Rung] = {**NOTHING, "vision-statewide": None}
+    result = SCORER.score(submit(answers), top=11)
+    assert VISION not in result.begin_here
+    assert result.headline == "begin"
+    assert result.check_first is not None
+    assert [c.slug for c in result.check_first] == [VISION]
+    check = result.check_first[0]
+    assert check.confidence == "unsure"
+    assert check.unlocks == ["quality-framework-for-student-success", "balanced-assessments"]
+    assert "our reading" in check.message
+    vision = rec(result, VISION)
+    assert vision.focus == "confirm" and vision.rank > len(result.begin_here)
+    assert any("Check first" in r and "not a place to begin" in r for r in vision.reasons)
+    for slug in check.unlocks:
+        waiting = rec(result, slug)
+        assert waiting.order_basis == "dependency" and waiting.tied_with == [VISION]
+        assert any(
+            r.startswith("First confirm where your state stands on Vision for Student Success")
+            for r in waiting.reasons
+        )
+    # The ready conditions lead: what the rest of the answers say, not the unknown.
+    assert result.begin_here[0] == "collaborative-leadership"
+    # Answered "no profile" instead, the vision is the foundation and comes first.
+    known = SCORER.score(submit(NOTHING), top=11)
+    assert known.begin_here[0] == VISION and known.check_first == []
+
+
+def test_unknown_stages_that_unlock_more_are_checked_first() -> None:
+    # Vision and Collaborative Leadership both unknown: more of the state's next steps wait on
+    # the vision (Quality Framework, Balanced Assessments) than on leadership (funding).
+    answers: dict[str, Rung] = {**NOTHING, "vision-statewide": None, "vision-local": None}
+    answers["leadership"] = None
+    result = SCORER.score(submit(answers), top=11)
+    assert result.check_first is not None
+    assert [c.slug for c in result.check_first][:2] == [VISION, "collaborative-leadership"]
+    assert rec(result, VISION).order_basis == "dependency"
+    assert rec(result, VISION).rank < rec(result, "collaborative-leadership").rank
+
+
 def test_a_ready_priority_comes_first_and_a_blocked_one_says_why() -> None:
     answers = every_question_at(1) | {"vision-statewide": 0, "vision-local": 1, "funding": 0}
     chosen = SCORER.score(submit(answers, priorities=["responsive-funding-systems"]), top=11)
@@ -226,14 +269,36 @@ def test_what_a_condition_waits_on_comes_before_it_and_ready_priorities_lead(  #
     assert sorted(ranked(result)) == sorted(CONDITIONS)
     assert sorted(c.rank for c in result.conditions) == list(range(1, len(CONDITIONS) + 1))
     order = ranked(result)
+    by_slug = {r.slug: r for r in result.recommendations}
     waiting = {
         r.slug
         for r in result.recommendations
-        if r.order_basis == "dependency" and any(x.startswith("First:") for x in r.reasons)
+        if r.order_basis == "dependency"
+        and any(x.startswith(("First:", "First confirm")) for x in r.reasons)
     }
+    check_first = [c.slug for c in result.check_first or []]
+    unknown = [r.slug for r in result.recommendations if r.current_stage is None]
+    # Every unknown stage is a check before the list, never a place to begin, unless nothing
+    # has a known next step; in rank order, with what it would unlock.
+    if any(r.focus == "advance" for r in result.recommendations):
+        assert check_first == unknown
+        assert all(by_slug[s].focus == "advance" for s in result.begin_here)
+    for c in result.check_first or []:
+        assert c.unlocks == [
+            s for s in CONDITIONS if s in waiting and c.slug in by_slug[s].tied_with
+        ]
     for r in result.recommendations:
         if r.slug in waiting:
-            assert all(order.index(w) < order.index(r.slug) for w in r.tied_with), r.slug
+            for w in r.tied_with:
+                if by_slug[w].current_stage is None:
+                    # An unknown prerequisite: "first confirm" it, and it is in Check first.
+                    assert any(
+                        x.startswith(("First confirm", "First:")) and "confirm" in x
+                        for x in r.reasons
+                    )
+                    assert w in check_first or w in result.begin_here
+                else:
+                    assert order.index(w) < order.index(r.slug), r.slug
     ready = [
         r.slug
         for r in result.recommendations

@@ -81,7 +81,9 @@ def test_charts_tables_filters_and_csv(insights: TestClient) -> None:
     html = page.text
     assert "<strong>10 responses</strong>" in html  # released; two more wait for their batch
     assert "counted in released batches" in html and "release dates" in html
-    assert html.count("<svg") == 12 and html.count("<table") == 12  # ranked first + 11 conditions
+    # Ranked first, 11 conditions, 3 heatmaps (states, roles, months) and the month volumes;
+    # a table beside each but the volumes (the months' table gives their sizes).
+    assert html.count("<svg class=") == 16 and html.count("<table") == 15
     assert "Responsive Funding Systems: responses by stage" in html
     assert "5 (50%)" in html  # funding at Not yet started: 5 of 10, written, not only drawn
     assert len(page.content) < 100_000
@@ -90,9 +92,16 @@ def test_charts_tables_filters_and_csv(insights: TestClient) -> None:
     none = insights.get("/insights?state=KY&role=educator").text
     assert "No responses match these filters yet" in none and "<svg" not in none
     assert '<option value="KY" selected>' in none
-    table = list(csv.DictReader(io.StringIO(insights.get("/insights/export.csv?state=OH").text)))
+    download = insights.get("/insights/export.csv?state=OH")
+    assert re.fullmatch(
+        r'attachment; filename="insights-[0-9T-]+Z_quiz-version-[0-9A-Za-z.-]+_state-OH\.csv"',
+        download.headers["content-disposition"],
+    ), download.headers["content-disposition"]
+    table = list(csv.DictReader(io.StringIO(download.text)))
     funding = {
-        r["stage"]: r["count"] for r in table if r["condition"] == "responsive-funding-systems"
+        r["stage"]: r["count"]
+        for r in table
+        if r["condition"] == "responsive-funding-systems" and r["measure"] == "stage"
     }
     assert funding == {"0": "3", "1": "1", "2": "0", "3": "1", "unknown": "1"}
     assert insights.get("/insights?since=2026-13-01").status_code == 422
@@ -119,6 +128,48 @@ def test_a_wrong_filter_is_named_next_to_its_field(
     assert '<option value="OH" selected>' in page.text  # the rest of the form is kept
     csv_answer = insights.get(f"/insights/export.csv?{query}")
     assert csv_answer.status_code == 422 and message in csv_answer.text
+
+
+def test_comparisons_and_the_partner_choice(insights: TestClient, insights_db: str) -> None:
+    """States, roles and release months side by side, each with a table; a comparison's CSV
+    holds every stage's figures by that group; the partner is chosen from a list of partners
+    (registered ones by name, and partners claimed before they were checked), not typed."""
+    from sqlalchemy import create_engine
+    from sqlmodel import Session
+
+    from app.partners.registry import create_partner
+
+    engine = create_engine(insights_db)
+    with Session(engine) as session:
+        create_partner(
+            session,
+            name="Ohio <Capital> Journal",
+            slug="ohio-journal",
+            origins=["https://journal.example"],
+            webhook_url=None,
+            rate_limit_per_minute=60,
+            allow_private_webhooks=False,
+        )
+    engine.dispose()
+    login(insights)
+    html = insights.get("/insights").text
+    for title in ("States side by side", "Roles side by side", "By month of release"):
+        assert f">{title}</h2>" in html
+    assert '<th scope="col">Ohio (6 responses)</th>' in html
+    assert '<th scope="col">Nov 2026 (8 responses)</th>' in html
+    assert '<option value="ohio-journal">Ohio &lt;Capital&gt; Journal</option>' in html
+    assert '<option value="news">news (not registered)</option>' in html
+    assert 'name="partner" value=' not in html  # no free text
+    by_state = insights.get("/insights/export.csv?group_by=state")
+    assert "_by-state.csv" in by_state.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(by_state.text)))
+    assert {r["state"] for r in rows} == {"OH", "KY"}
+    unknown = insights.get("/insights?partner=The%20News")
+    assert unknown.status_code == 422 and "Choose a partner from the list." in unknown.text
+    assert '<a href="#f-partner">Partner: ' in unknown.text and "<svg" not in unknown.text
+    assert insights.get("/insights/export.csv?partner=The%20News").status_code == 422
+    chosen = insights.get("/insights?partner=news").text
+    assert '<option value="news" selected>' in chosen and "<strong>2 responses</strong>" in chosen
 
 
 def test_empty_filter_fields_mean_not_set(insights: TestClient) -> None:

@@ -200,3 +200,27 @@ def test_a_lean_result_of_scoring_2_0_reads_as_stored_and_prefills_only_unchange
         )  # type: ignore[union-attr]
         checked = f'id="{q_old.id}-{answer["option_id"]}" value="{answer["option_id"]}" checked'
         assert (checked in prefilled) == same, q_old.id
+
+
+def test_an_unknown_stage_is_listed_to_check_first_not_as_the_place_to_begin(
+    client: httpx.Client, quiz: Quiz
+) -> None:
+    # Not sure whether the state has a profile of a graduate (as MS and IN answered), everything
+    # else at its first option: the vision is a fact to confirm above the list, not Begin-here
+    # #1, and the conditions that wait on it say "First confirm".
+    stages: dict[str, object] = every_question_at(0) | {"vision-statewide": None}
+    location = submit_form(client, form_at(quiz, stages))
+    page = client.get(location).text
+    check = page.split('<h2 id="check-first-title">Check first</h2>')[1].split("<h2>")[0]
+    assert "Where your state stands on Vision for Student Success (you were not sure)." in check
+    assert "our reading of the framework&#39;s stage goals" in check
+    assert page.index("Check first</h2>") < page.index("<h2>Begin here</h2>")
+    begin = page.split("<h2>Begin here</h2>")[1].split('<h2 id="what-if-title">')[0]
+    assert "Vision for Student Success</h3>" not in begin
+    api = client.get("/api/v1/responses/" + location.rsplit("/", 1)[1]).json()["result"]
+    assert "vision-for-student-success" not in api["begin_here"]
+    assert api["check_first"][0]["slug"] == "vision-for-student-success"
+    assert set(api["check_first"][0]["unlocks"]) == {
+        "quality-framework-for-student-success",
+        "balanced-assessments",
+    }

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from app.analytics.aggregates import (
@@ -21,8 +22,18 @@ from app.analytics.aggregates import (
     as_json,
     export_query,
     query_day,
+    suppression_rule,
 )
 from app.analytics.analysts import token_is_right
+from app.analytics.compare import SUMMARY, CompareBy, Comparison, compare
+from app.analytics.exports import (
+    Layout,
+    Names,
+    check_partner,
+    filename,
+    long_csv,
+    long_json,
+)
 from app.config import Settings
 from app.deps import (
     BenchmarksDep,
@@ -35,6 +46,7 @@ from app.deps import (
     client_address,
 )
 from app.errors import ExportDisabled, InvalidRequest, Unauthorized
+from scoring import SCORING_VERSION
 
 router = APIRouter(tags=["export"])
 
@@ -59,14 +71,24 @@ def check_token(
         raise error
 
 
+EXPORT_STATUSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or wrong token"},
+    429: {"description": "Too many wrong tokens from this address; see Retry-After"},
+    422: {"description": "Bad parameters (an unknown partner too); details name each"},
+    503: {"description": "Export is off (no EXPORT_TOKEN)"},
+}
+DateParam = Annotated[str | None, Query(description=f"inclusive: {DATE_RULE}")]
+PartnerParam = Annotated[
+    str | None,
+    Query(description="a registered partner's slug (422 for any other); empty: no partner"),
+]
+
+
 @router.get(
     "/export/aggregate",
     responses={
         200: {"content": {"text/csv": {}}, "description": "JSON (default) or CSV"},
-        401: {"description": "Missing or wrong token"},
-        429: {"description": "Too many wrong tokens from this address; see Retry-After"},
-        422: {"description": "Bad parameters; details name each"},
-        503: {"description": "Export is off (no EXPORT_TOKEN)"},
+        **EXPORT_STATUSES,
     },
 )
 def read_aggregate(
@@ -74,21 +96,32 @@ def read_aggregate(
     session: SessionDep,
     engine: EngineDep,
     settings: SettingsDep,
+    framework: FrameworkDep,
     authorization: Annotated[str | None, Header()] = None,
     format: Literal["json", "csv"] = "json",
+    layout: Annotated[
+        Layout,
+        Query(
+            description="`rows` (default): a row per condition and stage with `share` as a "
+            "fraction and the per-condition measures on every stage row, as it always was. "
+            "`long`: names beside codes, `percent` (0-100), a `measure` column (`stage`, "
+            "`ranked_first`, `top_three`) so each per-condition measure is one row, and, in "
+            "CSV, the versions, filters, release size and time in trailing columns."
+        ),
+    ] = "rows",
     group_by: Annotated[
         str | None,
         Query(description="comma-separated: state, role, partner, attribution, month"),
     ] = None,
-    since: Annotated[str | None, Query(description=f"inclusive: {DATE_RULE}")] = None,
-    until: Annotated[str | None, Query(description=f"inclusive: {DATE_RULE}")] = None,
+    since: DateParam = None,
+    until: DateParam = None,
     state: str | None = None,
-    partner: str | None = None,
+    partner: PartnerParam = None,
     quiz_version: str | None = None,
 ) -> Response:
     """Counts by condition and stage, optionally by group, of responses released in batches of
     MIN_GROUP_SIZE (dates are release dates); groups below MIN_GROUP_SIZE are suppressed
-    (docs/privacy.md)."""
+    (docs/privacy.md). The file name (CSV) names the time, the filters and the groups."""
     check_token(engine, settings, authorization, client_address(request))
     # Read as text and checked here: a date type took `0` as 1970-01-01 and any year at all.
     first, last = query_day("since", since), query_day("until", until)
@@ -101,20 +134,145 @@ def read_aggregate(
         partner=partner,
         quiz_version=quiz_version,
     )
+    check_partner(session, partner)
     agg = aggregate(session, filters, groups, settings.min_group_size)
     now = datetime.now(UTC)
+    name = filename("aggregate", filters, list(groups), now, format)
     if format == "csv":
-        return csv_response(agg, f"aggregate-{now:%Y%m%d-%H%M%S}.csv")
-    return JSONResponse(as_json(agg, now))
+        names = Names.of(framework)
+        body = long_csv(agg, names, SCORING_VERSION, now) if layout == "long" else as_csv(agg)
+        return csv_text(body, name)
+    # Shown in a browser rather than saved; a "save as" takes the same name.
+    inline = {"Content-Disposition": f'inline; filename="{name}"'}
+    if layout == "long":
+        return JSONResponse(
+            long_json(agg, Names.of(framework), SCORING_VERSION, now), headers=inline
+        )
+    return JSONResponse(as_json(agg, now), headers=inline)
+
+
+def csv_text(body: str, name: str, headers: dict[str, str] | None = None) -> Response:
+    """A CSV download named `name`."""
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', **(headers or {})},
+    )
 
 
 def csv_response(agg: Aggregate, filename: str, headers: dict[str, str] | None = None) -> Response:
-    """The aggregate as an RFC 4180 download."""
-    return Response(
-        as_csv(agg),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', **(headers or {})},
+    """The aggregate as an RFC 4180 download, in the contract's layout."""
+    return csv_text(as_csv(agg), filename, headers)
+
+
+# --- comparisons ---------------------------------------------------------------------------
+
+
+class CompareCell(BaseModel):
+    condition: str
+    counts: dict[str, int] | None = Field(description="responses at each stage; null: suppressed")
+    percent: dict[str, float] | None = Field(description="percent at each stage (0-100)")
+    at_stage_2_plus: float | None = Field(description=SUMMARY)
+    ranked_first: int | None
+    top_three: int | None
+
+
+class CompareColumn(BaseModel):
+    value: str = Field(
+        description="the state or role code, or the month (YYYY-MM); empty: not given"
     )
+    label: str
+    responses: int | None = Field(description="null when suppressed")
+    suppressed: bool
+    cells: list[CompareCell] = Field(description="one per condition, in `conditions` order")
+
+
+class CompareCondition(BaseModel):
+    slug: str
+    name: str
+
+
+class CompareMeta(BaseModel):
+    generated_at: str
+    by: CompareBy
+    filters: dict[str, str | None]
+    quiz_versions: list[str]
+    scoring_version: str
+    min_group_size: int
+    suppression: str
+    summary: str
+
+
+class CompareBody(BaseModel):
+    meta: CompareMeta
+    conditions: list[CompareCondition]
+    columns: list[CompareColumn]
+
+
+def compare_body(comparison: Comparison, generated_at: datetime) -> CompareBody:
+    return CompareBody(
+        meta=CompareMeta(
+            generated_at=generated_at.isoformat(),
+            by=comparison.by,
+            filters=comparison.filters.as_dict(),
+            quiz_versions=comparison.quiz_versions,
+            scoring_version=SCORING_VERSION,
+            min_group_size=comparison.min_group_size,
+            suppression=suppression_rule(comparison.min_group_size),
+            summary=SUMMARY,
+        ),
+        conditions=[CompareCondition(slug=s, name=n) for s, n in comparison.conditions],
+        columns=[
+            CompareColumn(
+                value=c.value,
+                label=c.label,
+                responses=c.responses,
+                suppressed=c.suppressed,
+                cells=[CompareCell(**vars(cell)) for cell in c.cells],
+            )
+            for c in comparison.columns
+        ],
+    )
+
+
+@router.get("/export/compare", responses=EXPORT_STATUSES)
+def read_comparison(
+    request: Request,
+    session: SessionDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    framework: FrameworkDep,
+    quiz: QuizDep,
+    by: CompareBy,
+    authorization: Annotated[str | None, Header()] = None,
+    since: DateParam = None,
+    until: DateParam = None,
+    state: str | None = None,
+    role: str | None = None,
+    partner: PartnerParam = None,
+    quiz_version: Annotated[
+        str | None, Query(description="default: the version the service asks now")
+    ] = None,
+) -> CompareBody:
+    """States, roles or release months side by side, per condition: counts and percentages at
+    each stage and the share at stage 2 or beyond, from released batches with the export's
+    suppression (a column below MIN_GROUP_SIZE has every figure null)."""
+    check_token(engine, settings, authorization, client_address(request))
+    first, last = query_day("since", since), query_day("until", until)
+    _, filters = export_query(
+        None,
+        first,
+        last,
+        reversed_is_empty=True,
+        state=state,
+        role=role,
+        partner=partner,
+        quiz_version=quiz_version or quiz.version,
+    )
+    check_partner(session, partner)
+    labels = {o.id: o.label for q in quiz.context_questions for o in q.options if q.id == by}
+    found = compare(session, filters, by, settings.min_group_size, Names.of(framework), labels)
+    return compare_body(found, datetime.now(UTC))
 
 
 @router.get("/benchmarks")

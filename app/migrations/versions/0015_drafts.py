@@ -1,7 +1,7 @@
 """drafts: quizzes in progress kept at a private link (issue 22, part 1)
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-02
 
 A draft's token is stored only as its sha256 (`token_hash`). Drafts are deleted
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0014'
-down_revision = '0013'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
