@@ -69,9 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.tokens = Tokens(load_secret(connection))
         app.state.engine = engine
         # Aggregates publish responses in batches of MIN_GROUP_SIZE (app/analytics/aggregates.py).
-        app.state.writer = make_writer(
-            settings.database_url, engine, release_at=settings.min_group_size
-        )
+        app.state.writer = make_writer(settings.database_url, release_at=settings.min_group_size)
         app.state.writer.start()
         app.state.limiter = RateLimiter(engine, settings.rate_limit_key)
         app.state.origins = OriginCache(engine, settings.origins)

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
+from operator import itemgetter
 from typing import Any, Literal
 
 from sqlalchemy import Table, bindparam, delete, func, select, text
@@ -107,12 +108,14 @@ def _table(model: Rollup | type[PendingRollup]) -> Table:
 def add_to_rollup(connection: Connection | Session, rows: list[Row]) -> None:
     """Add to the published daily and monthly counts: one upsert statement each, executed for
     all rows at once (statements are built once per dialect, so SQLAlchemy's cache serves them).
-    Only released batches are added here (`publish`)."""
+    Only released batches are added here (`publish`). Rows are written in the order of their
+    keys: on PostgreSQL each updated row stays locked until commit, and two transactions taking
+    the same rows in different orders could each wait for the other."""
     if not rows:
         return
     daily, monthly = _statements(_dialect(connection))[:2]
-    connection.execute(daily, rows)
-    connection.execute(monthly, fold(rows, MONTH_KEY))
+    connection.execute(daily, sorted(rows, key=itemgetter(*KEY)))
+    connection.execute(monthly, sorted(fold(rows, MONTH_KEY), key=itemgetter(*MONTH_KEY)))
 
 
 def _dialect(connection: Connection | Session) -> str:
