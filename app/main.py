@@ -39,7 +39,7 @@ from app.responses.results import Results, register_content
 from app.responses.writer import make_writer
 from app.server import Drain
 from app.tokens import Tokens, load_secret
-from app.web import insights, pages, partner_embed, plans, teams
+from app.web import drafts, insights, pages, partner_embed, plans, teams
 from quiz import load_content
 from scoring import Scorer
 
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(insights.router)
     app.include_router(teams.router)
+    app.include_router(drafts.router)
     app.include_router(plans.router)
     app.include_router(partner_embed.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -61,8 +61,8 @@ STATUS_TEXT = {
     400: "The body could not be read (not UTF-8)",
     304: "Not modified: the copy the client has (If-None-Match) is current",
     401: "Wrong, revoked or missing key or token",
-    404: "Nothing with that id (in the path, `compare_to` or `based_on`)",
-    409: "Idempotency-Key already used with another body, or a team not shown yet",
+    404: "Nothing with that id (in the path, `compare_to`, `based_on` or `team`)",
+    409: "Idempotency-Key already used with another body, a closed team, or a team not shown yet",
     413: "Body larger than MAX_BODY_BYTES",
     415: "Body not sent as application/json",
     422: "Invalid request or submission; `details` names each field",
@@ -245,11 +245,10 @@ def _reachable(schemas: dict[str, Any], names: set[str]) -> set[str]:
 
 def _submission(schemas: dict[str, Any], scorer: Scorer) -> None:
     quiz = scorer.quiz
-    submission = schemas["Submission"]["properties"]
-    submission["quiz_version"] = {
-        "type": "string",
-        "enum": [quiz.version],
-        "description": "The version of the quiz answered (GET /api/v1/quiz).",
+    evidence = {
+        "anyOf": [{"$ref": "#/components/schemas/AnswerEvidence"}, {"type": "null"}],
+        "description": "An optional note and link: kept with the response, never scored, "
+        "never in aggregates, exports or webhooks.",
     }
     schemas["Answer"] = {
         "title": "Answer",
@@ -262,25 +261,17 @@ def _submission(schemas: dict[str, Any], scorer: Scorer) -> None:
                 "properties": {
                     "question_id": {"type": "string", "enum": [q.id]},
                     "option_id": {"type": "string", "enum": [o.id for o in q.options]},
+                    "evidence": evidence,
                 },
             }
             for q in quiz.questions
         ],
     }
-    submission["answers"].update(
-        {
-            "maxItems": len(quiz.questions),
-            "uniqueItems": True,
-            "description": "At most one answer per question; unanswered questions are left out.",
-        }
-    )
-    submission["priorities"].update(
-        {
-            "items": {"type": "string", "enum": list(scorer.conditions)},
-            "maxItems": quiz.priorities.max_choices,
-            "uniqueItems": True,
-        }
-    )
+    # A draft holds what a submission does, as far as it is filled in (app/plans/drafts.py).
+    for name in ("Submission", "DraftContent"):
+        if name in schemas:
+            _answers_and_priorities(schemas[name]["properties"], scorer)
+    submission = schemas["Submission"]["properties"]
     submission["partner"]["description"] = (
         "The partner the response is for: only with that partner's X-API-Key (POST "
         "/api/v1/responses answers 401 without one), which also sets it when left out."
@@ -300,6 +291,29 @@ def _submission(schemas: dict[str, Any], scorer: Scorer) -> None:
             "anyOf": [{"type": "string", "enum": ["", *codes]}, {"type": "null"}],
             "description": "Empty or null: not given.",
         }
+
+
+def _answers_and_priorities(properties: dict[str, Any], scorer: Scorer) -> None:
+    quiz = scorer.quiz
+    properties["quiz_version"] = {
+        "type": "string",
+        "enum": [quiz.version],
+        "description": "The version of the quiz answered (GET /api/v1/quiz).",
+    }
+    properties["answers"].update(
+        {
+            "maxItems": len(quiz.questions),
+            "uniqueItems": True,
+            "description": "At most one answer per question; unanswered questions are left out.",
+        }
+    )
+    properties["priorities"].update(
+        {
+            "items": {"type": "string", "enum": list(scorer.conditions)},
+            "maxItems": quiz.priorities.max_choices,
+            "uniqueItems": True,
+        }
+    )
 
 
 def _plan_conditions(schemas: dict[str, Any], scorer: Scorer) -> None:

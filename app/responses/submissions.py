@@ -40,7 +40,7 @@ from app.partners.webhooks import delivery_for, event_body
 from app.responses.results import Results, StoredResult
 from app.responses.writer import Writer, defer_insert, write_deferred
 from app.teams.service import closed_in_write, team_for_join
-from scoring import Submission, SubmissionInvalid
+from scoring import AnswerEvidence, Submission, SubmissionInvalid
 
 RESPONSE_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 MAX_IDEMPOTENCY_KEY = 255
@@ -169,9 +169,7 @@ async def submit(
         "state": submission.context.state,
         "role": submission.context.role,
         "partner": submission.partner,
-        "answers": [
-            {"question_id": a.question_id, "option_id": a.option_id} for a in submission.answers
-        ],
+        "answers": stored_answers(submission),
         "result": results.lean(computed),
         "content_hash": results.content_hash,
         "based_on": submission.based_on,
@@ -219,6 +217,35 @@ async def submit(
     if not outcome.replayed:
         results.remember(outcome.id, answered)
     return outcome
+
+
+def stored_answers(submission: Submission) -> list[dict[str, Any]]:
+    """The answers as a row keeps them: evidence only where a note or a link was given, so a
+    response without any is stored exactly as before evidence existed."""
+    rows: list[dict[str, Any]] = []
+    for answer in submission.answers:
+        row: dict[str, Any] = {"question_id": answer.question_id, "option_id": answer.option_id}
+        given = answer_evidence(answer.evidence)
+        if given:
+            row["evidence"] = given
+        rows.append(row)
+    return rows
+
+
+def answer_evidence(evidence: AnswerEvidence | None) -> dict[str, str]:
+    """A note and a link as stored: empty ones left out."""
+    if evidence is None:
+        return {}
+    return {k: v for k, v in (("note", evidence.note), ("link", evidence.link)) if v}
+
+
+def evidence_of(record: ResponseRecord) -> list[dict[str, str]]:
+    """The evidence a stored response carries, one entry per answer that has any."""
+    return [
+        {"question_id": a["question_id"], **a["evidence"]}
+        for a in record.answers
+        if a.get("evidence")
+    ]
 
 
 def _linked(session: Session, submission: Submission) -> str | AppError | None:

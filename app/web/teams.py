@@ -22,6 +22,8 @@ from app.teams.service import (
     DEFAULT_DAYS,
     close_team,
     create_team,
+    get_team,
+    join_link_again,
     load_team_view,
     team_links,
 )
@@ -88,8 +90,12 @@ def read_team_page(
     about this first"), and the team's own "Begin here". Nobody's answers, ever."""
     lead_token = request.query_params.get("lead")
     view, lead = load_team_view(session, results, team_id, lead_token, settings.team_min_members)
+    join_url = None
+    if lead:
+        token = join_link_again(get_team(session, team_id), lead_token)
+        if token:
+            join_url = team_links(public_base(request, settings), team_id, token, "")["join_url"]
     quiz = results.scorer.quiz
-    prompts = {q.id: q.prompt for q in quiz.questions}
     states = quiz.context_question("state")
     state = states.option(view["state"]) if states and view["state"] else None
     page = render(
@@ -99,10 +105,9 @@ def read_team_page(
             "team": view,
             "lead": lead,
             "lead_token": lead_token if lead else None,
-            "prompts": prompts,
             "state_name": state.label if state else None,
             "stage_names": results.scorer.stage_names,
-            "join_hint": lead,
+            "join_url": join_url,
         },
     )
     page.headers["Cache-Control"] = "private, no-store"

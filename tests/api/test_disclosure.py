@@ -271,7 +271,9 @@ def test_no_size_of_a_suppressed_group_anywhere(
         assert "Too few responses match these filters to show (fewer than 5)" in page
         assert "2 responses" not in page and "<svg" not in page
         result = c.get(f"/results/{last}").text
-        assert "Too few responses from respondents for Wyoming to compare (fewer than 5)" in result
+        assert "Too few responses to compare with" in result
+        assert "respondents for Wyoming (on all 11 conditions)" in result
+        assert "groups of fewer than 5 responses are not shown" in result
         assert "Of 2 responses" not in result
 
 

@@ -29,6 +29,7 @@ from app.partners.registry import partner_for_key
 from app.responses.results import Results
 from app.responses.submissions import (
     RESPONSE_ID,
+    evidence_of,
     public_base,
     read_response,
     result_url,
@@ -200,4 +201,7 @@ def _serialised(session: Session, results: Results, response_id: str, top: int) 
         "based_on": record.based_on,
         "result": with_top(results.full(session, record), top),
     }
+    evidence = evidence_of(record)
+    if evidence:
+        stored["evidence"] = evidence
     return to_json(stored)

@@ -31,7 +31,7 @@ from app.teams.service import (
     load_team_view,
     team_links,
 )
-from scoring.team import TeamCondition, TeamRecommendation
+from scoring.team import AgendaItem, TeamCondition, TeamRecommendation
 
 router = APIRouter(tags=["teams"])
 LeadToken = Annotated[
@@ -91,6 +91,9 @@ class TeamPublic(BaseModel):
     # Null until `threshold` members have answered.
     conditions: list[TeamCondition] | None
     recommendations: list[TeamRecommendation] | None
+    # The few conditions where members are furthest apart, in a suggested order to discuss
+    # (ours); null until `threshold` members have answered.
+    agenda: list[AgendaItem] | None
 
 
 @router.post(
