@@ -14,7 +14,6 @@ from app.deps import (
     EngineDep,
     LimiterDep,
     ResultsDep,
-    SessionDep,
     SettingsDep,
     WebhooksDep,
     WriterDep,
@@ -42,13 +41,13 @@ from scoring import DEFAULT_TOP, Submission
 router = APIRouter(tags=["responses"])
 
 
-def get_key_partner(
-    session: SessionDep,
+async def get_key_partner(
+    engine: EngineDep,
     api_key: Annotated[str | None, Header(alias="X-API-Key")] = None,
 ) -> Partner | None:
     """The partner whose `X-API-Key` came with the request (401 for a wrong or revoked one), or
-    None without a key. A plain `def`: FastAPI reads it in its thread pool."""
-    return None if api_key is None else partner_for_key(session, api_key)
+    None without a key. `async`: most submissions bring no key, and cost no thread-pool hop."""
+    return None if api_key is None else await in_session(engine, partner_for_key, api_key)
 
 
 KeyPartnerDep = Annotated[Partner | None, Depends(get_key_partner)]
