@@ -534,7 +534,7 @@ class Explainer3(Explainer):
         estimate: StageEstimate,
         place: Placed,
         stage_of: dict[str, int | None],
-        known: bool = True,
+        any_next_step: bool = True,
     ) -> str:
         if estimate.stage is None and place.unlocks:
             steps, verb = ("step", "builds") if len(place.unlocks) == 1 else ("steps", "build")
@@ -544,7 +544,7 @@ class Explainer3(Explainer):
                 f"the milestone. The next {steps} of {self._names(place.unlocks)} {verb} on it "
                 "(links of our reading), so the list may change once you know."
             )
-        if estimate.stage is None and not known:
+        if estimate.stage is None and not any_next_step:
             return (
                 "Its stage is not known: confirm where your state stands, with the first-stage "
                 "goal as the milestone."
