@@ -423,6 +423,11 @@ class Explainer3(Explainer):
                     f"{self._names(level)} are {both} your priorities, and nothing else in your "
                     "answers separates them, so choose which to lead with."
                 )
+            elif all(slug in priorities or placed[slug].for_priority for slug in level):
+                notes.append(
+                    f"{self._names(level)} are your priorities or needed for them, and nothing "
+                    "else in your answers separates them, so choose which to lead with."
+                )
             else:
                 notes.append(
                     f"Your answers put {self._names(level)} together at the top, and nothing "
@@ -629,6 +634,14 @@ class Explainer3(Explainer):
                 f"It and {self._some(tied, 'conditions')} are {'both' if len(tied) == 1 else 'all'} "
                 "your priorities, and nothing else in your answers separates them, so choose "
                 "which to lead with."
+            )
+        if place.basis == "tie" and all(
+            s in chosen or placed[s].for_priority for s in [estimate.slug, *tied]
+        ):
+            return (
+                f"It and {self._some(tied, 'conditions')} are your priorities or needed for "
+                "them, and nothing else in your answers separates them, so choose which to lead "
+                "with."
             )
         if place.basis == "tie":
             return (
