@@ -40,7 +40,7 @@ UVICORN_OPTIONS := --http app.server:BoundedHttpTools --timeout-graceful-shutdow
 run: $(VENV)/.installed-run
 	$(BYTECODE)
 	$(BIN)/python -m app.cli migrate
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) $(UVICORN_OPTIONS)
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/uvicorn app.asgi:app --host $(HOST) --port $(PORT) $(UVICORN_OPTIONS)
 
 migrate: $(VENV)/.installed-run
 	$(BIN)/python -m app.cli migrate
@@ -59,11 +59,12 @@ check: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -m "$(FAST)"
 
 # Speed next to bare baselines in the same run: scoring, export, and HTTP with wrk (installed
-# from Debian by bench/serve.py when missing); docs/performance.md keeps the figures.
+# from Debian by bench/serve.py when missing) on SQLite and on a throwaway PostgreSQL cluster;
+# docs/performance.md keeps the figures. BENCH_ONLY=postgres (or sqlite) runs only that part of
+# the HTTP bench, without scoring and export, for iterating.
 bench: $(VENV)/.installed-test
 	$(BYTECODE)
-	$(BIN)/python bench/score.py
-	$(BIN)/python bench/export.py
+	@if [ -z "$$BENCH_ONLY" ]; then set -x; $(BIN)/python bench/score.py && $(BIN)/python bench/export.py; fi
 	$(BIN)/python bench/serve.py
 
 # How the advice comes out for the fourteen calibration states (issue 21's figures; docs/scoring.md).

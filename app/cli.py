@@ -3,6 +3,7 @@
 partners add --name NAME --origin https://site.org [--origin ...] [--slug SLUG]
              [--webhook https://site.org/hook] [--rate-limit N]
 partners list | revoke SLUG | rotate-key SLUG | deliveries SLUG
+drafts purge: delete saved answers older than DRAFT_RETENTION_DAYS (also done as drafts are used)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from app.db import make_engine, migrate
 from app.errors import InvalidRequest, PartnerError
 from app.models import Partner, WebhookDelivery
 from app.partners.registry import create_partner, find_partner, revoke_partner, rotate_key
+from app.plans.drafts import purge_drafts
 from quiz import load_content
 from scoring import SCORING_VERSION
 
@@ -74,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
         help="recompute the rollups from the stored responses, replayed in creation order "
         "in batches of MIN_GROUP_SIZE",
     )
+    sub.add_parser("drafts", help="answers saved to finish later").add_subparsers(
+        dest="action", required=True
+    ).add_parser("purge", help="delete drafts last saved DRAFT_RETENTION_DAYS ago or earlier")
     for action in ("revoke", "rotate-key", "deliveries"):
         partners.add_parser(action).add_argument("slug")
     return parser
@@ -197,7 +202,13 @@ def main(argv: list[str] | None = None) -> int:
                 )
             return 0
         with Session(engine) as session:
-            if args.command == "export":
+            if args.command == "drafts":
+                deleted = purge_drafts(session, settings.draft_retention_days)
+                print(
+                    f"deleted {deleted} drafts last saved {settings.draft_retention_days} "
+                    "or more days ago"
+                )
+            elif args.command == "export":
                 _export(args, session, settings)
             else:
                 _partners(args, session, settings)

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     min_group_size: int = Field(default=5, ge=1)
     # A team's page shows nothing about its members until this many have answered.
     team_min_members: int = Field(default=3, ge=1)
+    # A quiz saved to finish later (a private link, app/plans/drafts.py) is deleted this many
+    # days after it was last saved.
+    draft_retention_days: int = Field(default=30, ge=1, le=3650)
     # Comma-separated list of origins allowed to call the API from a browser.
     allowed_origins: str = ""
     rate_limit_per_minute: int = Field(default=30, ge=0)

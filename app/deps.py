@@ -1,19 +1,27 @@
 """Dependencies shared by the API and the pages: the database session, content and settings.
 
+The one way from a route to the database: a plain `def` route takes `SessionDep`, and FastAPI
+runs it in its thread pool. Only what awaits the writer (a submission, /healthz) is `async`.
+
 Everything here comes from `app.state`, set once by `create_app`; routes never reach into
 `app.state` themselves. The getters are `async def` on purpose: FastAPI runs a plain `def`
 dependency in the thread pool, a hop that cost more than the lookup on every request.
 """
 
-from collections.abc import Iterator
-from typing import Annotated
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.exceptions import HTTPException
 
 from app.analytics.aggregates import BenchmarkCache
+from app.cache import Caches
 from app.config import Settings
+from app.errors import InvalidRequest, UnsupportedMediaType
 from app.partners.ratelimit import RateLimiter
 from app.partners.webhooks import WebhookSender
 from app.responses.results import Results
@@ -28,7 +36,10 @@ async def get_engine(request: Request) -> Engine:
     return engine
 
 
-def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+async def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> AsyncIterator[Session]:
+    """A session for one request. Made on the event loop, used by the route in the thread pool:
+    a Session connects only when first used, and closing it hands its connection back to the
+    pool, so neither is worth the two thread-pool hops of a plain generator dependency."""
     with Session(engine) as session:
         yield session
 
@@ -76,6 +87,11 @@ async def get_tokens(request: Request) -> Tokens:
     return tokens
 
 
+async def get_caches(request: Request) -> Caches:
+    caches: Caches = request.app.state.caches
+    return caches
+
+
 async def get_benchmarks(request: Request) -> BenchmarkCache:
     cache: BenchmarkCache = request.app.state.benchmarks
     return cache
@@ -88,6 +104,7 @@ def client_address(request: Request) -> str:
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
+CachesDep = Annotated[Caches, Depends(get_caches)]
 BenchmarksDep = Annotated[BenchmarkCache, Depends(get_benchmarks)]
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 WebhooksDep = Annotated[WebhookSender, Depends(get_webhooks)]
@@ -99,3 +116,107 @@ FrameworkDep = Annotated[Framework, Depends(get_framework)]
 QuizDep = Annotated[Quiz, Depends(get_quiz)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TokensDep = Annotated[Tokens, Depends(get_tokens)]
+
+
+# --- checks on what a request brings ---------------------------------------------------------
+
+# JSON bodies only: `application/json`, in UTF-8 (RFC 8259 allows no other encoding), with
+# no parameter but an optional `charset=utf-8`. Anything else, `+json` types, another charset and
+# a body without a Content-Type included, is a 415, not a confusing 422 or a body read in the
+# wrong encoding.
+
+
+def is_json(content_type: str) -> bool:
+    kind, *parameters = (part.strip().lower() for part in content_type.split(";"))
+    return kind == "application/json" and all(
+        p.replace(" ", "") in ("charset=utf-8", 'charset="utf-8"') for p in parameters
+    )
+
+
+async def require_json(request: Request) -> None:
+    content_type = request.headers.get("content-type", "")
+    if not is_json(content_type):
+        sent = f"not {content_type}" if content_type else "with a Content-Type header"
+        raise UnsupportedMediaType(
+            f"Send the body as application/json (UTF-8), {sent}.",
+            [
+                {
+                    "field": "Content-Type",
+                    "code": "unsupported",
+                    "message": "use application/json, optionally with charset=utf-8",
+                }
+            ],
+        )
+
+
+# Text a database can store, checked once for every request before any route reads it.
+#
+# PostgreSQL refuses a NUL character in text (a 500 it was, on benchmarks, team names, export and
+# insights filters: wherever a string reached a query), and neither database can encode half of
+# a UTF-16 surrogate pair as UTF-8 (JSON can carry one as `\\ud800`). Rather than each field
+# knowing this, `storable_text` runs as a dependency of every route (create_app): query
+# parameters (names too), form fields and every string and key of a JSON body (path parameters
+# are ids, matched against their pattern before any query: an id with a NUL is a 404);
+# the first one that has such a character is a 422 naming it, in the API's shape or as a page.
+# Queries, paths and forms are decoded with replacement characters, so only JSON brings a
+# surrogate; a NUL can come from anywhere.
+#
+# The OpenAPI document says the same of every free string (app/http/openapi.py, NO_NUL_PATTERN).
+
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+MESSAGE = "contains a character that cannot be stored (NUL or half of a surrogate pair)"
+
+
+def _problem(field: str) -> InvalidRequest:
+    return InvalidRequest(
+        "A value contains a character that cannot be stored; see details.",
+        [{"field": field, "code": "invalid_character", "message": MESSAGE}],
+    )
+
+
+def _check_json(document: Any) -> None:
+    """Every string and key of a parsed JSON body; a loop, not recursion, as JSON nests deep."""
+    pending: list[tuple[Any, tuple[str, ...]]] = [(document, ())]
+    while pending:
+        value, where = pending.pop()
+        if isinstance(value, str):
+            if UNSTORABLE.search(value):
+                raise _problem(".".join(where) or "body")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if UNSTORABLE.search(key):
+                    raise _problem(".".join([*where, key]))
+                pending.append((item, (*where, key)))
+        elif isinstance(value, list):
+            pending.extend((item, (*where, str(n))) for n, item in enumerate(value))
+
+
+async def storable_text(request: Request) -> None:
+    for name, value in request.query_params.multi_items():
+        if UNSTORABLE.search(name) or UNSTORABLE.search(value):
+            raise _problem(f"query.{name}")
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        try:
+            # Kept by the request: the route reads the body again, or the form parsed here.
+            await request.body()
+        except RuntimeError:  # read already, as the form of a route's Form parameters
+            pass
+        try:
+            form = await request.form()
+        except HTTPException:
+            return  # not a form that parses: the route says so (400, or the API's 415)
+        for name, field in form.multi_items():
+            if UNSTORABLE.search(name) or (isinstance(field, str) and UNSTORABLE.search(field)):
+                raise _problem(name)
+    elif request.method in ("POST", "PUT", "PATCH"):
+        body = await request.body()  # read already for a JSON route, kept by the request
+        # A NUL can only come as an escape (raw control characters are not JSON); a surrogate
+        # as an escape or raw, which the JSON parser lets through ("surrogatepass"), so only
+        # bodies of plain ASCII with no escape, most of them, are not parsed a second time.
+        if b"\\u" in body or not body.isascii():
+            try:
+                parsed = json.loads(body)
+            except (ValueError, RecursionError):
+                return  # not JSON, or nested past reading: the route answers that (4xx)
+            _check_json(parsed)

@@ -24,7 +24,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.db import error_summary
-from app.http.accesslog import route_pattern
+from app.http.answers import route_pattern
 from app.web.templating import render_error
 from scoring import SubmissionInvalid
 

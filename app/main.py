@@ -1,14 +1,9 @@
-"""Create the FastAPI app: content, scoring tables, database, routers, error handlers."""
+"""The app factory: content, scoring tables, database, routers, error handlers.
+
+`create_app()` builds an app and changes nothing else in the process; what uvicorn serves, with
+the process tuned for serving, is `app/asgi.py`."""
 
 from __future__ import annotations
-
-import gc
-
-# Start-up makes about 175,000 objects (modules, routes, models, content) that live as long as
-# the process. The collector, running while they are made, walked them again and again: about
-# 100 ms of each worker's start. It is paused until the app is built, then those objects are
-# frozen out of its walks (a full collection under load took 100 ms) and it runs again.
-gc.disable()
 
 import logging
 from collections.abc import AsyncIterator
@@ -23,26 +18,28 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from app.analytics.aggregates import BenchmarkCache
 from app.api.router import api_router, root_router
 from app.api.routes.content import ContentJson
-from app.api.routes.responses import kept_response
+from app.cache import Caches
 from app.config import Settings, get_settings
 from app.db import check_schema, make_engine
+from app.deps import storable_text
 from app.errors import install_error_handlers
-from app.http.accesslog import AccessLog
-from app.http.cors import Cors
-from app.http.head import HeadAsGet
-from app.http.limits import RequestLimits
+from app.http.middleware import (
+    AccessLog,
+    Cors,
+    Draining,
+    HeadAsGet,
+    RequestLimits,
+    SecurityHeaders,
+)
 from app.http.openapi import install_openapi
-from app.http.prebuilt import ByPrefix, Prebuilt
-from app.http.security import SecurityHeaders
-from app.http.storable import storable_text
 from app.partners.ratelimit import RateLimiter
 from app.partners.registry import OriginCache
 from app.partners.webhooks import WebhookSender
 from app.responses.results import Results, register_content
 from app.responses.writer import make_writer
-from app.server import Drain, Draining
+from app.server import Drain
 from app.tokens import Tokens, load_secret
-from app.web import insights, pages, partner_embed, plans, teams
+from app.web import drafts, insights, pages, partner_embed, plans, teams
 from quiz import load_content
 from scoring import Scorer
 
@@ -69,12 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.tokens = Tokens(load_secret(connection))
         app.state.engine = engine
         # Aggregates publish responses in batches of MIN_GROUP_SIZE (app/analytics/aggregates.py).
-        app.state.writer = make_writer(
-            settings.database_url, engine, release_at=settings.min_group_size
-        )
+        app.state.writer = make_writer(settings.database_url, release_at=settings.min_group_size)
         app.state.writer.start()
         app.state.limiter = RateLimiter(engine, settings.rate_limit_key)
-        app.state.origins = OriginCache(engine, settings.origins)
+        app.state.origins = OriginCache(engine, settings.origins, app.state.caches)
         app.state.webhooks = WebhookSender(engine, settings)
         app.state.webhooks.start()
         drain.install()  # SIGTERM: new requests get a 503 for a moment, then uvicorn stops
@@ -98,10 +93,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.scorer = scorer
-    app.state.results = Results(scorer)
-    app.state.content_json = content = ContentJson.of(scorer)
-    app.state.plain_quiz_page = None  # rendered by the first GET /quiz (app/web/pages.py)
-    app.state.benchmarks = BenchmarkCache()
+    # Every in-process cache of this app (app/cache.py), made by the code each one serves.
+    app.state.caches = caches = Caches()
+    app.state.results = Results(scorer, caches)
+    app.state.content_json = ContentJson.of(scorer)
+    app.state.benchmarks = BenchmarkCache(caches)
     install_error_handlers(app)
     install_openapi(app, scorer)
     app.include_router(root_router)
@@ -109,23 +105,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(insights.router)
     app.include_router(teams.router)
+    app.include_router(drafts.router)
     app.include_router(plans.router)
     app.include_router(partner_embed.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # The last added runs first: security headers go on every answer, even the early 413.
-    app.add_middleware(
-        Prebuilt,
-        answers={
-            "/api/v1/quiz": content.quiz.prebuilt,
-            "/api/v1/framework": content.framework.prebuilt,
-            "/quiz": lambda scope: page.built() if (page := app.state.plain_quiz_page) else None,
-        },
-        by_prefix=[
-            ByPrefix("/results/", "response_id", pages.kept_result_page(app.state)),
-            ByPrefix("/api/v1/responses/", "response_id", kept_response(app.state)),
-        ],
-    )
-    app.add_middleware(Cors, allowed=lambda: app.state.origins.allowed())
+    app.add_middleware(Cors, origins=lambda: app.state.origins, routes=app.routes)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes)
     app.add_middleware(Draining, drain=drain)
@@ -137,15 +122,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # --no-proxy-headers so that TRUSTED_PROXIES is the only switch.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxies)
     return app
-
-
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-app = create_app()
-# Frozen without a collection first: start-up leaves a few hundred objects of garbage, and
-# finding them would cost a worker 60 ms of its start.
-gc.freeze()
-# A submission makes thousands of short-lived containers, nearly all freed by reference
-# counting; a young collection every 10,000 of them instead of every 700 spent about 8% less
-# CPU a submission under load (measured with wrk: 906-960 µs against 991-1,073 µs).
-gc.set_threshold(10_000, 10, 10)
-gc.enable()

@@ -79,6 +79,27 @@ class Team(SQLModel, table=True):
     )
 
 
+class Draft(SQLModel, table=True):
+    """A quiz in progress, kept at a private link (app/plans/drafts.py). The link's token is
+    shown to its holder only and stored as its sha256; the row holds what the form held and
+    nothing about who: it is deleted DRAFT_RETENTION_DAYS after its last save."""
+
+    __tablename__ = "drafts"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    # `app.plans.drafts.DraftContent`: answers (with evidence), priorities, context, team link.
+    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow,
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True),
+    )
+    # The response last sent from this draft, so that its link leads to the result.
+    response_id: str | None = Field(default=None, foreign_key="responses.id", max_length=32)
+
+
 class ContentVersion(SQLModel, table=True):
     """One published version of the framework and quiz (`quiz.content_snapshot`), kept once."""
 
@@ -133,6 +154,14 @@ class ResponseCreated(BaseModel):
 Attribution = Literal["api_key", "widget"]
 
 
+class AnswerEvidencePublic(BaseModel):
+    """The note and link a respondent gave for one answer (scoring.AnswerEvidence)."""
+
+    question_id: str
+    note: str | None = None
+    link: str | None = None
+
+
 class ResponsePublic(BaseModel):
     id: str
     created_at: datetime
@@ -146,6 +175,8 @@ class ResponsePublic(BaseModel):
     ref: str | None = None
     based_on: str | None = None
     result: Result
+    # Notes and links given with the answers, in the order answered; left out when none was.
+    evidence: list[AnswerEvidencePublic] = []
 
 
 class Partner(SQLModel, table=True):

@@ -14,8 +14,8 @@ And the app drains on SIGTERM (`Drain`): uvicorn's own shutdown closes its liste
 every idle keep-alive connection at once, so a request sent at that moment, on a connection the
 client had every reason to reuse or one still in the accept queue, got no answer at all. For
 SHUTDOWN_DRAIN_SECONDS the app keeps serving connections and answers each new request with a
-503, `Retry-After` and `Connection: close` (/healthz too, so a balancer stops sending); requests
-already running finish as usual. Then uvicorn's graceful shutdown runs, and the lifespan writes
+503, `Retry-After` and `Connection: close` (/healthz too, so a balancer stops sending:
+app/http/middleware.py `Draining`); requests already running finish as usual. Then uvicorn's graceful shutdown runs, and the lifespan writes
 what the writer holds before the process exits.
 """
 
@@ -27,18 +27,15 @@ import threading
 from types import FrameType
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from app.errors import RETRY_AFTER_SECONDS
-from app.http.limits import (
+from app.http.answers import HEADERS as SECURITY_HEADERS
+from app.http.middleware import (
     HEAD_TOO_LARGE,
     MAX_HEAD_BYTES,
     MAX_HEADERS,
-    early_answer,
     early_response,
 )
-from app.http.security import HEADERS as SECURITY_HEADERS
 
 log = logging.getLogger("app")
 
@@ -175,24 +172,3 @@ class Drain:
         later = threading.Timer(self.seconds, previous, (sig, frame))
         later.daemon = True
         later.start()
-
-
-class Draining:
-    """While draining, every new request gets a 503 that closes its connection."""
-
-    def __init__(self, app: ASGIApp, drain: Drain):
-        self.app = app
-        self.drain = drain
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.drain.draining:
-            retry = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
-            again = (
-                "Nothing was stored; please send it again in a few seconds."
-                if scope["method"] == "POST"
-                else "Please try again in a few seconds."
-            )
-            message = f"The service is restarting. {again}"
-            await early_answer(scope, send, 503, "unavailable", message, headers=retry)
-            return
-        await self.app(scope, receive, send)

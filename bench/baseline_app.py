@@ -3,7 +3,8 @@
 The least any FastAPI + SQLModel + SQLite service does: a GET answering 6 KB of JSON serialised
 once at start-up, and a POST validating a small body and inserting one row, a transaction per
 request, the way the SQLModel tutorial writes it. Run as `uvicorn bench.baseline_app:app`;
-BASELINE_DB names the SQLite file.
+BASELINE_DB names the SQLite file, or BASELINE_DATABASE_URL another database (the PostgreSQL
+part of the bench: SQLModel's default engine, a pool of 5 + 10 connections per process).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from pydantic import BaseModel
 from sqlmodel import Field, Session, SQLModel, create_engine
 
 DB = os.environ.get("BASELINE_DB", "var/bench-baseline.db")
-engine = create_engine(f"sqlite:///{DB}", connect_args={"check_same_thread": False, "timeout": 30})
+URL = os.environ.get("BASELINE_DATABASE_URL") or f"sqlite:///{DB}"
+SQLITE = {"check_same_thread": False, "timeout": 30}
+engine = create_engine(URL, connect_args=SQLITE if URL.startswith("sqlite") else {})
 # About 6 KB, serialised once: what the fastest possible content endpoint looks like.
 PAYLOAD = json.dumps(
     {"items": [{"id": i, "name": f"condition {i}", "text": "x" * 80} for i in range(48)]}

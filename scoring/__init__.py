@@ -5,6 +5,7 @@ from scoring.engine import DEFAULT_TOP, Scorer
 from scoring.models import (
     SCORING_VERSION,
     Answer,
+    AnswerEvidence,
     Computed,
     Problem,
     Result,
@@ -18,6 +19,7 @@ __all__ = [
     "DEFAULT_TOP",
     "SCORING_VERSION",
     "Answer",
+    "AnswerEvidence",
     "Computed",
     "ConditionChange",
     "Problem",

@@ -27,9 +27,28 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# A link kept as evidence: http or https, a host, then printable ASCII without spaces (what a
+# browser's address bar copies). Spelled out so the OpenAPI document states exactly this rule.
+EVIDENCE_LINK_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][!-~]*)?$"
+EVIDENCE_MAX = 500
+
+
+class AnswerEvidence(_Input):
+    """What the respondent points to for an answer (a statute, board minutes, a report). Kept
+    with the response and shown with its answers; never in aggregates, exports or webhooks."""
+
+    note: Annotated[str, StringConstraints(max_length=EVIDENCE_MAX)] | None = None
+    link: (
+        Annotated[str, StringConstraints(max_length=EVIDENCE_MAX, pattern=EVIDENCE_LINK_PATTERN)]
+        | None
+    ) = None
+
+
 class Answer(_Input):
     question_id: ShortText
     option_id: ShortText
+    # Optional, and never read by scoring: the result is the same with or without it.
+    evidence: AnswerEvidence | None = None
 
 
 class SubmissionContext(_Input):

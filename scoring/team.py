@@ -5,9 +5,13 @@ The rules (docs/scoring.md, "Teams"):
 * A condition's **team stage** is the median of the stages members placed it at, leaving out
   "not sure" and unanswered; with an even number, the lower of the two middle stages, so the team
   never claims more than half of its members see.
-* **Disagreement** ("talk about this first"): members placed the condition at two or more
-  different stages, or some placed it and others were not sure. The questions whose answers
-  differed between members are listed.
+* **Disagreement**: members placed the condition at two or more different stages, or some
+  placed it and others were not sure. The questions whose answers differed are listed.
+* **How far apart** (`spread`): the mean distance in stages between two members' known stages,
+  over every pair (0 when all agree; "not sure" left out). The **agenda** is the few conditions
+  with the widest spread, widest first, then the one earlier in the team's ranking; for each,
+  how the members' answers split per question (counts per option, never who) and the notes and
+  links members gave (sorted, never who). The measure and the order are ours.
 * The **team ranking** is the scorer's own ranking (`Scorer.ranking()`, the current scoring
   version's rules) run on the team stages, with the number of members who chose a condition as
   its priority weight.
@@ -41,6 +45,8 @@ class Member:
     stages: dict[str, int | None]
     answers: dict[str, str] = field(default_factory=dict)
     priorities: tuple[str, ...] = ()
+    # The note and link given with an answer, by question id.
+    evidence: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class TeamCondition(BaseModel):
@@ -55,6 +61,45 @@ class TeamCondition(BaseModel):
     # Questions on this condition that members answered differently.
     differing_questions: list[str]
     too_few_answers: bool = False
+    # How far apart the members' stages are: the mean distance between two of them (null with
+    # fewer than two known stages, or too few answers).
+    spread: float | None = None
+
+
+class OptionCount(BaseModel):
+    option_id: str
+    label: str
+    members: int
+
+
+class QuestionSplit(BaseModel):
+    """How the members counted for a condition answered one of its questions."""
+
+    question_id: str
+    prompt: str
+    options: list[OptionCount]
+
+
+class EvidenceNote(BaseModel):
+    note: str | None = None
+    link: str | None = None
+
+
+class AgendaItem(BaseModel):
+    """A condition to talk about: where the members' answers are furthest apart."""
+
+    # The suggested order to discuss (1 first): widest spread first (our order).
+    order: int
+    slug: str
+    name: str
+    spread: float
+    team_stage: int | None
+    team_stage_name: str
+    # Members by stage, as in the condition's counts.
+    counts: dict[str, int]
+    questions: list[QuestionSplit]
+    # Members' notes and links on this condition's questions, sorted: never who gave which.
+    notes: list[EvidenceNote]
 
 
 class TeamRecommendation(BaseModel):
@@ -75,6 +120,19 @@ class TeamResult(BaseModel):
     members: int
     conditions: list[TeamCondition]
     recommendations: list[TeamRecommendation]
+    agenda: list[AgendaItem] = []
+
+
+def spread(stages: list[int | None]) -> float | None:
+    """The mean distance in stages between two members' known stages, over every pair: 0 when
+    all agree, 3 when half are at Not yet started and half at Statewide Transformation would be
+    about 1.5 for many members. None with fewer than two known stages."""
+    known = [s for s in stages if s is not None]
+    pairs = len(known) * (len(known) - 1) // 2
+    if pairs == 0:
+        return None
+    total = sum(abs(a - b) for i, a in enumerate(known) for b in known[i + 1 :])
+    return round(total / pairs, 2)
 
 
 def team_stage(stages: list[int | None]) -> int | None:
@@ -120,12 +178,84 @@ def aggregate(
     recommendations = [
         _recommendation(scorer, by_slug[p.slug], p, votes, shown=bool(voters)) for p in placed[:top]
     ]
-    return TeamResult(members=len(members), conditions=conditions, recommendations=recommendations)
+    ranks = {p.slug: i for i, p in enumerate(placed)}
+    return TeamResult(
+        members=len(members),
+        conditions=conditions,
+        recommendations=recommendations,
+        agenda=agenda(scorer, members, conditions, ranks, threshold),
+    )
+
+
+AGENDA_SIZE = 3
+
+
+def agenda(
+    scorer: Scorer,
+    members: list[Member],
+    conditions: list[TeamCondition],
+    ranks: dict[str, int],
+    threshold: int,
+    size: int = AGENDA_SIZE,
+) -> list[AgendaItem]:
+    """The `size` conditions whose members are furthest apart (spread above 0), widest first,
+    then earlier in the team's ranking. Only the members a condition's figures cover are used
+    (the same release in batches as its counts); a question's split is shown only when at least
+    `threshold` of them answered it."""
+    apart = [c for c in conditions if c.spread and c.counts is not None]
+    apart.sort(key=lambda c: (-(c.spread or 0.0), ranks[c.slug]))
+    items = []
+    for order, c in enumerate(apart[:size], start=1):
+        counted = _counted(members, c.slug, threshold)
+        questions = [q for q in scorer.quiz.questions if q.condition == c.slug]
+        splits = []
+        for q in questions:
+            given = [m.answers[q.id] for m in counted if q.id in m.answers]
+            if len(given) < threshold:
+                continue
+            tally = Counter(given)
+            splits.append(
+                QuestionSplit(
+                    question_id=q.id,
+                    prompt=q.prompt,
+                    options=[
+                        OptionCount(option_id=o.id, label=o.label, members=tally[o.id])
+                        for o in q.options
+                    ],
+                )
+            )
+        notes = sorted(
+            {
+                (e.get("note") or "", e.get("link") or "")
+                for m in counted
+                for q in questions
+                if (e := m.evidence.get(q.id))
+            }
+        )
+        items.append(
+            AgendaItem(
+                order=order,
+                slug=c.slug,
+                name=c.name,
+                spread=c.spread or 0.0,
+                team_stage=c.team_stage,
+                team_stage_name=c.team_stage_name,
+                counts=c.counts or {},
+                questions=splits,
+                notes=[EvidenceNote(note=n or None, link=link or None) for n, link in notes],
+            )
+        )
+    return items
+
+
+def _counted(members: list[Member], slug: str, threshold: int) -> list[Member]:
+    every = [m.stages.get(slug) for m in members]
+    return members[: released([s is not None for s in every], threshold)]
 
 
 def _condition(scorer: Scorer, slug: str, members: list[Member], threshold: int) -> TeamCondition:
     every = [m.stages.get(slug) for m in members]
-    counted = members[: released([s is not None for s in every], threshold)]
+    counted = _counted(members, slug, threshold)
     if not counted:
         return TeamCondition(
             slug=slug,
@@ -152,6 +282,7 @@ def _condition(scorer: Scorer, slug: str, members: list[Member], threshold: int)
         team_stage_name=scorer.stage_names[stage],
         disagreement=disagreement(stages),
         differing_questions=differing,
+        spread=spread(stages),
     )
 
 

@@ -233,7 +233,7 @@ class AppProcess:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "app.main:app",
+                "app.asgi:app",
                 "--host",
                 "127.0.0.1",
                 "--port",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import gc
 import os
 import subprocess
 import sys
@@ -101,6 +102,33 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+# Inside app/: what keeps and computes imports neither face (api/, web/) nor the HTTP layer;
+# the HTTP layer imports no face.
+APP_BELOW = {
+    "responses": ("app.api", "app.web", "app.http"),
+    "partners": ("app.api", "app.web", "app.http"),
+    "analytics": ("app.api", "app.web", "app.http"),
+    "teams": ("app.api", "app.web", "app.http"),
+    "http": ("app.api", "app.web"),
+}
+
+
+@pytest.mark.parametrize("package", sorted(APP_BELOW))
+def test_app_packages_import_nothing_above_them(package: str) -> None:
+    for path in (ROOT / "app" / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+                else []
+            )
+            for name in names:
+                above = [p for p in APP_BELOW[package] if name == p or name.startswith(p + ".")]
+                assert not above, f"{path.relative_to(ROOT)} imports {name}"
+
+
 def test_no_import_circles() -> None:
     graph = import_graph()
     assert "app.web.templating" in graph["app.errors"]  # the graph sees real edges
@@ -118,14 +146,14 @@ def test_types_are_clean() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_the_served_app_leaves_the_collector_running_with_start_up_frozen(tmp_path: Path) -> None:
-    """app/main.py pauses the garbage collector while the app is built: it must run again once
-    the module is imported, with what start-up made frozen out of its walks."""
+def _collector_after(tmp_path: Path, statement: str) -> list[str]:
+    """Whether the collector runs, whether anything is frozen and the young threshold, in a
+    fresh interpreter after `statement`."""
     probe = (
-        "import gc, app.main; "
+        f"import gc; {statement}; "
         "print(gc.isenabled(), gc.get_freeze_count() > 50_000, gc.get_threshold()[0])"
     )
-    out = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", probe],
         capture_output=True,
         text=True,
@@ -133,7 +161,22 @@ def test_the_served_app_leaves_the_collector_running_with_start_up_frozen(tmp_pa
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}"},
     ).stdout.split()
-    assert out == ["True", "True", "10000"]
+
+
+def test_the_served_app_leaves_the_collector_running_with_start_up_frozen(tmp_path: Path) -> None:
+    """app/asgi.py pauses the garbage collector while the app is built: it must run again once
+    the module is imported, with what start-up made frozen out of its walks."""
+    assert _collector_after(tmp_path, "import app.asgi") == ["True", "True", "10000"]
+
+
+def test_importing_the_app_factory_leaves_the_collector_as_python_set_it(tmp_path: Path) -> None:
+    """The tests and the CLI import app.main and build apps with it: serving's tuning
+    (app/asgi.py) must not reach them."""
+    default = str(gc.get_threshold()[0])
+    assert _collector_after(tmp_path, "pass") == ["True", "False", default]
+    built = "import app.main; app.main.create_app()"
+    assert _collector_after(tmp_path, built) == ["True", "False", default]
+    assert _collector_after(tmp_path, "import app.cli") == ["True", "False", default]
 
 
 def locked_versions(lock: Path) -> dict[str, str]:

@@ -31,16 +31,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
+from operator import itemgetter
 from typing import Any, Literal
 
 from sqlalchemy import Table, bindparam, delete, func, select, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
+from app.cache import Cache, CachePolicy, Caches
 from app.config import Settings
 from app.db import dialect_insert
 from app.errors import InvalidRequest
-from app.http.cache import TtlLru
 from app.models import ConditionRollup, ConditionRollupMonth, PendingRollup, ResponseRecord
 
 GroupColumn = Literal["state", "role", "partner", "attribution", "month"]
@@ -107,12 +108,14 @@ def _table(model: Rollup | type[PendingRollup]) -> Table:
 def add_to_rollup(connection: Connection | Session, rows: list[Row]) -> None:
     """Add to the published daily and monthly counts: one upsert statement each, executed for
     all rows at once (statements are built once per dialect, so SQLAlchemy's cache serves them).
-    Only released batches are added here (`publish`)."""
+    Only released batches are added here (`publish`). Rows are written in the order of their
+    keys: on PostgreSQL each updated row stays locked until commit, and two transactions taking
+    the same rows in different orders could each wait for the other."""
     if not rows:
         return
     daily, monthly = _statements(_dialect(connection))[:2]
-    connection.execute(daily, rows)
-    connection.execute(monthly, fold(rows, MONTH_KEY))
+    connection.execute(daily, sorted(rows, key=itemgetter(*KEY)))
+    connection.execute(monthly, sorted(fold(rows, MONTH_KEY), key=itemgetter(*MONTH_KEY)))
 
 
 def _dialect(connection: Connection | Session) -> str:
@@ -585,14 +588,17 @@ SUPPRESSED = Benchmark(None, True, {})
 BenchmarkKey = tuple[str, str | None, int]
 
 
+BENCHMARKS = CachePolicy("benchmarks", max_items=256, ttl=60.0)
+
+
 class BenchmarkCache:
     """Benchmarks change slowly and are read on every result page: keep each (quiz version,
     state) for a minute per process, the same minute the API tells caches. Callers pass only
     known state codes (the API answers 422 to others), and the cache holds at most `max_items`
     (every state of a few quiz versions), the least recently used going first."""
 
-    def __init__(self, seconds: float = 60.0, max_items: int = 256):
-        self._kept: TtlLru[BenchmarkKey, dict[str, Benchmark]] = TtlLru(max_items, ttl=seconds)
+    def __init__(self, caches: Caches | None = None, policy: CachePolicy = BENCHMARKS):
+        self._kept: Cache[BenchmarkKey, dict[str, Benchmark]] = (caches or Caches()).of(policy)
 
     def get(
         self, session: Session, quiz_version: str, min_group_size: int, state: str | None = None

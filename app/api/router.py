@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.api.routes import content, embed, export, health, plans, responses, score, teams
+from app.api.routes import content, drafts, embed, export, health, plans, responses, score, teams
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(content.router)
@@ -10,6 +10,7 @@ api_router.include_router(score.router)
 api_router.include_router(responses.router)
 api_router.include_router(export.router)
 api_router.include_router(teams.router)
+api_router.include_router(drafts.router)
 api_router.include_router(plans.router)
 
 root_router = APIRouter()

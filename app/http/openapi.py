@@ -4,7 +4,8 @@ FastAPI describes the pydantic models, which are general on purpose (the scoring
 nothing of HTTP). Here the document is tightened with what the content decides: the one quiz
 version accepted, each question's own option ids, the state and role codes, the condition slugs
 a priority may name; and every status an operation can answer, each with the `{"error": ...}`
-body the server really sends (not FastAPI's `{"detail": ...}`). Built once per process.
+body the server really sends (not FastAPI's `{"detail": ...}`); each route lists its statuses
+(`responses=statuses(...)`). Built once per process.
 
 Two rules stay in words only: at most one answer per question (JSON Schema cannot say that two
 items of a list differ in one field), and that an export's `partner` is a registered partner's
@@ -12,7 +13,7 @@ slug (partners change while the document is kept; its form is stated); the descr
 and the server answers 422.
 
 Free strings, in parameters and request bodies, say they hold no NUL (NO_NUL_PATTERN), which the
-server refuses everywhere (app/http/storable.py); `group_by`, the export's dates and the benchmarks'
+server refuses everywhere (app/deps.py, storable_text); `group_by`, the export's dates and the benchmarks'
 state list or spell out exactly what the server takes (app/analytics/aggregates.py).
 """
 
@@ -60,34 +61,23 @@ STATUS_TEXT = {
     400: "The body could not be read (not UTF-8)",
     304: "Not modified: the copy the client has (If-None-Match) is current",
     401: "Wrong, revoked or missing key or token",
-    404: "Nothing with that id (in the path, `compare_to` or `based_on`)",
-    409: "Idempotency-Key already used with another body, or a team not shown yet",
+    404: "Nothing with that id (in the path, `compare_to`, `based_on` or `team`)",
+    409: "Idempotency-Key already used with another body, a closed team, or a team not shown yet",
     413: "Body larger than MAX_BODY_BYTES",
     415: "Body not sent as application/json",
     422: "Invalid request or submission; `details` names each field",
     429: "Too many requests; see Retry-After",
     503: "The database cannot be reached, or the export is off; see Retry-After",
 }
-# Statuses beyond those FastAPI lists, by operation (method, path).
-EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
-    ("get", "/healthz"): (503,),
-    ("get", "/api/v1/framework"): (304,),
-    ("get", "/api/v1/quiz"): (304,),
-    ("get", "/api/v1/conditions/{slug}"): (304, 404),
-    ("post", "/api/v1/score"): (400, 404, 413, 415, 422, 503),
-    ("post", "/api/v1/responses"): (400, 401, 404, 409, 413, 415, 422, 429, 503),
-    ("get", "/api/v1/responses/{response_id}"): (304, 404, 422, 503),
-    ("get", "/api/v1/export/aggregate"): (401, 422, 429, 503),
-    ("get", "/api/v1/export/compare"): (401, 422, 429, 503),
-    ("get", "/api/v1/benchmarks"): (422, 503),
-    ("post", "/api/v1/teams"): (400, 413, 415, 422, 429, 503),
-    ("get", "/api/v1/teams/{team_id}"): (404, 422, 503),
-    ("post", "/api/v1/teams/{team_id}/close"): (401, 404, 422, 503),
-    ("post", "/api/v1/plans"): (400, 404, 413, 415, 422, 429, 503),
-    ("post", "/api/v1/teams/{team_id}/plans"): (400, 404, 409, 413, 415, 422, 429, 503),
-    ("get", "/api/v1/plans/{token}"): (404, 422, 503),
-    ("put", "/api/v1/plans/{token}"): (400, 404, 413, 415, 422, 503),
-}
+
+
+def statuses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """Every status an operation answers besides its success, for `responses=` on its route
+    (the one place they are listed): each gets STATUS_TEXT's description, and each error the
+    `{"error": ...}` body (`exact`)."""
+    return {code: {"description": STATUS_TEXT[code]} for code in codes}
+
+
 # OpenAPI links: where an answer's values lead (a stored response to its plan, a plan to its
 # reads and changes), so clients and schemathesis's stateful phase can follow them.
 PLAN = "#/paths/~1api~1v1~1plans~1{token}"
@@ -152,7 +142,7 @@ def exact(document: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
     bodies: set[str] = set()
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
-            _statuses(operation, EXTRA_STATUSES.get((method, path), ()))
+            _statuses(operation)
             for status, response in operation["responses"].items():
                 if (method, path, status) in LINKS:
                     response["links"] = LINKS[(method, path, status)]
@@ -255,11 +245,10 @@ def _reachable(schemas: dict[str, Any], names: set[str]) -> set[str]:
 
 def _submission(schemas: dict[str, Any], scorer: Scorer) -> None:
     quiz = scorer.quiz
-    submission = schemas["Submission"]["properties"]
-    submission["quiz_version"] = {
-        "type": "string",
-        "enum": [quiz.version],
-        "description": "The version of the quiz answered (GET /api/v1/quiz).",
+    evidence = {
+        "anyOf": [{"$ref": "#/components/schemas/AnswerEvidence"}, {"type": "null"}],
+        "description": "An optional note and link: kept with the response, never scored, "
+        "never in aggregates, exports or webhooks.",
     }
     schemas["Answer"] = {
         "title": "Answer",
@@ -272,25 +261,17 @@ def _submission(schemas: dict[str, Any], scorer: Scorer) -> None:
                 "properties": {
                     "question_id": {"type": "string", "enum": [q.id]},
                     "option_id": {"type": "string", "enum": [o.id for o in q.options]},
+                    "evidence": evidence,
                 },
             }
             for q in quiz.questions
         ],
     }
-    submission["answers"].update(
-        {
-            "maxItems": len(quiz.questions),
-            "uniqueItems": True,
-            "description": "At most one answer per question; unanswered questions are left out.",
-        }
-    )
-    submission["priorities"].update(
-        {
-            "items": {"type": "string", "enum": list(scorer.conditions)},
-            "maxItems": quiz.priorities.max_choices,
-            "uniqueItems": True,
-        }
-    )
+    # A draft holds what a submission does, as far as it is filled in (app/plans/drafts.py).
+    for name in ("Submission", "DraftContent"):
+        if name in schemas:
+            _answers_and_priorities(schemas[name]["properties"], scorer)
+    submission = schemas["Submission"]["properties"]
     submission["partner"]["description"] = (
         "The partner the response is for: only with that partner's X-API-Key (POST "
         "/api/v1/responses answers 401 without one), which also sets it when left out."
@@ -312,6 +293,29 @@ def _submission(schemas: dict[str, Any], scorer: Scorer) -> None:
         }
 
 
+def _answers_and_priorities(properties: dict[str, Any], scorer: Scorer) -> None:
+    quiz = scorer.quiz
+    properties["quiz_version"] = {
+        "type": "string",
+        "enum": [quiz.version],
+        "description": "The version of the quiz answered (GET /api/v1/quiz).",
+    }
+    properties["answers"].update(
+        {
+            "maxItems": len(quiz.questions),
+            "uniqueItems": True,
+            "description": "At most one answer per question; unanswered questions are left out.",
+        }
+    )
+    properties["priorities"].update(
+        {
+            "items": {"type": "string", "enum": list(scorer.conditions)},
+            "maxItems": quiz.priorities.max_choices,
+            "uniqueItems": True,
+        }
+    )
+
+
 def _plan_conditions(schemas: dict[str, Any], scorer: Scorer) -> None:
     """A plan's conditions are the framework's: their slugs, listed."""
     slugs = {"type": "string", "enum": [c.slug for c in scorer.framework.conditions]}
@@ -320,10 +324,8 @@ def _plan_conditions(schemas: dict[str, Any], scorer: Scorer) -> None:
             schemas[name]["properties"]["condition"] = slugs
 
 
-def _statuses(operation: dict[str, Any], extra: tuple[int, ...]) -> None:
+def _statuses(operation: dict[str, Any]) -> None:
     responses = operation["responses"]
-    for status in extra:
-        responses.setdefault(str(status), {"description": STATUS_TEXT[status]})
     for status, response in responses.items():
         if status == "304":
             response.pop("content", None)

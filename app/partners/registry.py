@@ -10,14 +10,13 @@ import base64
 import hashlib
 import re
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from app.cache import Cache, CachePolicy, Caches
 from app.errors import PartnerError, Unauthorized
 from app.models import Partner, utcnow
 from app.partners.addresses import resolve_webhook
@@ -142,26 +141,32 @@ def active_partner(session: Session, slug: str | None) -> Partner | None:
     return partner if partner is not None and partner.revoked_at is None else None
 
 
-class OriginCache:
-    """Every active partner's origins, re-read from the database at most every 30 seconds, so
-    CORS answers without a query per request (a revoked partner's origins go within that)."""
+# Every active partner's origins, re-read from the database at most every 30 seconds, so CORS
+# answers without a query per request (a revoked partner's origins go within that).
+ORIGINS = CachePolicy("partners' origins", max_items=1, ttl=ORIGIN_CACHE_SECONDS)
 
-    def __init__(self, engine: Engine, extra: list[str]):
+
+class OriginCache:
+    """The origins CORS lets call the API: the active partners' and ALLOWED_ORIGINS."""
+
+    def __init__(self, engine: Engine, extra: list[str], caches: Caches | None = None):
         self.engine = engine
         self.extra = frozenset(extra)
-        self._origins: frozenset[str] = frozenset()
-        self._read_at = float("-inf")
-        self._lock = threading.Lock()
+        self._kept: Cache[None, frozenset[str]] = (caches or Caches()).of(ORIGINS)
 
     def allowed(self) -> frozenset[str]:
-        with self._lock:
-            if time.monotonic() - self._read_at > ORIGIN_CACHE_SECONDS:
-                with Session(self.engine) as session:
-                    rows = session.exec(select(Partner).where(Partner.revoked_at == None)).all()  # noqa: E711
-                self._origins = frozenset(o for p in rows for o in p.origins) | self.extra
-                self._read_at = time.monotonic()
-            return self._origins
+        """May read the database (at most every ORIGIN_CACHE_SECONDS): call it off the loop."""
+        origins = self._kept.get(None)
+        if origins is None:
+            with Session(self.engine) as session:
+                rows = session.exec(select(Partner).where(Partner.revoked_at == None)).all()  # noqa: E711
+            origins = frozenset(o for p in rows for o in p.origins) | self.extra
+            self._kept.put(None, origins)
+        return origins
+
+    def fresh(self) -> frozenset[str] | None:
+        """The origins when they are at hand, without reading the database; else None."""
+        return self._kept.get(None)
 
     def forget(self) -> None:
-        with self._lock:
-            self._read_at = float("-inf")
+        self._kept.clear()

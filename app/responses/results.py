@@ -9,7 +9,6 @@ exactly as it did. Rows from before lean storage hold their whole result and are
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any, cast
 
 from pydantic_core import to_json
@@ -17,52 +16,34 @@ from sqlalchemy import Connection, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col
 
+from app.cache import CachePolicy, Caches
 from app.db import dialect_insert
-from app.http.cache import TtlLru
-from app.http.prebuilt import HTML, Built, cacheable
 from app.models import ContentVersion, ResponseRecord, utcnow
 from quiz import content_from_snapshot, content_snapshot, snapshot_hash
 from scoring import SCORING_VERSION, Answer, Computed, Scorer, Submission, SubmissionInvalid
 
 StoredResult = dict[str, Any]
-# Whole results kept in memory per process: results never change, and a shared link is often
-# opened many times in a row.
-CACHED_RESULTS = 1024
-# Result pages show peer figures, refreshed once a minute (app/analytics/aggregates.py BenchmarkCache).
-CACHED_PAGES = 256
+# Whole results, explained from their lean rows, kept as JSON bytes: results never change, a
+# shared link is often opened many times in a row, and the result page, the API and a replay
+# all read them. Bytes, not dicts: a thousand trees of dicts kept alive would make every full
+# garbage collection walk them (pauses of 100 ms under load); bytes are not walked.
+EXPLAINED = CachePolicy("explained results", max_items=1024)
 # Scorers of content versions, the current one and older ones built from their stored
 # snapshots: a deployment has a handful, and one that was let go is built again when read.
-CACHED_SCORERS = 16
-PAGE_SECONDS = 60.0
-
-
-@dataclass(frozen=True)
-class KeptPage:
-    """A rendered result page and its ETag (a hash of the page, computed once)."""
-
-    body: bytes
-    etag: str
-
-    def built(self, if_none_match: bytes | None) -> Built:
-        etag = self.etag.encode()
-        return cacheable(self.body, HTML, etag, b"private, max-age=60", if_none_match)
+SCORERS = CachePolicy("scorers of content versions", max_items=16)
 
 
 class Results:
     """The current scorer and its content hash, and the way back from a row to its result."""
 
-    def __init__(self, scorer: Scorer):
+    def __init__(self, scorer: Scorer, caches: Caches | None = None):
         self.scorer = scorer
         self.snapshot = content_snapshot(scorer.framework, scorer.quiz)
         self.content_hash = snapshot_hash(self.snapshot)
-        self._scorers: TtlLru[str, Scorer] = TtlLru(CACHED_SCORERS)
+        caches = caches or Caches()
+        self._scorers = caches.of(SCORERS)
         self._scorers.put(self.content_hash, scorer)
-        # Kept as JSON bytes, not as dicts: a thousand trees of dicts kept alive would make every
-        # full garbage collection walk them (pauses of 100 ms under load); bytes are not walked.
-        self._cache: TtlLru[str, bytes] = TtlLru(CACHED_RESULTS)
-        # Serialised answers of the API and rendered result pages, kept by their readers.
-        self.bodies: TtlLru[tuple[str, int], bytes] = TtlLru(CACHED_RESULTS)
-        self.pages: TtlLru[tuple[str, ...], KeptPage] = TtlLru(CACHED_PAGES, ttl=PAGE_SECONDS)
+        self._cache = caches.of(EXPLAINED)
 
     def lean(self, computed: Computed) -> StoredResult:
         """What a new row stores of its result (defaults left out: about 1 KB)."""
@@ -89,7 +70,7 @@ class Results:
 
     def scorer_for(self, session: Session | Connection, content_hash: str) -> Scorer:
         """The scorer of a content version, built once per process from its stored snapshot."""
-        scorer = self._scorers.get(content_hash)
+        scorer: Scorer | None = self._scorers.get(content_hash)
         if scorer is None:
             snapshot = session.execute(
                 select_columns(col(ContentVersion.content)).where(

@@ -11,12 +11,12 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from app.analytics.aggregates import defer_rollup, rollup_rows
@@ -38,9 +38,9 @@ from app.models import (
 from app.partners.ratelimit import Admission
 from app.partners.webhooks import delivery_for, event_body
 from app.responses.results import Results, StoredResult
-from app.responses.writer import Writer
+from app.responses.writer import Writer, defer_insert, write_deferred
 from app.teams.service import closed_in_write, team_for_join
-from scoring import Submission, SubmissionInvalid
+from scoring import AnswerEvidence, Submission, SubmissionInvalid
 
 RESPONSE_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 MAX_IDEMPOTENCY_KEY = 255
@@ -139,27 +139,24 @@ async def submit(
     that has a webhook, the delivery is written in the same transaction as the response, with
     links on `base_url`. The rows are written by `writer` (app/responses/writer.py).
 
-    Runs on the event loop: scoring is short CPU work done in place, the database is read in
-    the thread pool only for a team or `based_on`, and the write is awaited, so no thread waits
-    for a commit."""
+    Runs on the event loop: scoring is short CPU work done in place, and everything read or
+    written after it (the replay check, the team and `based_on`, the rate limit, the rows) is
+    one piece of work awaited from the writer, so no thread waits for a commit. `engine` is
+    kept for callers; the writer holds its own."""
     key = None
     if idempotency_key is not None:
         request_hash = _request_hash(submission)
         slug = partner.slug if partner is not None else None
         key = _Key(_key_hash(idempotency_key, key_kind, slug, request_hash), request_hash)
     try:
-        team_id = None
-        if submission.team or submission.based_on:
-            team_id = await run_in_threadpool(_linked, engine, submission)
         # Every recommendation, so a later reader can ask for any `top`; dumped once and answered.
         computed, full = results.scorer.compute_and_explain(submission)
-    except (AppError, SubmissionInvalid):
+    except SubmissionInvalid:
         # A retry is answered with what was stored even when its body would not pass now (the
-        # team has closed since, the quiz has a new version).
-        if key is not None:
-            replay = await run_in_threadpool(_replay_in_new_session, engine, results, key)
-            if replay is not None:
-                return replay
+        # quiz has a new version).
+        replay = await _replay_after_failure(writer, results, key)
+        if replay is not None:
+            return replay
         raise
     answered = full.model_dump(mode="json")
     # The row as plain values: built without a model's validation (everything in it was
@@ -172,30 +169,34 @@ async def submit(
         "state": submission.context.state,
         "role": submission.context.role,
         "partner": submission.partner,
-        "answers": [
-            {"question_id": a.question_id, "option_id": a.option_id} for a in submission.answers
-        ],
+        "answers": stored_answers(submission),
         "result": results.lean(computed),
         "content_hash": results.content_hash,
         "based_on": submission.based_on,
-        "team_id": team_id,
+        "team_id": None,
         "attribution": attribution if submission.partner is not None else None,
         "ref": ref if submission.partner is not None else None,
     }
     webhook = _webhook(partner, row, answered, base_url)
 
     def store(write: Session) -> Submitted | AppError:
+        # What is refused is returned, not raised: the rest of the batch goes on as is.
         if key is not None:
-            # Checked where it is written, so a retry racing the first is caught here.
-            replay = _replay(write, results, key)
+            # Checked where it is written, so a retry racing the first is caught here, and a
+            # retry is answered even when its team has closed since.
+            replay = _replay_or_refusal(write, results, key)
             if replay is not None:
                 return replay
-        if team_id is not None:
-            # Checked again where it is written: the close may have come since `_linked`, and
-            # only here is it ordered with this write (app/teams/service.py, `closed_in_write`).
-            closed = closed_in_write(write, team_id)
+        if submission.team or submission.based_on:
+            linked = _linked(write, submission)
+            if isinstance(linked, AppError):
+                return linked
+            row["team_id"] = linked
+        if row["team_id"] is not None:
+            # Ordered with the close here, in the write (app/teams/service.py, `closed_in_write`).
+            closed = closed_in_write(write, row["team_id"])
             if closed is not None:
-                return closed  # returned, not raised: the rest of the batch goes on as is
+                return closed
         if admit is not None:
             refused = admit(write)
             if refused is not None:
@@ -207,7 +208,7 @@ async def submit(
         outcome = await writer.write(store)
     except IntegrityError:
         # Another process stored the same key first: answer with its response.
-        replay = await run_in_threadpool(_replay_in_new_session, engine, results, key)
+        replay = await _replay_after_failure(writer, results, key)
         if replay is None:
             raise
         return replay
@@ -218,27 +219,70 @@ async def submit(
     return outcome
 
 
-def _linked(engine: Engine, submission: Submission) -> str | None:
-    """The id of the open team the submission joins, after checking the response it is
-    `based_on` exists."""
-    with Session(engine) as session:
+def stored_answers(submission: Submission) -> list[dict[str, Any]]:
+    """The answers as a row keeps them: evidence only where a note or a link was given, so a
+    response without any is stored exactly as before evidence existed."""
+    rows: list[dict[str, Any]] = []
+    for answer in submission.answers:
+        row: dict[str, Any] = {"question_id": answer.question_id, "option_id": answer.option_id}
+        given = answer_evidence(answer.evidence)
+        if given:
+            row["evidence"] = given
+        rows.append(row)
+    return rows
+
+
+def answer_evidence(evidence: AnswerEvidence | None) -> dict[str, str]:
+    """A note and a link as stored: empty ones left out."""
+    if evidence is None:
+        return {}
+    return {k: v for k, v in (("note", evidence.note), ("link", evidence.link)) if v}
+
+
+def evidence_of(record: ResponseRecord) -> list[dict[str, str]]:
+    """The evidence a stored response carries, one entry per answer that has any."""
+    return [
+        {"question_id": a["question_id"], **a["evidence"]}
+        for a in record.answers
+        if a.get("evidence")
+    ]
+
+
+def _linked(session: Session, submission: Submission) -> str | AppError | None:
+    """Inside the write: the id of the open team the submission joins, after checking the
+    response it is `based_on` exists; or why not."""
+    try:
         team_id = team_for_join(session, submission.team).id if submission.team else None
-        if (
-            submission.based_on is not None
-            and session.get(ResponseRecord, submission.based_on) is None
-        ):
-            raise NotFound(
-                "based_on names no stored response.",
-                [{"field": "based_on", "code": "unknown_response", "message": "no such response"}],
-            )
-        return team_id
+    except AppError as refused:
+        return refused
+    if submission.based_on is not None and session.get(ResponseRecord, submission.based_on) is None:
+        return NotFound(
+            "based_on names no stored response.",
+            [{"field": "based_on", "code": "unknown_response", "message": "no such response"}],
+        )
+    return team_id
 
 
-def _replay_in_new_session(engine: Engine, results: Results, key: _Key | None) -> Submitted | None:
+async def _replay_after_failure(
+    writer: Writer, results: Results, key: _Key | None
+) -> Submitted | None:
+    """After a submission failed (invalid now, or its key stored by another process first):
+    what its key stored, read through the writer like everything else a submission touches."""
     if key is None:
         return None
-    with Session(engine) as session:
+    found = await writer.write(partial(_replay_or_refusal, results=results, key=key))
+    if isinstance(found, AppError):
+        raise found
+    return found
+
+
+def _replay_or_refusal(
+    session: Session, results: Results, key: _Key
+) -> Submitted | IdempotencyKeyReused | None:
+    try:
         return _replay(session, results, key)
+    except IdempotencyKeyReused as reused:
+        return reused
 
 
 def _replay(session: Session, results: Results, key: _Key) -> Submitted | None:
@@ -274,8 +318,9 @@ def _add_rows(
     key: _Key | None,
     webhook: WebhookDelivery | None,
 ) -> None:
-    # A Core INSERT, not the ORM's unit of work or bulk path: a third of the cost, every time.
-    session.connection().execute(RESPONSES.insert(), row)
+    # A Core INSERT, not the ORM's unit of work or bulk path (a third of the cost), made with
+    # the batch's other rows.
+    defer_insert(session, RESPONSES, row)
     # Counted in the same transaction: pending until its cell's batch is complete, then
     # released with it (app/analytics/aggregates.py).
     defer_rollup(
@@ -290,6 +335,9 @@ def _add_rows(
             attribution=row["attribution"],
         ),
     )
+    if key is None and webhook is None:
+        return
+    write_deferred(session)  # the key and the delivery point at the response row
     if key is not None:
         session.add(
             IdempotencyRecord(
@@ -301,8 +349,7 @@ def _add_rows(
         )
     if webhook is not None:
         session.add(webhook)
-    if key is not None or webhook is not None:
-        session.flush()  # a clash of keys surfaces here, inside this submission's savepoint
+    session.flush()  # a clash of keys surfaces here, inside this submission's savepoint
 
 
 def _webhook(

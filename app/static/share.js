@@ -1,7 +1,7 @@
 // Copy-link button on the result page; without JavaScript the link is still shown to copy.
 (function () {
   var button = document.getElementById("copy-link");
-  var input = document.getElementById("share-url");
+  var input = document.getElementById((button && button.dataset.copy) || "share-url");
   var status = document.getElementById("copy-status");
   if (!button || !input) return;
   button.hidden = false;

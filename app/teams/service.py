@@ -10,6 +10,7 @@ gave a known answer for it, its figures growing by batches of that many (docs/pr
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -46,7 +47,8 @@ class CreatedTeam:
 def create_team(
     session: Session, *, name: str, state: str | None, closes_in_days: int = DEFAULT_DAYS
 ) -> CreatedTeam:
-    join_token, lead_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    lead_token = secrets.token_urlsafe(24)
+    join_token = join_token_for(lead_token)
     now = utcnow()
     team = Team(
         id=secrets.token_urlsafe(16),
@@ -61,6 +63,23 @@ def create_team(
     session.commit()
     session.refresh(team)
     return CreatedTeam(team, join_token, lead_token)
+
+
+def join_token_for(lead_token: str) -> str:
+    """The join link's token, derived from the lead's (HMAC-SHA256, 192 bits kept), so that the
+    lead can be shown the join link again while the server keeps only hashes of both. The join
+    token does not reveal the lead token."""
+    digest = hmac.new(lead_token.encode(), b"team join link", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
+
+
+def join_link_again(team: Team, lead_token: str | None) -> str | None:
+    """The join token for the lead, when the team's was derived from its lead token (teams
+    created before that have a join token nobody can recover)."""
+    if not is_lead(team, lead_token):
+        return None
+    token = join_token_for(lead_token or "")
+    return token if hmac.compare_digest(team.join_token_hash, _hash(token)) else None
 
 
 def team_links(base: str, team_id: str, join_token: str, lead_token: str) -> dict[str, str]:
@@ -175,23 +194,24 @@ def team_view(
         "closes_at": as_utc(team.closes_at),
         "conditions": None,
         "recommendations": None,
+        "agenda": None,
     }
     if enough:
         joined = _members(session, results, team)
         aggregated = aggregate(results.scorer, joined, threshold=threshold)
         view["conditions"] = [c.model_dump(mode="json") for c in aggregated.conditions]
         view["recommendations"] = [r.model_dump(mode="json") for r in aggregated.recommendations]
+        view["agenda"] = [a.model_dump(mode="json") for a in aggregated.agenda]
     return view
 
 
 def load_team_view(
-    engine: Engine, results: Results, team_id: str, lead_token: str | None, threshold: int
+    session: Session, results: Results, team_id: str, lead_token: str | None, threshold: int
 ) -> tuple[dict[str, Any], bool]:
     """The team's view and whether `lead_token` is its lead's: for the page and the API."""
-    with Session(engine) as session:
-        team = get_team(session, team_id)
-        lead = is_lead(team, lead_token)
-        return team_view(session, results, team, lead=lead, threshold=threshold), lead
+    team = get_team(session, team_id)
+    lead = is_lead(team, lead_token)
+    return team_view(session, results, team, lead=lead, threshold=threshold), lead
 
 
 def _members(session: Session, results: Results, team: Team) -> list[Member]:
@@ -210,6 +230,9 @@ def _members(session: Session, results: Results, team: Team) -> list[Member]:
                 stages={c["slug"]: c.get("stage") for c in stored.get("conditions", [])},
                 answers={a["question_id"]: a["option_id"] for a in record.answers},
                 priorities=tuple(stored.get("priorities", [])),
+                evidence={
+                    a["question_id"]: a["evidence"] for a in record.answers if a.get("evidence")
+                },
             )
         )
     return members

@@ -30,14 +30,12 @@ from typing import Annotated
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from app.deps import EngineDep, SettingsDep
+from app.deps import SessionDep, SettingsDep
 from app.errors import EmbedUnavailable, PartnerError
-from app.http.security import csp
+from app.http.answers import csp
 from app.models import Partner
 from app.partners.registry import SLUG, active_partner, normalise_origin
 from app.responses.submissions import public_base
@@ -139,9 +137,9 @@ UNAVAILABLE = (
 )
 
 
-async def get_embed(request: Request, engine: EngineDep, settings: SettingsDep) -> Embed:
-    """Async, and the database is asked only inside a partner's embed: the plain pages (most
-    requests) skip the thread pool."""
+def get_embed(request: Request, session: SessionDep, settings: SettingsDep) -> Embed:
+    """Inside a partner's embed (`?embed=1&partner=...`), the partner, read with the request's
+    session (a plain `def`: FastAPI runs it in the thread pool); elsewhere, no embed."""
     if not is_embed(request):
         return Embed()
     query = request.query_params
@@ -151,7 +149,7 @@ async def get_embed(request: Request, engine: EngineDep, settings: SettingsDep) 
     hide = parse_hide(query.get("hide"))
     if slug is None:
         return Embed(on=True, theme=theme, compact=compact, hide=hide)
-    partner, known = await run_in_threadpool(_active_partner, engine, slug)
+    partner, known = _active_partner(session, slug)
     if partner is None:
         reason = "revoked_partner" if known else "unknown_partner"
         raise EmbedUnavailable(UNAVAILABLE, reason=reason)
@@ -177,16 +175,15 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _active_partner(engine: Engine, slug: str) -> tuple[Partner | None, bool]:
+def _active_partner(session: Session, slug: str) -> tuple[Partner | None, bool]:
     """The active partner, and whether the slug was ever registered (revoked, then)."""
     if not SLUG.match(slug):
         return None, False
-    with Session(engine) as session:
-        partner = active_partner(session, slug)
-        if partner is not None:
-            return partner, True
-        ever = session.exec(select(Partner.id).where(Partner.slug == slug)).first()
-        return None, ever is not None
+    partner = active_partner(session, slug)
+    if partner is not None:
+        return partner, True
+    ever = session.exec(select(Partner.id).where(Partner.slug == slug)).first()
+    return None, ever is not None
 
 
 EmbedDep = Annotated[Embed, Depends(get_embed)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -14,19 +15,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from starlette.datastructures import State
-from starlette.types import Scope
 
 from app.analytics.aggregates import BenchmarkCache
+from app.cache import CachePolicy, Caches
 from app.config import Settings
 from app.deps import (
     BenchmarksDep,
+    CachesDep,
     EngineDep,
     FrameworkDep,
     LimiterDep,
     QuizDep,
     ResultsDep,
     ScorerDep,
+    SessionDep,
     SettingsDep,
     TokensDep,
     WebhooksDep,
@@ -34,12 +36,13 @@ from app.deps import (
     client_address,
 )
 from app.errors import IdempotencyKeyReused, InvalidRequest, NotFound
-from app.http.prebuilt import Built, TokenPage, header
+from app.http.answers import HTML, Built, TokenPage, cacheable, header, served
 from app.models import ResponseRecord, Team
 from app.partners.ratelimit import all_of
 from app.partners.webhooks import result_summary
+from app.plans.drafts import draft_path, expires_at, load_draft, mark_sent
 from app.plans.plans import plan_for_token, record_check_in
-from app.responses.results import KeptPage, Results
+from app.responses.results import Results
 from app.responses.submissions import Submitted, public_base, read_response, result_url, submit
 from app.teams.service import team_for_join
 from app.tokens import Tokens
@@ -48,6 +51,7 @@ from app.web.templating import render
 from quiz import Framework, Quiz
 from scoring import Problem, Submission, SubmissionInvalid, changes
 from scoring.changes import headline as changes_headline
+from scoring.models import EVIDENCE_LINK_PATTERN, EVIDENCE_MAX
 
 router = APIRouter(include_in_schema=False)
 
@@ -99,7 +103,7 @@ TOO_LONG = (
 )
 
 
-def _quiz_page(
+def quiz_page(
     request: Request,
     framework: Framework,
     quiz: Quiz,
@@ -109,8 +113,10 @@ def _quiz_page(
     tokens: Tokens,
     status_code: int = 200,
     form_token: str | None = None,
+    draft: dict[str, Any] | None = None,
 ) -> Response:
-    """The form; `form_token` only for the page rendered once with a slot for its token."""
+    """The form; `form_token` only for the page rendered once with a slot for its token;
+    `draft` for a form opened from its private link (app/web/drafts.py)."""
     page = render(
         request,
         "quiz.html",
@@ -134,6 +140,10 @@ def _quiz_page(
             "preview_note": PREVIEW_NOTE.format(name=embed.partner.name)
             if embed.preview and embed.partner
             else None,
+            # Saving for later is for the site's own quiz: an embed's visitor is the partner's.
+            "can_save": not embed.parent_origin and embed.partner is None,
+            "retention_days": request.app.state.settings.draft_retention_days,
+            "draft": draft,
         },
         status_code,
     )
@@ -147,14 +157,15 @@ PREVIEW_NOTE = (
 
 
 @router.get("/quiz", response_class=HTMLResponse)
-async def read_quiz_form(
+def read_quiz_form(
     request: Request,
     framework: FrameworkDep,
     quiz: QuizDep,
-    engine: EngineDep,
+    session: SessionDep,
     results: ResultsDep,
     embed: EmbedDep,
     tokens: TokensDep,
+    caches: CachesDep,
     from_id: Annotated[str | None, Query(alias="from")] = None,
     state: str | None = None,
     role: str | None = None,
@@ -168,21 +179,17 @@ async def read_quiz_form(
     is a plan's "Check in again": the new response is based on ID and belongs to the plan;
     `?from=ID&check_in=1`, the result page's, only links it to ID."""
     if not request.url.query:
-        return _plain_quiz_page(request, framework, quiz, embed, tokens)
-    form = (
-        QuizForm()
-        if from_id is None
-        else await run_in_threadpool(_prefill, quiz, engine, results, from_id)
-    )
+        return _plain_quiz_page(request, framework, quiz, embed, tokens, caches)
+    form = QuizForm() if from_id is None else _prefill(quiz, session, results, from_id)
     if team:
-        joined = await run_in_threadpool(_open_team, engine, team)
+        joined = team_for_join(session, team)
         form.fields["team"] = team
         form.notice = (
             f"You are answering as a member of the team “{joined.name}”. No names are asked, "
             "and the team's page never shows who gave which answer."
         )
     if plan and from_id is not None:
-        await run_in_threadpool(_check_plan, engine, plan)
+        plan_for_token(session, plan)
         form.fields |= {"plan": plan, "based_on": from_id}
         form.notice = (
             "You are checking in on your plan: your latest answers are filled in. Change what "
@@ -198,30 +205,34 @@ async def read_quiz_form(
         question = quiz.context_question(question_id)
         if value and question is not None and question.option(value) is not None:
             form.fields.setdefault(question_id, value)
-    return _quiz_page(request, framework, quiz, form, {}, embed, tokens)
+    return quiz_page(request, framework, quiz, form, {}, embed, tokens)
 
 
-TOKEN_SLOT = "form-token-slot-000000"  # where the prebuilt page's token goes, fresh each time
+TOKEN_SLOT = "form-token-slot-000000"  # where the kept page's token goes, fresh each time
+# The most requested page, rendered once per process (it changes only with a deployment).
+PLAIN_QUIZ_PAGE = CachePolicy("the plain quiz page", max_items=1)
 
 
 def _plain_quiz_page(
-    request: Request, framework: Framework, quiz: Quiz, embed: Embed, tokens: Tokens
+    request: Request,
+    framework: Framework,
+    quiz: Quiz,
+    embed: Embed,
+    tokens: Tokens,
+    caches: Caches,
 ) -> Response:
-    """The most requested page, rendered once per process; only its form token is new each time.
-    Once rendered, app/http/prebuilt.py answers it before routing."""
-    page: TokenPage | None = request.app.state.plain_quiz_page
+    """The quiz page without a query, kept; only its form token is new each time."""
+    kept = caches.of(PLAIN_QUIZ_PAGE)
+    page: TokenPage | None = kept.get(None)
     if page is None:
-        answer = _quiz_page(
+        answer = quiz_page(
             request, framework, quiz, QuizForm(), {}, embed, tokens, form_token=TOKEN_SLOT
         )
         page = TokenPage.of(bytes(answer.body), TOKEN_SLOT, tokens.form)
-        request.app.state.plain_quiz_page = page
+        kept.put(None, page)
+    else:
+        served(request.scope, "cache")
     return HTMLResponse(page.body())
-
-
-def _check_plan(engine: Engine, token: str) -> None:
-    with Session(engine) as session:
-        plan_for_token(session, token)
 
 
 def _record_check_in(engine: Engine, token: str, response_id: str) -> None:
@@ -229,34 +240,28 @@ def _record_check_in(engine: Engine, token: str, response_id: str) -> None:
         record_check_in(session, token, response_id)
 
 
-def _open_team(engine: Engine, join_token: str) -> Team:
-    with Session(engine) as session:
-        return team_for_join(session, join_token)
-
-
-def _prefill(quiz: Quiz, engine: Engine, results: Results, response_id: str) -> QuizForm:
-    with Session(engine) as session:
-        record = read_response(session=session, response_id=response_id)
-        # An answer of an older quiz version is kept only where its question and option still
-        # read the same: an option id that stayed while its wording changed is left blank.
-        earlier = (
-            results.scorer_for(session, record.content_hash).quiz
-            if record.quiz_version != quiz.version and record.content_hash is not None
-            else None
-        )
-    fields = _stored_fields(quiz, record, earlier)
+def _prefill(quiz: Quiz, session: Session, results: Results, response_id: str) -> QuizForm:
+    record = read_response(session=session, response_id=response_id)
+    # An answer of an older quiz version is kept only where its question and option still
+    # read the same: an option id that stayed while its wording changed is left blank.
+    earlier = (
+        results.scorer_for(session, record.content_hash).quiz
+        if record.quiz_version != quiz.version and record.content_hash is not None
+        else None
+    )
+    fields = stored_fields(quiz, record, earlier)
     notice = "Your earlier answers are filled in. Change any of them, or choose priorities, and submit to see your list again."
     if record.quiz_version != quiz.version:
         notice += " The quiz has changed since then, so questions that changed are left blank."
     return QuizForm(fields, list(record.result.get("priorities", [])), notice)
 
 
-def _stored_fields(
+def stored_fields(
     quiz: Quiz, record: ResponseRecord, earlier: Quiz | None = None
 ) -> dict[str, str]:
-    """A stored response's answers and context as form fields; answers to questions or options
-    this quiz version no longer has, or words differently than `earlier` (the quiz the answers
-    were given to), are left out."""
+    """A stored response's answers, with their notes and links, and context as form fields;
+    answers to questions or options this quiz version no longer has, or words differently than
+    `earlier` (the quiz the answers were given to), are left out."""
     options = {(q.id, o.id) for q in quiz.questions for o in q.options}
     if earlier is not None:
         now = {(q.id, o.id): (q.prompt, o.label) for q in quiz.questions for o in q.options}
@@ -266,11 +271,14 @@ def _stored_fields(
             for o in q.options
             if now.get((q.id, o.id)) == (q.prompt, o.label)
         }
-    fields = {
-        a["question_id"]: a["option_id"]
-        for a in record.answers
-        if (a.get("question_id"), a.get("option_id")) in options
-    }
+    fields: dict[str, str] = {}
+    for a in record.answers:
+        if (a.get("question_id"), a.get("option_id")) not in options:
+            continue
+        fields[a["question_id"]] = a["option_id"]
+        for key, prefix in (("note", NOTE_FIELD), ("link", LINK_FIELD)):
+            if value := (a.get("evidence") or {}).get(key):
+                fields[prefix + a["question_id"]] = value
     return fields | {k: v for k, v in (("state", record.state), ("role", record.role)) if v}
 
 
@@ -278,7 +286,7 @@ def _answered(quiz: Quiz, fields: dict[str, str]) -> list[tuple[str, str]]:
     return [(q.id, fields[q.id]) for q in quiz.questions if fields.get(q.id)]
 
 
-def _form_errors(quiz: Quiz, form: QuizForm, problems: list[Problem]) -> dict[str, str]:
+def form_errors(quiz: Quiz, form: QuizForm, problems: list[Problem]) -> dict[str, str]:
     """Map problems to the form field they belong to (question id, `state`, `role`,
     `priorities`, `form`)."""
     errors = {q.id: NOT_ANSWERED for q in quiz.questions if not form.fields.get(q.id)}
@@ -299,14 +307,59 @@ def _form_errors(quiz: Quiz, form: QuizForm, problems: list[Problem]) -> dict[st
     return errors
 
 
+NOTE_FIELD, LINK_FIELD = "note-", "link-"
+LINK_RULE = re.compile(EVIDENCE_LINK_PATTERN)
+BAD_LINK = "Give a web address starting with http:// or https://, as your browser shows it."
+NOTE_TOO_LONG = f"Keep the note to {EVIDENCE_MAX} characters or fewer."
+EVIDENCE_NEEDS_ANSWER = "Choose a statement for this question to keep its note or link."
+
+
+def _evidence(fields: dict[str, str], question_id: str) -> dict[str, str]:
+    """The note and link given for one question, empty ones left out."""
+    given = {
+        "note": fields.get(NOTE_FIELD + question_id, "").strip(),
+        "link": fields.get(LINK_FIELD + question_id, "").strip(),
+    }
+    return {k: v for k, v in given.items() if v}
+
+
+def evidence_errors(quiz: Quiz, form: QuizForm) -> dict[str, str]:
+    """A problem with a note or link, keyed `evidence-<question id>`: checked here, before the
+    submission's model, so that the form can say which and keep everything else."""
+    errors: dict[str, str] = {}
+    for q in quiz.questions:
+        given = _evidence(form.fields, q.id)
+        if not given:
+            continue
+        if len(given.get("note", "")) > EVIDENCE_MAX:
+            errors["evidence-" + q.id] = NOTE_TOO_LONG
+        elif "link" in given and (
+            len(given["link"]) > EVIDENCE_MAX or not LINK_RULE.fullmatch(given["link"])
+        ):
+            errors["evidence-" + q.id] = BAD_LINK
+        elif not form.fields.get(q.id):
+            errors["evidence-" + q.id] = EVIDENCE_NEEDS_ANSWER
+    return errors
+
+
+def form_answers(quiz: Quiz, fields: dict[str, str]) -> list[dict[str, Any]]:
+    """The answered questions as a submission's answers, each with its note and link."""
+    answers: list[dict[str, Any]] = []
+    for q, o in _answered(quiz, fields):
+        answer: dict[str, Any] = {"question_id": q, "option_id": o}
+        given = _evidence(fields, q)
+        if given:
+            answer["evidence"] = given
+        answers.append(answer)
+    return answers
+
+
 def _submission(quiz: Quiz, form: QuizForm) -> Submission:
     try:
         return Submission.model_validate(
             {
                 "quiz_version": form.fields.get("quiz_version", ""),
-                "answers": [
-                    {"question_id": q, "option_id": o} for q, o in _answered(quiz, form.fields)
-                ],
+                "answers": form_answers(quiz, form.fields),
                 "context": {
                     "state": form.fields.get("state") or None,
                     "role": form.fields.get("role") or None,
@@ -320,20 +373,30 @@ def _submission(quiz: Quiz, form: QuizForm) -> Submission:
         raise InvalidRequest("The form could not be read.") from exc
 
 
-async def _read_form(request: Request) -> QuizForm:
+def _limit(name: str) -> int:
+    return EVIDENCE_MAX if name.startswith((NOTE_FIELD, LINK_FIELD)) else MAX_FIELD
+
+
+async def read_form(request: Request) -> QuizForm:
     raw = await request.form()
     values = [(k, v) for k, v in raw.multi_items() if isinstance(v, str)]
-    too_long = sorted({k for k, v in values if len(v) > MAX_FIELD})
+    too_long = sorted({k for k, v in values if len(v) > _limit(k)})
     fields = {k: v for k, v in values if k != "priority" and k not in too_long}
     chosen = [v for k, v in values if k == "priority" and len(v) <= MAX_FIELD]
     return QuizForm(fields, chosen[:20], too_long=too_long)
 
 
-def _too_long_errors(quiz: Quiz, form: QuizForm) -> dict[str, str]:
+def too_long_errors(quiz: Quiz, form: QuizForm) -> dict[str, str]:
     """Each over-long field as an error next to its question (or above the form)."""
     known = {q.id for q in quiz.questions} | {"state", "role"}
     errors: dict[str, str] = {}
     for name in form.too_long:
+        if name.startswith(NOTE_FIELD):
+            errors["evidence-" + name.removeprefix(NOTE_FIELD)] = NOTE_TOO_LONG
+            continue
+        if name.startswith(LINK_FIELD):
+            errors["evidence-" + name.removeprefix(LINK_FIELD)] = BAD_LINK
+            continue
         key = name if name in known else "priorities" if name == "priority" else "form"
         errors[key] = TOO_LONG
     return errors
@@ -358,7 +421,7 @@ async def submit_quiz_form(
     (`widget`) and counted against the partner's limit as well as the address's; without it
     (forged, stale, another partner's), the form comes back to be sent again."""
     quiz = scorer.quiz
-    form = await _read_form(request)
+    form = await read_form(request)
     problems: list[Problem] = []
     refused: dict[str, str] = {}
     admit = limiter.admission(f"ip:{client_address(request)}", settings.rate_limit_per_minute)
@@ -368,7 +431,11 @@ async def submit_quiz_form(
         # and is counted for the partner by sending again (the page has a fresh token); a
         # forger gets nothing stored.
         refused["form"] = EMBED_AGAIN.format(name=partner.name)
-    elif not form.too_long and all(form.fields.get(q.id) for q in quiz.questions):
+    elif (
+        not form.too_long
+        and all(form.fields.get(q.id) for q in quiz.questions)
+        and not evidence_errors(quiz, form)
+    ):
         submission = _submission(quiz, form)
         if partner is not None:
             submission = submission.model_copy(update={"partner": partner.slug})
@@ -397,6 +464,10 @@ async def submit_quiz_form(
         else:
             if submitted.webhook:
                 webhooks.wake()
+            if draft_token := form.fields.get("draft"):
+                await run_in_threadpool(
+                    _mark_sent, engine, draft_token, submitted.id, settings.draft_retention_days
+                )
             # `completed` tells the embedded result page to announce itself to the partner.
             done = {"completed": "1"} if embed.parent_origin else {}
             location = f"/results/{submitted.id}{embed.query(**done)}"
@@ -404,17 +475,62 @@ async def submit_quiz_form(
                 # A plan's check-in: it joins the plan, which shows what changed. The response
                 # is stored either way: a plan link gone wrong only leaves it unlinked.
                 try:
+                    # Its own write with its own commit, after the submission's (app/plans/),
+                    # the one hop by hand left in a route: it does not go through the writer.
                     await run_in_threadpool(_record_check_in, engine, plan_token, submitted.id)
                 except NotFound:
                     pass
                 else:
                     location = f"/plans/{plan_token}#history"
             return RedirectResponse(location, status_code=303)
-    errors = _form_errors(quiz, form, problems) | _too_long_errors(quiz, form) | refused
+    errors = (
+        form_errors(quiz, form, problems)
+        | evidence_errors(quiz, form)
+        | too_long_errors(quiz, form)
+        | refused
+    )
     kept = QuizForm({k: v for k, v in form.fields.items() if k not in errors}, form.priorities)
     if "priorities" in errors:
         kept.priorities = [p for p in form.priorities if p in scorer.conditions]
-    return _quiz_page(request, scorer.framework, quiz, kept, errors, embed, tokens, status_code=422)
+    return quiz_page(
+        request,
+        scorer.framework,
+        quiz,
+        kept,
+        errors,
+        embed,
+        tokens,
+        status_code=422,
+        draft=await run_in_threadpool(draft_panel, request, engine, settings, form.fields)
+        if form.fields.get("draft")
+        else None,
+    )
+
+
+def _mark_sent(engine: Engine, token: str, response_id: str, days: int) -> None:
+    with Session(engine) as session:
+        mark_sent(session, token, response_id, days)
+
+
+def draft_panel(
+    request: Request, engine: Engine, settings: Settings, fields: dict[str, str]
+) -> dict[str, Any] | None:
+    """The private link's panel for a form that came from a draft (its `draft` field)."""
+    token = fields.get("draft")
+    if not token:
+        return None
+    with Session(engine) as session:
+        try:
+            loaded = load_draft(session, token, settings.draft_retention_days)
+        except NotFound:
+            return None
+    return {
+        "token": token,
+        "url": public_base(request, settings) + draft_path(token),
+        "expires_at": expires_at(loaded.updated_at, settings.draft_retention_days),
+        "retention_days": settings.draft_retention_days,
+        "response_id": loaded.response_id,
+    }
 
 
 EMBED_AGAIN = (
@@ -470,46 +586,58 @@ def _already_submitted(request: Request, response_id: str | None, embed: Embed) 
 
 
 @router.get("/results/{response_id}", response_class=HTMLResponse)
-async def read_result_page(
+def read_result_page(
     response_id: str,
     request: Request,
-    engine: EngineDep,
+    session: SessionDep,
     results: ResultsDep,
     settings: SettingsDep,
     embed: EmbedDep,
     peers: BenchmarksDep,
+    caches: CachesDep,
 ) -> Response:
     """The shareable result, rendered from the result exactly as it was stored: a stage map, the
     list to begin with and the reasons. Results stored under older quiz versions render too.
     In a partner's embed, `completed=1` (set by the form's redirect) tells the partner's page.
     A rendered page is kept for a minute (as long as the peer figures it shows)."""
-    key = (response_id, request.url.query, public_base(request, settings))
-    page = results.pages.get(key)
+    kept = caches.of(RESULT_PAGES)
+    key = result_page_key(request, response_id, settings)
+    page: KeptPage | None = kept.get(key)
     if page is None:
-        body = await run_in_threadpool(
-            _result_page, request, engine, results, settings, embed, peers, response_id
-        )
+        body = _result_page(request, session, results, settings, embed, peers, response_id)
         page = KeptPage(body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
-        results.pages.put(key, page)
+        kept.put(key, page)
+    else:
+        served(request.scope, "cache")
     built = page.built(header(request.scope, b"if-none-match"))
     return embed.allow_framing(built.response())
 
 
-def kept_result_page(state: State) -> Callable[[Scope, str], Built | None]:
-    """`GET /results/{id}` answered before routing while its page is kept (app/http/prebuilt.py):
-    only without a query, so never inside an embed, whose pages carry their own framing."""
+# Rendered result pages, for a minute: as long as the peer figures they show (BENCHMARKS).
+RESULT_PAGES = CachePolicy("result pages", max_items=256, ttl=60.0)
 
-    def answer(scope: Scope, response_id: str) -> Built | None:
-        base = public_base(Request(scope), state.settings)
-        page = state.results.pages.get((response_id, "", base))
-        return None if page is None else page.built(header(scope, b"if-none-match"))
 
-    return answer
+def result_page_key(request: Request, response_id: str, settings: Settings) -> tuple[str, ...]:
+    """What a kept result page depends on: the result, the query (an embed, `completed`) and
+    the base its share link is made on."""
+    return (response_id, request.url.query, public_base(request, settings))
+
+
+@dataclass(frozen=True)
+class KeptPage:
+    """A rendered result page and its ETag (a hash of the page, computed once)."""
+
+    body: bytes
+    etag: str
+
+    def built(self, if_none_match: bytes | None) -> Built:
+        etag = self.etag.encode()
+        return cacheable(self.body, HTML, etag, b"private, max-age=60", if_none_match)
 
 
 def _result_page(
     request: Request,
-    engine: Engine,
+    session: Session,
     results: Results,
     settings: Settings,
     embed: Embed,
@@ -518,20 +646,26 @@ def _result_page(
 ) -> bytes:
     quiz = results.scorer.quiz
     completed = request.query_params.get("completed")
-    with Session(engine) as session:
-        record = read_response(session=session, response_id=response_id)
-        result = results.full(session, record)
-        peer_figures = peers.get(session, record.quiz_version, settings.min_group_size)
-        state_peers = (
-            peers.get(session, record.quiz_version, settings.min_group_size, record.state)
-            if record.state
-            else {}
-        )
+    record = read_response(session=session, response_id=response_id)
+    result = results.full(session, record)
+    # The questions as this response was asked them (its own content version).
+    asked = results.scorer_for(session, record.content_hash).quiz if record.content_hash else quiz
+    team = session.get(Team, record.team_id) if record.team_id else None
+    peer_figures = peers.get(session, record.quiz_version, settings.min_group_size)
+    state_peers = (
+        peers.get(session, record.quiz_version, settings.min_group_size, record.state)
+        if record.state
+        else {}
+    )
     recommendations = result["recommendations"]
     chosen = set(result.get("begin_here", []))
     begin = [r for r in recommendations if r["slug"] in chosen] or recommendations[:3]
     own_url = result_url(public_base(request, settings), record.id)
     share_url = embed.shared(record.id, own_url)
+    state_name = _label(quiz, "state", record.state)
+    compared = [("all respondents", peer_figures)]
+    if state_name:
+        compared.append((f"respondents for {state_name}", state_peers))
     page = render(
         request,
         "result.html",
@@ -554,18 +688,96 @@ def _result_page(
             "state_peers": state_peers,
             "min_group_size": settings.min_group_size,
             "share_url": share_url,
-            "state_name": _label(quiz, "state", record.state),
+            "state_name": state_name,
             "role_name": _label(quiz, "role", record.role),
+            "summary": [summary_line(r) for r in begin],
+            "answers_given": answers_given(asked, record.answers),
+            "too_few_peers": too_few_line(
+                compared, [c["slug"] for c in result["conditions"]], settings.min_group_size
+            ),
+            "team_name": team.name if team else None,
         },
     )
     return bytes(page.body)
 
 
+def summary_line(r: dict[str, Any]) -> str:
+    """One line on why a condition is on the list, from the rule that placed it."""
+    if r["focus"] == "confirm":
+        return "You were not sure where your state stands: confirm it first."
+    if r["focus"] == "sustain":
+        return "At the last stage: sustain it and keep improving."
+    next_stage = r.get("next_stage") or {}
+    step = f"next, {next_stage['name']}" if next_stage.get("name") else "the next stage"
+    basis = {
+        "stage": "its stage places it here",
+        # Scoring 3.0: readiness, and which steps build on which (links of our reading).
+        "dependency": "placed by which next steps build on which (links of our reading)",
+        "tie": "equal with others: nothing in your answers or priorities separates them",
+        "priority": "one of your priorities, so it comes before others at the same stage"
+        if r.get("prioritized")
+        else "others at the same stage are your priorities, so they come first",
+        "progress": "ordered among others at its stage by how far your answers go past it",
+        "sequence": "tied with others at its stage; our own suggested sequence put it here",
+    }.get(r.get("order_basis", "stage"), "its stage places it here")
+    if r.get("prioritized") and r.get("order_basis") != "priority":
+        basis += " (one of your priorities)"
+    return f"{step}; {basis}."
+
+
+def answers_given(quiz: Quiz, answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stored answers in the quiz's order, each with its prompt, the statement chosen and
+    any note or link; an answer this content version does not know is listed by its ids."""
+    by_id = {a.get("question_id"): a for a in answers}
+    listed: list[dict[str, Any]] = []
+    for q in quiz.questions:
+        answer = by_id.pop(q.id, None)
+        if answer is None:
+            continue
+        option = next((o for o in q.options if o.id == answer.get("option_id")), None)
+        listed.append(
+            {
+                "question_id": q.id,
+                "prompt": q.prompt,
+                "label": option.label if option else answer.get("option_id"),
+                "evidence": answer.get("evidence") or {},
+            }
+        )
+    for question_id, answer in by_id.items():
+        listed.append(
+            {
+                "question_id": question_id,
+                "prompt": question_id,
+                "label": answer.get("option_id"),
+                "evidence": answer.get("evidence") or {},
+            }
+        )
+    return listed
+
+
+def too_few_line(
+    compared: list[tuple[str, dict[str, Any]]], slugs: list[str], min_group_size: int
+) -> str | None:
+    """The one line that says where peer figures are left out, instead of one per condition."""
+    parts = []
+    for who, figures in compared:
+        missing = sum(1 for slug in slugs if (p := figures.get(slug)) is None or p.suppressed)
+        if missing:
+            where = f"all {missing}" if missing == len(slugs) else f"{missing} of {len(slugs)}"
+            parts.append(f"{who} (on {where} conditions)")
+    if not parts:
+        return None
+    return (
+        f"Too few responses to compare with {' or with '.join(parts)}: groups of fewer than "
+        f"{min_group_size} responses are not shown."
+    )
+
+
 @router.get("/results/{response_id}/what-if", response_class=HTMLResponse)
-async def read_what_if(
+def read_what_if(
     response_id: str,
     request: Request,
-    engine: EngineDep,
+    session: SessionDep,
     results: ResultsDep,
     embed: EmbedDep,
     tokens: TokensDep,
@@ -574,7 +786,7 @@ async def read_what_if(
     (the form's GET), the new result side by side with the stored one: each condition's stage
     and rank then and now, and the new "Begin here". Nothing is stored; "Save this version"
     posts the changed answers to the quiz as a new response based on this one."""
-    stored, form = await run_in_threadpool(_stored_for_what_if, engine, results, response_id)
+    stored, form = _stored_for_what_if(session, results, response_id)
     scorer = results.scorer
     asked = request.query_params
     comparison = None
@@ -591,7 +803,7 @@ async def read_what_if(
             )
             result = scorer.score(_submission(scorer.quiz, versioned))
         except SubmissionInvalid as exc:
-            errors = _form_errors(scorer.quiz, form, exc.problems)
+            errors = form_errors(scorer.quiz, form, exc.problems)
             errors = {k: v for k, v in errors.items() if v != NOT_ANSWERED}
         else:
             found = changes(stored, result)
@@ -628,12 +840,11 @@ async def read_what_if(
 
 
 def _stored_for_what_if(
-    engine: Engine, results: Results, response_id: str
+    session: Session, results: Results, response_id: str
 ) -> tuple[dict[str, Any], QuizForm]:
-    with Session(engine) as session:
-        record = read_response(session=session, response_id=response_id)
-        stored = results.full(session, record)
-    fields = _stored_fields(results.scorer.quiz, record)
+    record = read_response(session=session, response_id=response_id)
+    stored = results.full(session, record)
+    fields = stored_fields(results.scorer.quiz, record)
     return stored, QuizForm(fields, list(stored.get("priorities", [])))
 
 

@@ -8,12 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.deps import EngineDep, SettingsDep
+from app.deps import SessionDep, SettingsDep
 from app.errors import NotFound
 from app.models import Partner
 from app.partners.registry import active_partner
@@ -84,10 +82,10 @@ def _font_option(value: str) -> tuple[str, ...] | str | None:
 
 
 @router.get("/partners/{slug}/embed", response_class=HTMLResponse)
-async def read_partner_embed(
-    slug: str, request: Request, engine: EngineDep, settings: SettingsDep
+def read_partner_embed(
+    slug: str, request: Request, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    partner = await run_in_threadpool(_partner, engine, slug)
+    partner = _partner(session, slug)
     asked = {k: v[:500] for k, v in request.query_params.items()}
     snippet = snippet_for(partner, asked)
     host = public_base(request, settings) or str(request.base_url).rstrip("/")
@@ -106,9 +104,8 @@ async def read_partner_embed(
     )
 
 
-def _partner(engine: Engine, slug: str) -> Partner:
-    with Session(engine) as session:
-        partner = active_partner(session, slug)
+def _partner(session: Session, slug: str) -> Partner:
+    partner = active_partner(session, slug)
     if partner is None:
         raise NotFound("No registered partner with that name. Check the address you were given.")
     return partner

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session
 
 from app.deps import (
     EngineDep,
     LimiterDep,
     ResultsDep,
     ScorerDep,
+    SessionDep,
     SettingsDep,
     WriterDep,
     client_address,
@@ -23,12 +22,16 @@ from app.teams.service import (
     DEFAULT_DAYS,
     close_team,
     create_team,
+    get_team,
+    join_link_again,
     load_team_view,
     team_links,
 )
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+# A form field as sent: anything (the route checks it and says what is wrong next to it).
+Field = Annotated[str, Form()]
 
 
 @router.get("/teams/new", response_class=HTMLResponse)
@@ -39,58 +42,60 @@ async def new_team_form(request: Request) -> Response:
 
 
 @router.post("/teams/new", response_class=HTMLResponse)
-async def create_team_from_form(
+def create_team_from_form(
     request: Request,
-    engine: EngineDep,
+    session: SessionDep,
     scorer: ScorerDep,
     settings: SettingsDep,
     limiter: LimiterDep,
+    name: Field = "",
+    state: Field = "",
+    closes_in_days: Field = str(DEFAULT_DAYS),
 ) -> Response:
-    raw = await request.form()
-    fields = {k: v.strip() for k, v in raw.items() if isinstance(v, str)}
+    fields = {
+        "name": name.strip(),
+        "state": state.strip(),
+        "closes_in_days": closes_in_days.strip(),
+    }
     errors: dict[str, str] = {}
-    name = fields.get("name", "")
-    if not name or len(name) > 120:
+    if not fields["name"] or len(fields["name"]) > 120:
         errors["name"] = "Give the team a name of 1 to 120 characters."
-    state = fields.get("state") or None
-    if state is not None and state not in scorer.context_options["state"]:
+    chosen = fields["state"] or None
+    if chosen is not None and chosen not in scorer.context_options["state"]:
         errors["state"] = "Choose a state from the list, or none."
-    days_text = fields.get("closes_in_days", str(DEFAULT_DAYS))
+    days_text = fields["closes_in_days"]
     days = int(days_text) if days_text.isdigit() else 0
     if not 1 <= days <= 365:
         errors["closes_in_days"] = "Choose between 1 and 365 days."
     if errors:
         return render(request, "team_new.html", {"fields": fields, "errors": errors}, 422)
-    await run_in_threadpool(
-        limiter.hit, f"ip:{client_address(request)}", settings.rate_limit_per_minute
+    limiter.hit(f"ip:{client_address(request)}", settings.rate_limit_per_minute)
+    created = create_team(session, name=fields["name"], state=chosen, closes_in_days=days)
+    team = created.team
+    links = team_links(
+        public_base(request, settings), team.id, created.join_token, created.lead_token
     )
-
-    def create() -> tuple[Any, str, str]:
-        with Session(engine) as session:
-            created = create_team(session, name=name, state=state, closes_in_days=days)
-            return created.team, created.join_token, created.lead_token
-
-    team, join_token, lead_token = await run_in_threadpool(create)
-    links = team_links(public_base(request, settings), team.id, join_token, lead_token)
     return render(request, "team_created.html", {"team": team, "links": links}, 201)
 
 
 @router.get("/teams/{team_id}", response_class=HTMLResponse)
-async def read_team_page(
+def read_team_page(
     team_id: str,
     request: Request,
-    engine: EngineDep,
+    session: SessionDep,
     results: ResultsDep,
     settings: SettingsDep,
 ) -> Response:
     """Per condition: members by stage, the team's stage and where members disagree ("talk
     about this first"), and the team's own "Begin here". Nobody's answers, ever."""
     lead_token = request.query_params.get("lead")
-    view, lead = await run_in_threadpool(
-        load_team_view, engine, results, team_id, lead_token, settings.team_min_members
-    )
+    view, lead = load_team_view(session, results, team_id, lead_token, settings.team_min_members)
+    join_url = None
+    if lead:
+        token = join_link_again(get_team(session, team_id), lead_token)
+        if token:
+            join_url = team_links(public_base(request, settings), team_id, token, "")["join_url"]
     quiz = results.scorer.quiz
-    prompts = {q.id: q.prompt for q in quiz.questions}
     states = quiz.context_question("state")
     state = states.option(view["state"]) if states and view["state"] else None
     page = render(
@@ -100,10 +105,9 @@ async def read_team_page(
             "team": view,
             "lead": lead,
             "lead_token": lead_token if lead else None,
-            "prompts": prompts,
             "state_name": state.label if state else None,
             "stage_names": results.scorer.stage_names,
-            "join_hint": lead,
+            "join_url": join_url,
         },
     )
     page.headers["Cache-Control"] = "private, no-store"
@@ -111,9 +115,8 @@ async def read_team_page(
 
 
 @router.post("/teams/{team_id}/close", response_class=HTMLResponse)
-async def close_team_from_form(
-    team_id: str, request: Request, engine: EngineDep, writer: WriterDep
+def close_team_from_form(
+    team_id: str, engine: EngineDep, writer: WriterDep, lead: Field = ""
 ) -> Response:
-    lead_token = str((await request.form()).get("lead") or "")
-    await run_in_threadpool(close_team, engine, writer, team_id, lead_token)
-    return RedirectResponse(f"/teams/{team_id}?lead={lead_token}", status_code=303)
+    close_team(engine, writer, team_id, lead)
+    return RedirectResponse(f"/teams/{team_id}?lead={lead}", status_code=303)

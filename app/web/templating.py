@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from app.http.security import csp
+from app.http.answers import csp
 from app.web.theme import Theme, parse_hide
 from scoring import Scorer
 

@@ -3,7 +3,7 @@ from the embed's query (set by /embed.js from the host's `data-*` attributes) an
 small stylesheet, `/embed/theme.css`.
 
 Why a stylesheet and not a `style` attribute: the pages' policy is `style-src 'self'` with no
-'unsafe-inline' (app/http/security.py), so the frame cannot carry an inline style. The page
+'unsafe-inline' (app/http/answers.py), so the frame cannot carry an inline style. The page
 links `/embed/theme.css?accent=...&...` instead, a file from our own origin, which CSP allows.
 
 Why it cannot inject CSS: every value is parsed into a closed shape before anything is written

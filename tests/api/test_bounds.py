@@ -20,7 +20,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.analytics.aggregates import DATE_PATTERN, EARLIEST, LATEST, BenchmarkCache, parse_day
-from app.http.limits import MAX_HEAD_BYTES, MAX_HEADERS
+from app.cache import CachePolicy
+from app.http.middleware import MAX_HEAD_BYTES, MAX_HEADERS
 from app.main import create_app
 from app.web import insights
 from quiz import Quiz
@@ -70,15 +71,33 @@ def test_benchmarks_take_only_known_states_and_keep_nothing_else(app_client: Tes
 
 
 def test_every_in_process_cache_has_a_size_bound(app_client: TestClient) -> None:
-    cache = BenchmarkCache(max_items=8)
+    cache = BenchmarkCache(policy=CachePolicy("benchmarks", max_items=8, ttl=60.0))
     for n in range(50):
         cache.put(("2026-11.2", f"S{n}", 5), {})
     assert len(cache._kept) == 8
     state = app_client.app.state  # type: ignore[attr-defined]
-    for kept in (state.results._cache, state.results.bodies, state.results.pages):
-        assert 0 < kept.max_items <= 1024
-    assert 0 < state.results._scorers.max_items <= 64  # content versions read back
-    assert 0 < state.benchmarks._kept.max_items <= 1024
+    created = app_client.post(
+        "/api/v1/responses", json={"quiz_version": state.scorer.quiz.version}
+    ).json()
+    for path in ("/quiz", f"/results/{created['id']}", f"/api/v1/responses/{created['id']}"):
+        assert app_client.get(path).status_code == 200
+    app_client.options(
+        "/api/v1/responses",
+        headers={"Origin": "https://a.example", "Access-Control-Request-Method": "POST"},
+    )
+    kept = state.caches.all()  # every cache of the app, in one place (app/cache.py)
+    assert set(kept) == {
+        "explained results",
+        "scorers of content versions",
+        "benchmarks",
+        "partners' origins",
+        "the plain quiz page",
+        "result pages",
+        "stored responses, serialised",
+    }
+    for name, cache in kept.items():
+        assert 0 < cache.max_items <= 1024, name
+    assert kept["scorers of content versions"].max_items <= 64  # content versions read back
 
 
 # --- request heads -----------------------------------------------------------------------------

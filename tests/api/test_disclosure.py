@@ -37,6 +37,7 @@ from app.analytics.compare import COMPARE_BY, compare
 from app.analytics.exports import Names
 from app.models import ConditionRollup, ConditionRollupMonth, PendingRollup
 from app.responses.writer import DirectWriter
+from app.web.pages import RESULT_PAGES
 from quiz import Quiz
 from tests.scoring.support import QUESTIONS, Rung, every_question_at, option_for
 from tests.support import InProcessServer, LiveServer, app_settings, live_server, migrated
@@ -104,7 +105,7 @@ def a_minute_later(server: LiveServer | InProcessServer) -> None:
     """What waiting out the benchmarks' one-minute cache does: the next read is fresh."""
     state = server.app.state
     state.benchmarks = type(state.benchmarks)()
-    state.results.pages.clear()
+    state.caches.of(RESULT_PAGES).clear()
 
 
 def benchmarks(c: Client, state: str | None = None) -> dict[str, Any]:
@@ -270,7 +271,9 @@ def test_no_size_of_a_suppressed_group_anywhere(
         assert "Too few responses match these filters to show (fewer than 5)" in page
         assert "2 responses" not in page and "<svg" not in page
         result = c.get(f"/results/{last}").text
-        assert "Too few responses from respondents for Wyoming to compare (fewer than 5)" in result
+        assert "Too few responses to compare with" in result
+        assert "respondents for Wyoming (on all 11 conditions)" in result
+        assert "groups of fewer than 5 responses are not shown" in result
         assert "Of 2 responses" not in result
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.api.routes.responses import kept_response
-from app.web.pages import kept_result_page
+from app.main import create_app
 from quiz import Quiz
+from tests.support import app_settings, migrated
 
 
 def test_content_has_etags_and_304(client: httpx.Client, quiz: Quiz) -> None:
@@ -73,19 +74,22 @@ def test_html_405_carries_allow(client: httpx.Client) -> None:
     assert r.headers["content-type"].startswith("text/html")
 
 
-def test_answers_served_before_routing_match_the_routes(client: httpx.Client) -> None:
-    """app/http/prebuilt.py answers these paths without a query; with one, the routes answer. Both
-    must give the same body and headers (the page: all but its fresh form token)."""
+def test_kept_answers_match_the_answers_built(tmp_path: Path, quiz: Quiz) -> None:
+    """The plain quiz page, a stored response and its result page are kept once built (each by
+    its own route, app/cache.py); the kept answer is the built one, byte for byte and header
+    for header (the page: all but its fresh form token), and a query string is no way around
+    it but another answer (`?state=` is the form with nothing preselected)."""
     token = re.compile(r'name="form_token" value="[^"]+"')
-    for path in ("/api/v1/quiz", "/api/v1/framework", "/quiz"):
-        client.get(path)  # the page is built by its first request
-        fast, routed = client.get(path), client.get(path + "?state=")
-        assert fast.status_code == routed.status_code == 200, path
-        assert token.sub("", fast.text) == token.sub("", routed.text), path
-        for name in ("content-type", "etag", "cache-control", "content-security-policy"):
-            assert fast.headers.get(name) == routed.headers.get(name), (path, name)
-    public = client.get("/api/v1/quiz", headers={"Origin": "https://elsewhere.example"})
-    assert public.headers["access-control-allow-origin"] == "*"
+    with TestClient(create_app(app_settings(migrated(f"sqlite:///{tmp_path / 'q.db'}")))) as c:
+        created = c.post("/api/v1/responses", json={"quiz_version": quiz.version}).json()
+        for path in ("/quiz", f"/results/{created['id']}", f"/api/v1/responses/{created['id']}"):
+            built, kept = c.get(path), c.get(path)
+            assert built.status_code == kept.status_code == 200, path
+            assert token.sub("", built.text) == token.sub("", kept.text), path
+            for name in ("content-type", "etag", "cache-control", "content-security-policy"):
+                assert built.headers.get(name) == kept.headers.get(name), (path, name)
+        routed = c.get("/quiz?state=")
+        assert token.sub("", routed.text) == token.sub("", c.get("/quiz").text)
 
 
 def test_access_log_names_the_route_for_head_too(
@@ -95,47 +99,55 @@ def test_access_log_names_the_route_for_head_too(
         for path in ("/quiz", "/api/v1/quiz", "/api/v1/conditions/measuring-success"):
             client.head(path)
     lines = [r.getMessage() for r in caplog.records if r.name == "app.access"]
-    assert [line.rsplit(" ", 2)[0] for line in lines] == [
+    assert [line.rsplit(" ", 3)[0] for line in lines] == [
         "HEAD /quiz",
         "HEAD /api/v1/quiz",
         "HEAD /api/v1/conditions/{slug}",
     ]
 
 
-def test_kept_results_are_answered_before_routing_as_the_routes_answer(
-    client: TestClient, quiz: Quiz, caplog: pytest.LogCaptureFixture
+def test_the_access_log_says_how_each_request_was_answered(
+    tmp_path: Path, quiz: Quiz, caplog: pytest.LogCaptureFixture
 ) -> None:
-    created = client.post("/api/v1/responses", json={"quiz_version": quiz.version}).json()
-    state = client.app.state  # type: ignore[attr-defined]
-    answers = {
-        f"/results/{created['id']}": kept_result_page(state),
-        f"/api/v1/responses/{created['id']}": kept_response(state),
-    }
-    for path, kept in answers.items():
-        scope = {
-            "type": "http",
-            "method": "GET",
-            "scheme": "http",
-            "path": path,
-            "query_string": b"",
-            "headers": [(b"host", b"testserver")],
-        }
-        routed = client.get(path)  # the route builds the answer and keeps it
-        built = kept(scope, created["id"])
-        assert built is not None and built.body == routed.content, path
+    """`served=route` when the route built the answer, `served=cache` when it answered from
+    what it kept, `served=layer` when a middleware answered before routing; never an id."""
+    with TestClient(create_app(app_settings(migrated(f"sqlite:///{tmp_path / 'q.db'}")))) as c:
+        created = c.post("/api/v1/responses", json={"quiz_version": quiz.version}).json()
+        stored = f"/api/v1/responses/{created['id']}"
         with caplog.at_level(logging.INFO, logger="app.access"):
-            again = client.get(path)
-            not_modified = client.get(path, headers={"If-None-Match": routed.headers["etag"]})
-        assert again.content == routed.content and not_modified.status_code == 304
-        for name in ("content-type", "etag", "cache-control", "content-security-policy"):
-            assert again.headers.get(name) == routed.headers.get(name), (path, name)
+            c.get("/quiz")
+            c.get("/quiz")
+            c.head("/quiz")
+            etag = c.get(stored).headers["etag"]
+            c.get(stored)
+            c.get(stored, headers={"If-None-Match": etag})
+            c.get(f"/results/{created['id']}")
+            c.get(f"/results/{created['id']}")
+            c.get("/api/v1/quiz")
+            c.post("/api/v1/score", content="x" * (70 * 1024), headers=JSON_TYPE)
+            c.options(
+                "/api/v1/responses",
+                headers={"Origin": "https://a.example", "Access-Control-Request-Method": "POST"},
+            )
+            c.get("/no-such-page")
     lines = [r.getMessage() for r in caplog.records if r.name == "app.access"]
     assert not any(created["id"] in line for line in lines)
-    for path in ("/results/{response_id}", "/api/v1/responses/{response_id}"):
-        assert [line.rsplit(" ", 1)[0] for line in lines if path in line][-2:] == [
-            f"GET {path} 200",
-            f"GET {path} 304",
-        ]
-    # Unknown ids are left to the route (a 404), never answered from what is kept.
-    assert kept_response(state)({**scope, "path": "/api/v1/responses/x"}, "x") is None
-    assert client.get("/results/" + "A" * 22).status_code == 404
+    shape = re.compile(r"^[A-Z]+ (.+) (\d{3}) [\d.]+ms (served=\w+)$")
+    said = [shape.match(line).groups() for line in lines]  # type: ignore[union-attr]
+    assert said == [
+        ("/quiz", "200", "served=route"),
+        ("/quiz", "200", "served=cache"),
+        ("/quiz", "200", "served=cache"),
+        ("/api/v1/responses/{response_id}", "200", "served=route"),
+        ("/api/v1/responses/{response_id}", "200", "served=cache"),
+        ("/api/v1/responses/{response_id}", "304", "served=cache"),
+        ("/results/{response_id}", "200", "served=route"),
+        ("/results/{response_id}", "200", "served=cache"),
+        ("/api/v1/quiz", "200", "served=route"),
+        ("(no route)", "413", "served=layer"),  # before routing: no route named
+        ("(no route)", "403", "served=layer"),
+        ("(no route)", "404", "served=none"),
+    ]
+
+
+JSON_TYPE = {"content-type": "application/json"}

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
 
+from app.cache import Caches
 from app.db import make_engine
 from app.main import create_app
 from app.models import ResponseRecord
@@ -76,7 +77,8 @@ def test_database_gone_is_503_with_retry_after(url: str, quiz: Quiz, tmp_path: P
         app.state.engine = make_engine(f"sqlite:///{gone}")
         app.state.writer = GroupCommitWriter(f"sqlite:///{gone}")
         app.state.writer.start()
-        app.state.results = Results(app.state.scorer)  # nothing cached
+        app.state.caches = Caches()  # nothing cached
+        app.state.results = Results(app.state.scorer, app.state.caches)
         for method, path, kwargs in (
             ("POST", "/api/v1/responses", {"json": submission(quiz)}),
             ("GET", f"/api/v1/responses/{kept}", {}),

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select
 from sqlmodel import Session
 
+from app.cache import Caches
 from app.db import make_engine
 from app.errors import RateLimited
 from app.main import create_app
@@ -185,7 +186,8 @@ def test_logs_of_a_lost_sqlite_database_name_nobody(url: str, quiz: Quiz, tmp_pa
         app.state.writer = GroupCommitWriter(url)
         app.state.writer.start()
         app.state.limiter.engine = app.state.engine
-        app.state.results = Results(app.state.scorer)
+        app.state.caches = Caches()
+        app.state.results = Results(app.state.scorer, app.state.caches)
         for method, target, kwargs in (
             ("POST", "/api/v1/responses", {"json": body(quiz)}),
             ("POST", "/api/v1/teams", {"json": {"name": "Leads", "state": "WY"}}),

@@ -63,12 +63,12 @@ def test_make_run_and_the_image_serve_with_the_same_options() -> None:
     options = re.search(r"^UVICORN_OPTIONS := (.+)$", makefile, re.M)
     assert options is not None and tuple(shlex.split(options.group(1))) == UVICORN_OPTIONS
     assert (
-        "$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) $(UVICORN_OPTIONS)" in makefile
+        "$(BIN)/uvicorn app.asgi:app --host $(HOST) --port $(PORT) $(UVICORN_OPTIONS)" in makefile
     )
     cmd = re.search(r'^CMD \["sh", "-c", "(.+)"\]$', (ROOT / "Dockerfile").read_text(), re.M)
     assert cmd is not None
     serve = shlex.split(cmd.group(1).split("&& exec ", 1)[1])
-    assert serve[:2] == ["uvicorn", "app.main:app"]
+    assert serve[:2] == ["uvicorn", "app.asgi:app"]
     assert " ".join(UVICORN_OPTIONS) in " ".join(serve)
 
 

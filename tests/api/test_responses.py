@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import create_engine, func, select, text
 
+from app.cache import Caches
 from app.models import IdempotencyRecord, ResponseRecord
 from app.responses.results import Results
 from quiz import Quiz
@@ -120,7 +121,9 @@ def test_stored_result_is_served_as_stored(
                 .values(result=record)
             )
         engine.dispose()
-        server.app.state.results = Results(server.app.state.scorer)  # a new process
+        # A new process: nothing kept.
+        server.app.state.caches = Caches()
+        server.app.state.results = Results(server.app.state.scorer, server.app.state.caches)
         served = c.get(f"/api/v1/responses/{created['id']}?top=11").json()["result"]
         assert served["scoring_version"] == record["scoring_version"]
         assert served["recommendations"][0]["slug"] == second["slug"]

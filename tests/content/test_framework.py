@@ -301,7 +301,7 @@ def test_broken_content_stops_app_start_up(data_copy: Path) -> None:
     edit_yaml(data_copy / "conditions" / "measuring-success.yaml", lambda d: d.pop("summary"))
     env = {**os.environ, "QUIZ_DATA_DIR": str(data_copy)}
     proc = subprocess.run(
-        [sys.executable, "-c", "import app.main"],
+        [sys.executable, "-c", "import app.asgi"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from scoring import Scorer
 from scoring.decisions import Standing
-from scoring.team import Member, aggregate, disagreement, released, team_stage
+from scoring.team import Member, aggregate, disagreement, released, spread, team_stage
 from tests.scoring.support import SCORER
 
 stage = st.one_of(st.none(), st.integers(min_value=0, max_value=3))
@@ -131,6 +131,63 @@ def test_team_figures_change_only_by_whole_batches_of_known_answers(
             assert grown == 0 or grown >= threshold
             if grown == 0:
                 assert a == b
+
+
+def test_spread_is_how_far_apart_not_merely_different() -> None:
+    assert spread([2, 2, 2]) == 0
+    assert spread([1, 2]) == 1
+    assert spread([0, 3]) == 3
+    assert spread([1, 1, 3]) == 1.33  # pairs 0, 2, 2
+    assert spread([0, 1, 2, 3]) == 1.67  # pairs 1, 2, 3, 1, 2, 1
+    assert spread([1, None, None]) is None  # "not sure" is no distance
+    assert spread([2, None, 2]) == 0
+    # Two members one stage apart are closer than two at the ends, though both "differ".
+    assert spread([1, 2]) < spread([0, 3])
+
+
+@given(st.lists(stage, min_size=2, max_size=12))
+def test_spread_is_zero_exactly_when_known_stages_agree(stages: list[int | None]) -> None:
+    measured = spread(stages)
+    known = {s for s in stages if s is not None}
+    if len([s for s in stages if s is not None]) < 2:
+        assert measured is None
+    else:
+        assert measured is not None and 0 <= measured <= 3
+        assert (measured == 0) == (len(known) == 1)
+
+
+def test_agenda_orders_the_widest_gaps_first_and_splits_answers(scorer: Scorer) -> None:
+    slugs = list(scorer.conditions)
+    base = dict.fromkeys(slugs, 2)
+    wide = "responsive-funding-systems"  # 0, 3, 3: spread 2
+    narrow = "balanced-assessments"  # 1, 2, 2: spread 0.67
+    unsure_only = "measuring-success"  # 2, 2, not sure: spread 0, not on the agenda
+    members = [
+        Member(
+            base | {wide: 0, narrow: 1},
+            {"funding": "not-started"},
+            evidence={"funding": {"note": "zeta"}},
+        ),
+        Member(
+            base | {wide: 3, unsure_only: None},
+            {"funding": "formula"},
+            evidence={"funding": {"note": "alpha", "link": "https://example.org"}},
+        ),
+        Member(base | {wide: 3}, {"funding": "formula"}),
+    ]
+    result = aggregate(scorer, members, threshold=3)
+    assert [(a.order, a.slug, a.spread) for a in result.agenda] == [
+        (1, wide, 2.0),
+        (2, narrow, 0.67),
+    ]
+    funding = result.agenda[0]
+    [split] = funding.questions
+    counts = {o.option_id: o.members for o in split.options}
+    assert counts["formula"] == 2 and counts["not-started"] == 1 and sum(counts.values()) == 3
+    assert [n.note for n in funding.notes] == ["alpha", "zeta"]  # sorted, not by member
+    assert funding.notes[0].link == "https://example.org"
+    # Nothing about a condition before its first batch: fewer known answers, no agenda entry.
+    assert aggregate(scorer, members[:2], threshold=3).agenda == []
 
 
 def test_team_ranking_is_the_scorers_own_readiness_ranking(scorer: Scorer) -> None:

@@ -52,13 +52,13 @@ def test_join_threshold_disagreement_and_close(client: httpx.Client, quiz: Quiz)
     answer(client, quiz, token, 1)
     before = client.get(team_path).text
     assert "Nothing about the members is shown until at least 3" in before
-    assert "so far" not in before and "Talk about this first" not in before
+    assert "so far" not in before and "Talk about these first" not in before
     assert "so far 2 have answered" in client.get(lead_path).text
 
     answer(client, quiz, token, 3)
     page = client.get(team_path).text
     assert "3 members have answered" in page
-    assert "Talk about this first" in page
+    assert "Talk about these first" in page
     assert "Close the team now" not in page  # only with the lead link
     lead_page = client.get(lead_path).text
     lead_token = re.search(r'name="lead" value="([^"]+)"', lead_page).group(1)  # type: ignore[union-attr]

@@ -16,7 +16,9 @@ from pydantic import BaseModel
 from starlette.types import Scope
 
 from app.errors import NotFound
-from app.http.prebuilt import JSON, Built, cacheable, header
+from app.http.answers import JSON, Built, cacheable, header
+from app.http.middleware import public
+from app.http.openapi import statuses
 from quiz import Condition, Framework, Quiz
 from scoring import Scorer
 
@@ -34,13 +36,13 @@ class StaticJson:
         body = model.model_dump_json().encode()
         return cls(body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
 
-    def prebuilt(self, scope: Scope) -> Built:
-        """The whole answer, headers and all: for the route and for app/http/prebuilt.py alike."""
+    def built(self, scope: Scope) -> Built:
+        """The whole answer, headers and all."""
         etag = self.etag.encode()
         return cacheable(self.body, JSON, etag, CACHE_CONTROL, header(scope, b"if-none-match"))
 
     def answer(self, request: Request) -> Response:
-        return self.prebuilt(request.scope).response()
+        return self.built(request.scope).response()
 
 
 @dataclass(frozen=True)
@@ -66,15 +68,15 @@ async def get_content_json(request: Request) -> ContentJson:
 ContentJsonDep = Annotated[ContentJson, Depends(get_content_json)]
 
 
-@router.get("/framework", response_model=Framework)
+@router.get("/framework", response_model=Framework, responses=statuses(304))
+@public
 async def read_framework(request: Request, content: ContentJsonDep) -> Response:
     """The whole framework: stages, strategies, conditions, commitments and open notes."""
     return content.framework.answer(request)
 
 
-@router.get(
-    "/conditions/{slug}", response_model=Condition, responses={404: {"description": "Unknown slug"}}
-)
+@router.get("/conditions/{slug}", response_model=Condition, responses=statuses(304, 404))
+@public
 async def read_condition(slug: str, request: Request, content: ContentJsonDep) -> Response:
     """One condition with its three stages and early-adopter example."""
     found = content.conditions.get(slug)
@@ -83,7 +85,8 @@ async def read_condition(slug: str, request: Request, content: ContentJsonDep) -
     return found.answer(request)
 
 
-@router.get("/quiz", response_model=Quiz)
+@router.get("/quiz", response_model=Quiz, responses=statuses(304))
+@public
 async def read_quiz(request: Request, content: ContentJsonDep) -> Response:
     """The questions, each option mapped to a stage (null for "I'm not sure")."""
     return content.quiz.answer(request)

@@ -46,6 +46,8 @@ from app.deps import (
     client_address,
 )
 from app.errors import ExportDisabled, InvalidRequest, Unauthorized
+from app.http.middleware import public
+from app.http.openapi import statuses
 from scoring import SCORING_VERSION
 
 router = APIRouter(tags=["export"])
@@ -71,12 +73,7 @@ def check_token(
         raise error
 
 
-EXPORT_STATUSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or wrong token"},
-    429: {"description": "Too many wrong tokens from this address; see Retry-After"},
-    422: {"description": "Bad parameters (an unknown partner too); details name each"},
-    503: {"description": "Export is off (no EXPORT_TOKEN)"},
-}
+EXPORT_STATUSES = statuses(401, 422, 429, 503)
 DateParam = Annotated[str | None, Query(description=f"inclusive: {DATE_RULE}")]
 PartnerParam = Annotated[
     str | None,
@@ -275,7 +272,8 @@ def read_comparison(
     return compare_body(found, datetime.now(UTC))
 
 
-@router.get("/benchmarks")
+@router.get("/benchmarks", responses=statuses(422, 503))
+@public
 def read_benchmarks(
     session: SessionDep,
     settings: SettingsDep,

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from app.db import dialect_insert, error_summary
 from app.deps import WriterDep
 from app.errors import RETRY_AFTER_SECONDS, json_error
+from app.http.openapi import statuses
 from app.models import HealthCheck
 
 log = logging.getLogger("app")
@@ -37,7 +38,7 @@ def touch(session: Session) -> None:
     )
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses=statuses(503))
 async def read_health(writer: WriterDep) -> JSONResponse:
     """`{"status": "ok"}` when the database takes a write, 503 otherwise."""
     try:

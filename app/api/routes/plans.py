@@ -3,12 +3,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from app.api.media import require_json
-from app.deps import LimiterDep, ResultsDep, SessionDep, SettingsDep, client_address
+from app.deps import (
+    LimiterDep,
+    ResultsDep,
+    SessionDep,
+    SettingsDep,
+    client_address,
+    require_json,
+)
+from app.http.openapi import statuses
 from app.plans.plans import (
     PLAN_TOKEN_PATTERN,
     PlanCreate,
@@ -30,7 +37,6 @@ Token = Annotated[
     str,
     Path(description="The plan's token, from its creation", pattern=PLAN_TOKEN_PATTERN),
 ]
-UNKNOWN: dict[int | str, dict[str, Any]] = {404: {"description": "No plan with that token"}}
 
 
 @router.post(
@@ -38,12 +44,7 @@ UNKNOWN: dict[int | str, dict[str, Any]] = {404: {"description": "No plan with t
     status_code=201,
     response_model=PlanCreated,
     dependencies=[Depends(require_json)],
-    responses={
-        404: {"description": "No response with that id"},
-        415: {"description": "Not application/json"},
-        422: {"description": "Invalid plan"},
-        429: {"description": "Too many"},
-    },
+    responses=statuses(400, 404, 413, 415, 422, 429, 503),
 )
 def create(
     body: PlanCreate,
@@ -70,13 +71,7 @@ def create(
     status_code=201,
     response_model=PlanCreated,
     dependencies=[Depends(require_json)],
-    responses={
-        404: {"description": "No team with that id"},
-        409: {"description": "The team's picture is not shown yet (too few members)"},
-        415: {"description": "Not application/json"},
-        422: {"description": "Invalid plan"},
-        429: {"description": "Too many"},
-    },
+    responses=statuses(400, 404, 409, 413, 415, 422, 429, 503),
 )
 def create_for_team(
     team_id: str,
@@ -100,7 +95,7 @@ def create_for_team(
     )
 
 
-@router.get("/plans/{token}", response_model=PlanPublic, responses=UNKNOWN)
+@router.get("/plans/{token}", response_model=PlanPublic, responses=statuses(404, 422, 503))
 def read(
     token: Token, session: SessionDep, results: ResultsDep, settings: SettingsDep
 ) -> PlanPublic:
@@ -115,8 +110,7 @@ def read(
     "/plans/{token}",
     response_model=PlanPublic,
     dependencies=[Depends(require_json)],
-    responses=UNKNOWN
-    | {415: {"description": "Not application/json"}, 422: {"description": "Invalid change"}},
+    responses=statuses(400, 404, 413, 415, 422, 503),
 )
 def replace(
     token: Token, body: PlanUpdate, session: SessionDep, results: ResultsDep, settings: SettingsDep

@@ -1,35 +1,35 @@
 """`POST /responses` stores a scored submission; `GET /responses/{id}` reads it back as stored."""
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic_core import to_json, to_jsonable_python
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from starlette.datastructures import State
-from starlette.types import Scope
 
-from app.api.media import require_json
-from app.api.routes.score import INVALID, TopQuery
+from app.api.routes.score import TopQuery
+from app.cache import CachePolicy
 from app.deps import (
+    CachesDep,
     EngineDep,
     LimiterDep,
     ResultsDep,
+    SessionDep,
     SettingsDep,
     WebhooksDep,
     WriterDep,
     client_address,
+    require_json,
 )
 from app.errors import InvalidRequest, Unauthorized
-from app.http.prebuilt import JSON, Built, cacheable, header
+from app.http.answers import JSON, Built, cacheable, header, served
+from app.http.openapi import statuses
 from app.models import Partner, ResponseCreated, ResponsePublic, as_utc
 from app.partners.registry import partner_for_key
 from app.responses.results import Results
 from app.responses.submissions import (
     RESPONSE_ID,
+    evidence_of,
     public_base,
     read_response,
     result_url,
@@ -41,18 +41,24 @@ from scoring import DEFAULT_TOP, Submission
 router = APIRouter(tags=["responses"])
 
 
+def get_key_partner(
+    session: SessionDep,
+    api_key: Annotated[str | None, Header(alias="X-API-Key")] = None,
+) -> Partner | None:
+    """The partner whose `X-API-Key` came with the request (401 for a wrong or revoked one), or
+    None without a key. A plain `def`: FastAPI reads it in its thread pool."""
+    return None if api_key is None else partner_for_key(session, api_key)
+
+
+KeyPartnerDep = Annotated[Partner | None, Depends(get_key_partner)]
+
+
 @router.post(
     "/responses",
     status_code=201,
     response_model=ResponseCreated,
     dependencies=[Depends(require_json)],
-    responses=INVALID
-    | {
-        401: {"description": "Wrong or revoked X-API-Key, or `partner` sent without one"},
-        409: {"description": "Idempotency-Key reused with another body"},
-        415: {"description": "Not application/json"},
-        429: {"description": "Too many submissions; see Retry-After"},
-    },
+    responses=statuses(400, 401, 404, 409, 413, 415, 422, 429, 503),
 )
 async def create_response(
     submission: Submission,
@@ -63,18 +69,15 @@ async def create_response(
     settings: SettingsDep,
     limiter: LimiterDep,
     webhooks: WebhooksDep,
+    partner: KeyPartnerDep,
     top: TopQuery = DEFAULT_TOP,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-    api_key: Annotated[str | None, Header(alias="X-API-Key")] = None,
 ) -> Response:
     """Score and store a submission. Retrying with the same Idempotency-Key returns the first
     response (same id) and stores nothing new; without an API key, a key is scoped by the body
     it came with, so another body is another key. With `X-API-Key`, the response is attributed
     to the key's partner (`attribution: "api_key"`) and counted against the partner's rate limit
     instead of the address's; `partner` is accepted only with the key (401 without)."""
-    partner = None
-    if api_key is not None:
-        partner = await run_in_threadpool(_partner_for_key, engine, api_key)
     if partner is not None:
         submission = _attributed(submission, partner.slug)
         bucket, limit = f"key:{partner.id}", partner.rate_limit_per_minute
@@ -103,11 +106,6 @@ async def create_response(
     }
     headers = {"Idempotent-Replayed": "true"} if submitted.replayed else None
     return Response(to_json(created), 201, headers, media_type="application/json")
-
-
-def _partner_for_key(engine: Engine, api_key: str) -> Partner:
-    with Session(engine) as session:
-        return partner_for_key(session, api_key)
 
 
 def _needs_key() -> Unauthorized:
@@ -145,26 +143,37 @@ def _attributed(submission: Submission, slug: str) -> Submission:
 @router.get(
     "/responses/{response_id}",
     response_model=ResponsePublic,
-    responses={404: {"description": "Unknown id"}},
+    responses=statuses(304, 404, 422, 503),
 )
-async def read_stored_response(
+def read_stored_response(
     response_id: str,
     request: Request,
-    engine: EngineDep,
+    session: SessionDep,
     results: ResultsDep,
+    caches: CachesDep,
     top: TopQuery = DEFAULT_TOP,
 ) -> Response:
     """A stored response, exactly as it was scored when submitted (never re-scored). Stored
     results never change, so the ETag is the id and `top`, a client that has it gets a 304
     without a database read, and each process keeps recent answers serialised."""
     if_none_match = header(request.scope, b"if-none-match")
-    built = stored_answer(response_id, top, if_none_match, results.bodies.get((response_id, top)))
+    kept = caches.of(STORED_RESPONSES)
+    key = (response_id, top)
+    body: bytes | None = kept.get(key)
+    if body is not None:
+        served(request.scope, "cache")
+    built = stored_answer(response_id, top, if_none_match, body)
     if built is None:
-        body = await run_in_threadpool(_serialised, engine, results, response_id, top)
-        results.bodies.put((response_id, top), body)
+        body = _serialised(session, results, response_id, top)
+        kept.put(key, body)
         built = stored_answer(response_id, top, if_none_match, body)
     assert built is not None  # a body was given
     return built.response()
+
+
+# Serialised stored responses, by id and `top`: they never change, and serialising one (its
+# result explained from the lean row) cost more than answering.
+STORED_RESPONSES = CachePolicy("stored responses, serialised", max_items=1024)
 
 
 def stored_answer(
@@ -178,29 +187,21 @@ def stored_answer(
     return cacheable(body or b"", JSON, etag, b"private, max-age=86400", if_none_match)
 
 
-def kept_response(state: State) -> Callable[[Scope, str], Built | None]:
-    """`GET /api/v1/responses/{id}` answered before routing once its body is kept (app/http/prebuilt.py)."""
-
-    def answer(scope: Scope, response_id: str) -> Built | None:
-        kept = state.results.bodies.get((response_id, DEFAULT_TOP))
-        return stored_answer(response_id, DEFAULT_TOP, header(scope, b"if-none-match"), kept)
-
-    return answer
-
-
-def _serialised(engine: Engine, results: Results, response_id: str, top: int) -> bytes:
-    with Session(engine) as session:
-        record = read_response(session=session, response_id=response_id)
-        stored = {
-            "id": record.id,
-            # RFC 3339 with an offset on both databases (SQLite hands back naive UTC times).
-            "created_at": to_jsonable_python(as_utc(record.created_at)),
-            "quiz_version": record.quiz_version,
-            "context": {"state": record.state, "role": record.role},
-            "partner": record.partner,
-            "attribution": record.attribution,
-            "ref": record.ref,
-            "based_on": record.based_on,
-            "result": with_top(results.full(session, record), top),
-        }
+def _serialised(session: Session, results: Results, response_id: str, top: int) -> bytes:
+    record = read_response(session=session, response_id=response_id)
+    stored = {
+        "id": record.id,
+        # RFC 3339 with an offset on both databases (SQLite hands back naive UTC times).
+        "created_at": to_jsonable_python(as_utc(record.created_at)),
+        "quiz_version": record.quiz_version,
+        "context": {"state": record.state, "role": record.role},
+        "partner": record.partner,
+        "attribution": record.attribution,
+        "ref": record.ref,
+        "based_on": record.based_on,
+        "result": with_top(results.full(session, record), top),
+    }
+    evidence = evidence_of(record)
+    if evidence:
+        stored["evidence"] = evidence
     return to_json(stored)

@@ -1,14 +1,14 @@
 """`POST /score`: score a submission and store nothing."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from app.api.media import require_json
 from app.api.respond import model_response
-from app.deps import EngineDep, ResultsDep, ScorerDep
+from app.deps import EngineDep, ResultsDep, ScorerDep, require_json
+from app.http.openapi import statuses
 from app.responses.submissions import read_response
 from scoring import DEFAULT_TOP, ConditionChange, Result, Submission, changes
 from scoring.changes import headline
@@ -23,9 +23,6 @@ TopQuery = Annotated[
         description="How many recommendations to detail (more than the number of conditions means all).",
     ),
 ]
-INVALID: dict[int | str, dict[str, Any]] = {
-    422: {"description": "Invalid submission; details name each field"}
-}
 
 
 class ComparedResult(Result):
@@ -41,11 +38,7 @@ class ComparedResult(Result):
 @router.post(
     "/score",
     response_model=ComparedResult,
-    responses=INVALID
-    | {
-        404: {"description": "No stored response with the id in compare_to"},
-        415: {"description": "Not application/json"},
-    },
+    responses=statuses(400, 404, 413, 415, 422, 503),
     dependencies=[Depends(require_json)],
 )
 def score_submission(

@@ -7,35 +7,31 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, field_validator
-from pydantic_core import to_jsonable_python
-from sqlmodel import Session
 
-from app.api.media import require_json
 from app.deps import (
     EngineDep,
     LimiterDep,
     ResultsDep,
     ScorerDep,
+    SessionDep,
     SettingsDep,
     WriterDep,
     client_address,
+    require_json,
 )
 from app.errors import InvalidRequest
+from app.http.openapi import statuses
 from app.models import as_utc
 from app.responses.submissions import public_base
 from app.teams.service import (
     DEFAULT_DAYS,
     close_team,
     create_team,
-    get_team,
     load_team_view,
     team_links,
-    team_view,
 )
-from scoring.team import TeamCondition, TeamRecommendation
+from scoring.team import AgendaItem, TeamCondition, TeamRecommendation
 
 router = APIRouter(tags=["teams"])
 LeadToken = Annotated[
@@ -47,7 +43,7 @@ LeadToken = Annotated[
 # regex engines, and the OpenAPI document (read by any) must take exactly the names we do.
 SPACES = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
 # A team name: up to 120 characters as sent (stored without the spaces around it), at least
-# one of them not a space, and no NUL (which no field may hold: app/http/storable.py).
+# one of them not a space, and no NUL (which no field may hold: app/deps.py, storable_text).
 TEAM_NAME_PATTERN = f"^[^\\x00]*[^\\x00{SPACES}][^\\x00]*$"
 TEAM_NAME = re.compile(TEAM_NAME_PATTERN)
 
@@ -95,6 +91,9 @@ class TeamPublic(BaseModel):
     # Null until `threshold` members have answered.
     conditions: list[TeamCondition] | None
     recommendations: list[TeamRecommendation] | None
+    # The few conditions where members are furthest apart, in a suggested order to discuss
+    # (ours); null until `threshold` members have answered.
+    agenda: list[AgendaItem] | None
 
 
 @router.post(
@@ -102,16 +101,16 @@ class TeamPublic(BaseModel):
     status_code=201,
     response_model=TeamCreated,
     dependencies=[Depends(require_json)],
-    responses={422: {"description": "Invalid team"}, 429: {"description": "Too many"}},
+    responses=statuses(400, 413, 415, 422, 429, 503),
 )
 def create(
     body: TeamCreate,
     request: Request,
     scorer: ScorerDep,
-    engine: EngineDep,
+    session: SessionDep,
     settings: SettingsDep,
     limiter: LimiterDep,
-) -> Response:
+) -> TeamCreated:
     """Create a team. The join link is for colleagues; the lead token (shown only here) lets
     its holder see the member count early and close the team."""
     states = scorer.context_options["state"]
@@ -127,61 +126,54 @@ def create(
             ],
         )
     limiter.hit(f"ip:{client_address(request)}", settings.rate_limit_per_minute)
-    with Session(engine) as session:
-        created = create_team(
-            session, name=body.name, state=body.state, closes_in_days=body.closes_in_days
-        )
+    created = create_team(
+        session, name=body.name, state=body.state, closes_in_days=body.closes_in_days
+    )
     team = created.team
     links = team_links(
         public_base(request, settings), team.id, created.join_token, created.lead_token
     )
-    answer = {
-        "id": team.id,
-        "name": team.name,
-        "state": team.state,
-        "join_token": created.join_token,
-        "join_url": links["join_url"],
-        "team_url": links["team_url"],
-        "lead_token": created.lead_token,
-        "closes_at": to_jsonable_python(as_utc(team.closes_at)),
-    }
-    return JSONResponse(answer, status_code=201)
+    return TeamCreated(
+        id=team.id,
+        name=team.name,
+        state=team.state,
+        join_token=created.join_token,
+        join_url=links["join_url"],
+        team_url=links["team_url"],
+        lead_token=created.lead_token,
+        closes_at=as_utc(team.closes_at),
+    )
 
 
-@router.get(
-    "/teams/{team_id}", response_model=TeamPublic, responses={404: {"description": "Unknown"}}
-)
-async def read(
+@router.get("/teams/{team_id}", response_model=TeamPublic, responses=statuses(404, 422, 503))
+def read(
     team_id: str,
-    engine: EngineDep,
+    session: SessionDep,
     results: ResultsDep,
     settings: SettingsDep,
     lead_token: LeadToken = None,
-) -> Response:
+) -> TeamPublic:
     """The team as one picture: per condition, members by stage, the team's stage and whether
     members disagree; the team's ranking. Nothing about members below the threshold."""
-    view, _ = await run_in_threadpool(
-        load_team_view, engine, results, team_id, lead_token, settings.team_min_members
-    )
-    return JSONResponse(to_jsonable_python(view))
+    view, _ = load_team_view(session, results, team_id, lead_token, settings.team_min_members)
+    return TeamPublic.model_validate(view)
 
 
 @router.post(
     "/teams/{team_id}/close",
     response_model=TeamPublic,
-    responses={401: {"description": "Not the lead token"}, 404: {"description": "Unknown"}},
+    responses=statuses(401, 404, 422, 503),
 )
 def close(
     team_id: str,
     engine: EngineDep,
+    session: SessionDep,
     results: ResultsDep,
     settings: SettingsDep,
     writer: WriterDep,
     lead_token: LeadToken = None,
-) -> Response:
+) -> TeamPublic:
     """Close the team with the lead token: no new members; the page stays readable."""
     close_team(engine, writer, team_id, lead_token)
-    with Session(engine) as session:
-        team = get_team(session, team_id)
-        view = team_view(session, results, team, lead=True, threshold=settings.team_min_members)
-    return JSONResponse(to_jsonable_python(view))
+    view, _ = load_team_view(session, results, team_id, lead_token, settings.team_min_members)
+    return TeamPublic.model_validate(view)

@@ -1,0 +1,178 @@
+"""One way from a route to the database, answers as their models declare, and the CORS and
+OpenAPI rules read from the routes (issue 20, part 3)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+from fastapi import APIRouter
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, TypeAdapter
+
+from app.api.routes.score import ComparedResult
+from app.api.routes.teams import TeamCreated, TeamPublic
+from app.deps import get_session
+from app.http.middleware import public
+from app.http.openapi import ERROR_REF, statuses
+from app.main import create_app
+from app.models import ResponseCreated, ResponsePublic
+from quiz import Condition, Framework, Quiz
+from tests.support import app_settings, migrated
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _answers(quiz: Quiz) -> list[dict[str, str]]:
+    return [{"question_id": q.id, "option_id": q.options[1].id} for q in quiz.questions]
+
+
+def test_every_json_answer_is_what_its_response_model_declares(
+    client: TestClient, quiz: Quiz
+) -> None:
+    """`response_model` is true: each answer is valid against the schema of the model its route
+    declares (as the OpenAPI document gives it) and names nothing else, for every JSON route
+    that declares one."""
+    submission = {
+        "quiz_version": quiz.version,
+        "answers": _answers(quiz),
+        "context": {"state": "OH", "role": "state-board"},
+        "priorities": ["measuring-success"],
+    }
+    created = client.post("/api/v1/responses", json=submission)
+    assert created.status_code == 201
+    response_id = created.json()["id"]
+    team = client.post("/api/v1/teams", json={"name": "Board", "state": "OH"})
+    assert team.status_code == 201
+    lead = {"X-Team-Lead-Token": team.json()["lead_token"]}
+    answers: list[tuple[Any, type[BaseModel]]] = [
+        (created, ResponseCreated),
+        (client.get("/api/v1/quiz"), Quiz),
+        (client.get("/api/v1/framework"), Framework),
+        (client.get("/api/v1/conditions/measuring-success"), Condition),
+        (client.get(f"/api/v1/responses/{response_id}"), ResponsePublic),
+        (client.get(f"/api/v1/responses/{response_id}?top=20"), ResponsePublic),
+        (client.post("/api/v1/score", json=submission), ComparedResult),
+        (
+            client.post(f"/api/v1/score?compare_to={response_id}", json=submission),
+            ComparedResult,
+        ),
+        (team, TeamCreated),
+        (client.get(f"/api/v1/teams/{team.json()['id']}"), TeamPublic),
+        (client.post(f"/api/v1/teams/{team.json()['id']}/close", headers=lead), TeamPublic),
+    ]
+    declared = {
+        (method, route.endpoint): route.response_model
+        for route in _api_routes(client)
+        for method in route.methods
+    }
+    for answer, model in answers:
+        assert answer.status_code in (200, 201), (answer.url, answer.text[:300])
+        path = answer.request.url.path
+        route_models = [m for (verb, _), m in declared.items() if verb == answer.request.method]
+        assert model in route_models, path
+        # As the OpenAPI document describes the answer: the model's serialisation schema.
+        jsonschema_rs.validate(model.model_json_schema(mode="serialization"), answer.json())
+        # Nothing in the body that the model does not name, at the top level.
+        named = set(model.model_fields) | set(model.model_computed_fields)
+        assert set(answer.json()) <= named, path
+
+
+def _api_routes(client: TestClient) -> list[APIRoute]:
+    return [
+        context.original_route
+        for context in iter_route_contexts(client.app.routes)  # type: ignore[attr-defined]
+        if isinstance(context.original_route, APIRoute)
+    ]
+
+
+def test_async_routes_are_only_those_that_await_the_writer(client: TestClient) -> None:
+    """Reads are plain `def` routes taking the session (FastAPI runs them in its thread pool):
+    no `async def` route takes the session, and nothing in app/ hops to the thread pool by
+    hand but the PostgreSQL writer and the CORS origin refresh (middleware, not a route)."""
+    routes = _api_routes(client)
+    assert len(routes) > 20  # pages and API alike
+    for route in routes:
+        if inspect.iscoroutinefunction(route.endpoint):
+            calls = [d.call for d in route.dependant.dependencies]
+            assert get_session not in calls, route.path
+    hops = sorted(
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "app").rglob("*.py")
+        if "run_in_threadpool(" in path.read_text()
+    )
+    # Not yet: the plan pages merged from main at the end of issue 20 (app/web/plans.py) and the
+    # plan check-in after a form's submission (its own commit, outside the writer).
+    assert hops == [
+        "app/http/middleware.py",
+        "app/responses/writer.py",
+        "app/web/pages.py",
+        "app/web/plans.py",
+    ]
+
+
+def test_the_session_is_closed_when_the_request_ends(client: TestClient) -> None:
+    """The session dependency is an async generator (no thread-pool hop): it still ends the
+    session's transaction after the route, so its connection goes back to the pool."""
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+
+    async def one_request() -> tuple[bool, bool]:
+        gen = get_session(engine)
+        session = await gen.__anext__()
+        session.connection()  # what a route's first query does
+        during = session.in_transaction()
+        try:
+            await gen.__anext__()
+        except StopAsyncIteration:
+            pass
+        return during, session.in_transaction()
+
+    assert asyncio.run(one_request()) == (True, False)
+
+
+def _probe_app(tmp_path: Path) -> TestClient:
+    """The app with two more API routes: one marked `@public`, one not, one declaring a 404."""
+    app = create_app(app_settings(migrated(f"sqlite:///{tmp_path / 'quiz.db'}")))
+    router = APIRouter(prefix="/api/v1")
+
+    @router.get("/probe/open", responses=statuses(404))
+    @public
+    async def read_open_probe() -> dict[str, str]:
+        return {"probe": "open"}
+
+    @router.get("/probe/closed")
+    async def read_closed_probe() -> dict[str, str]:
+        return {"probe": "closed"}
+
+    app.include_router(router)
+    return TestClient(app)
+
+
+def test_a_route_marked_public_answers_any_origin_and_no_table_lists_it(tmp_path: Path) -> None:
+    with _probe_app(tmp_path) as client:
+        origin = {"Origin": "https://anywhere.example"}
+        open_ = client.get("/api/v1/probe/open", headers=origin)
+        closed = client.get("/api/v1/probe/closed", headers=origin)
+        assert open_.headers["access-control-allow-origin"] == "*"
+        assert "access-control-allow-origin" not in closed.headers
+        preflight = {**origin, "Access-Control-Request-Method": "GET"}
+        assert client.options("/api/v1/probe/open", headers=preflight).status_code == 204
+        assert client.options("/api/v1/probe/closed", headers=preflight).status_code == 403
+
+
+def test_the_statuses_a_route_declares_are_its_openapi_statuses(tmp_path: Path) -> None:
+    with _probe_app(tmp_path) as client:
+        document = client.get("/openapi.json").json()
+    probe = document["paths"]["/api/v1/probe/open"]["get"]["responses"]
+    assert set(probe) == {"200", "404"}
+    assert probe["404"]["content"]["application/json"]["schema"] == ERROR_REF
+    assert set(document["paths"]["/api/v1/probe/closed"]["get"]["responses"]) == {"200"}
+    stored = document["paths"]["/api/v1/responses/{response_id}"]["get"]["responses"]
+    assert set(stored) == {"200", "304", "404", "422", "503"}
+    assert "content" not in stored["304"]
+    # The error schema is the one the server sends.
+    TypeAdapter(dict[str, Any]).validate_python(document["components"]["schemas"]["Error"])
