@@ -85,8 +85,10 @@ class Dependency(_Content):
     """A condition's next step that waits on another condition: our reading, never the source's."""
 
     condition: Slug
-    # Applies when the condition's next stage is this one or later.
+    # Applies when the condition's next stage is from `from_stage` to `to_stage`: a link resting
+    # on one stage's goal holds back only that stage, never a state already past it.
     from_stage: Literal[1, 2, 3]
+    to_stage: Literal[1, 2, 3] = 3
     needs: Slug
     needs_stage: Literal[1, 2, 3]
     rests_on: Text
@@ -287,6 +289,8 @@ def _load_dependencies(path: Path, known: set[str]) -> list[Dependency]:
                 raise ContentError(
                     f"{path}: field 'links.{i}.{field}': unknown condition '{getattr(link, field)}'"
                 )
+        if link.to_stage < link.from_stage:
+            raise ContentError(f"{path}: field 'links.{i}.to_stage': below from_stage")
         if link.condition == link.needs:
             raise ContentError(f"{path}: field 'links.{i}.needs': a condition cannot need itself")
         key = (link.condition, link.from_stage, link.needs)

@@ -60,6 +60,9 @@ class Placed:
     unlocks: list[str] = field(default_factory=list)
     # How many later steps of other conditions need more of this one (a weaker foundation).
     supports: int = 0
+    # The respondent's priorities whose next step waits (directly or down a chain) on this
+    # ready condition: it is ranked with them, "needed for your priority" (scoring 3.0).
+    for_priority: list[str] = field(default_factory=list)
 
 
 class Ranking(Protocol):
@@ -165,6 +168,28 @@ def _depths(waits: dict[str, list[str]]) -> dict[str, int]:
 READY, WAITING, UNKNOWN, SUSTAIN = 0, 1, 2, 3
 
 
+def _needed_for_priorities(
+    standings: list[Standing], waits: dict[str, list[str]], groups: dict[str, int]
+) -> dict[str, list[tuple[str, int]]]:
+    """For each ready condition, the chosen priorities (with their weight) whose next step
+    waits on it, directly or through other waiting conditions."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    for s in standings:
+        if s.weight <= 0 or s.slug not in waits:
+            continue
+        seen: set[str] = set()
+        todo = list(waits[s.slug])
+        while todo:
+            slug = todo.pop()
+            if slug in seen:
+                continue
+            seen.add(slug)
+            if groups.get(slug) == READY:
+                found.setdefault(slug, []).append((s.slug, s.weight))
+            todo.extend(waits.get(slug, []))
+    return found
+
+
 class DependencyRanking:
     """Scoring 3.0: readiness from the links between conditions (data/dependencies.yaml, our
     reading), the respondent's priorities, foundations, stage and momentum; ties left as ties."""
@@ -180,7 +205,7 @@ class DependencyRanking:
             return []
         waits: list[str] = []
         for link in self.links:
-            if link.condition != s.slug or s.stage + 1 < link.from_stage:
+            if link.condition != s.slug or not link.from_stage <= s.stage + 1 <= link.to_stage:
                 continue
             needed = stage_of.get(link.needs)
             if (needed is None or needed < link.needs_stage) and link.needs not in waits:
@@ -205,7 +230,7 @@ class DependencyRanking:
             if any(
                 link.condition == other
                 and link.needs == s.slug
-                and other_stage + 1 >= link.from_stage
+                and link.from_stage <= other_stage + 1 <= link.to_stage
                 and s.stage + 1 >= link.needs_stage
                 for link in self.links
             ):
@@ -246,13 +271,18 @@ class DependencyRanking:
         groups = {s.slug: self.group(s, waits.get(s.slug, [])) for s in standings}
         supports = {s.slug: self.supports(s, stage_of) for s in standings}
         depth = _depths(waits)
+        needed = _needed_for_priorities(standings, waits, groups)
+        weight = {
+            s.slug: max([s.weight, *(w for _, w in needed.get(s.slug, []))]) for s in standings
+        }
 
         def key(s: Standing) -> tuple[int, ...]:
             g = groups[s.slug]
             if g == READY:
+                # A priority that waits lifts what it waits on: that comes first, with it.
                 return (
                     g,
-                    -s.weight,
+                    -weight[s.slug],
                     -len(unlocks[s.slug]),
                     s.stage or 0,
                     -s.progress,
@@ -287,6 +317,7 @@ class DependencyRanking:
                     waits.get(s.slug, []),
                     unlocks[s.slug],
                     supports[s.slug],
+                    [p for p, _ in needed.get(s.slug, [])],
                 )
             )
         return placed

@@ -341,7 +341,11 @@ class Explainer3(Explainer):
         condition has a known next step does the list itself read "confirm"."""
         advance = [e for e in ranked if focus(e.stage) == "advance"]
         unknown = [e for e in ranked if focus(e.stage) == "confirm"]
-        return (advance or unknown or ranked)[:BEGIN_HERE]
+        if not advance and unknown:
+            # Nothing has a known next step: one list, "Confirm these first", of every unknown
+            # (no "Check first" above it, no order among them to explain).
+            return unknown
+        return (advance or ranked)[:BEGIN_HERE]
 
     def extras(
         self, ranked: list[StageEstimate], placed: dict[str, Placed], begin: list[StageEstimate]
@@ -382,18 +386,54 @@ class Explainer3(Explainer):
     def _names(self, slugs: list[str]) -> str:
         return names([self._name(s) for s in slugs])
 
+    def recommendation(
+        self,
+        estimate: StageEstimate,
+        place: Placed,
+        ranked: list[StageEstimate],
+        placed: dict[str, Placed],
+        priorities: set[str],
+        state: str | None,
+    ) -> Piece:
+        found = super().recommendation(estimate, place, ranked, placed, priorities, state)
+        if found["early_adopter_is_respondent_state"] and estimate.stage == 0:
+            # The framework's own example placed at our "Not yet started" point: one of the two
+            # is out of date, and we cannot tell which.
+            found["reasons"].append(
+                "KnowledgeWorks cites your state as this condition's early adopter (in the "
+                "framework, about 2019); if your answer still places it at Not yet started, "
+                "re-check the answer, or the example may have lapsed."
+            )
+        return found
+
     def tie_note(
         self, ranked: list[StageEstimate], placed: dict[str, Placed], priorities: set[str]
     ) -> str | None:
         notes = []
+        if not _any_next_step(ranked):
+            # Nothing known to order: the one list of checks needs no tie or ordering sentence.
+            return None
         begin = [e.slug for e in self.begin_here(ranked)]
         first = placed[ranked[0].slug]
         if first.basis == "tie":
-            notes.append(
-                f"Your answers put {self._names([first.slug, *first.tied_with])} level at the "
-                "top, and nothing in them separates them: they are equals, listed in the "
-                "framework's order. Choose one as a priority to put it first."
-            )
+            level = [first.slug, *first.tied_with]
+            if all(slug in priorities for slug in level):
+                both = "both" if len(level) == 2 else "all"
+                notes.append(
+                    f"{self._names(level)} are {both} your priorities, and nothing else in your "
+                    "answers separates them, so choose which to lead with."
+                )
+            elif all(slug in priorities or placed[slug].for_priority for slug in level):
+                notes.append(
+                    f"{self._names(level)} are your priorities or needed for them, and nothing "
+                    "else in your answers separates them, so choose which to lead with."
+                )
+            else:
+                notes.append(
+                    f"Your answers put {self._names(level)} together at the top, and nothing "
+                    "in them separates them: they are equals, listed in the framework's order. "
+                    "Choose one as a priority to put it first."
+                )
         else:
             for slug in begin[1:]:
                 left_out = [t for t in placed[slug].tied_with if t not in begin]
@@ -416,7 +456,9 @@ class Explainer3(Explainer):
         if place.waits_for:
             return (
                 f"Your priority {name} cannot come first yet: its next step waits on "
-                f"{self._names(place.waits_for)} (our reading of the framework's stage goals)."
+                f"{self._names(place.waits_for)} (our reading of the framework's stage goals), "
+                f"so {'that is' if len(place.waits_for) == 1 else 'those are'} put first, as "
+                "needed for your priority."
             )
         if estimate.stage is None:
             return f"You were not sure where your state stands on your priority {name}: confirm that first."
@@ -448,11 +490,12 @@ class Explainer3(Explainer):
     ) -> list[str]:
         reasons = self.stage_reasons(estimate)
         stage_of = {e.slug: e.stage for e in ranked}
-        reasons.append(self.readiness_reason(estimate, place, stage_of))
-        if place.waits_for or (place.basis == "stage" and not place.tied_with):
-            pass  # the readiness reason says it all
+        known = _any_next_step(ranked)
+        reasons.append(self.readiness_reason(estimate, place, stage_of, known))
+        if place.waits_for or (place.basis == "stage" and not place.tied_with) or not known:
+            pass  # the readiness reason says it all (nothing known: no order to explain)
         else:
-            reasons.append(self.comparison_reason(estimate, place, placed))
+            reasons.append(self.comparison_reason(estimate, place, placed, priorities))
         if estimate.slug in priorities:
             note = self._priority_note(estimate, place)
             if note is not None:
@@ -492,7 +535,11 @@ class Explainer3(Explainer):
         return reasons
 
     def readiness_reason(
-        self, estimate: StageEstimate, place: Placed, stage_of: dict[str, int | None]
+        self,
+        estimate: StageEstimate,
+        place: Placed,
+        stage_of: dict[str, int | None],
+        any_next_step: bool = True,
     ) -> str:
         if estimate.stage is None and place.unlocks:
             steps, verb = ("step", "builds") if len(place.unlocks) == 1 else ("steps", "build")
@@ -501,6 +548,11 @@ class Explainer3(Explainer):
                 "place to begin: confirm where your state stands, with the first-stage goal as "
                 f"the milestone. The next {steps} of {self._names(place.unlocks)} {verb} on it "
                 "(links of our reading), so the list may change once you know."
+            )
+        if estimate.stage is None and not any_next_step:
+            return (
+                "Its stage is not known: confirm where your state stands, with the first-stage "
+                "goal as the milestone."
             )
         if estimate.stage is None:
             return (
@@ -540,15 +592,22 @@ class Explainer3(Explainer):
                 + ". That link is our reading, not the framework's order."
             )
         sentence = f"Its next stage, {next_name}, needs no other condition first: it is ready."
-        if len(place.unlocks) >= 2:
+        if place.for_priority:
             sentence += (
-                f" It is a foundation: reaching {next_name} here unlocks the next step of "
-                f"{self._names(place.unlocks)} (links of our reading)."
+                f" Your priority {self._names(place.for_priority)} waits on it, so it comes "
+                "first: needed for your priority (a link of our reading)."
             )
-        elif place.unlocks:
+        unlocks = [s for s in place.unlocks if s not in place.for_priority]
+        also = " also" if place.for_priority else ""
+        if len(unlocks) >= 2:
+            sentence += (
+                f" It is a foundation: reaching {next_name} here{also} unlocks the next step of "
+                f"{self._names(unlocks)} (links of our reading)."
+            )
+        elif unlocks:
             sentence += (
                 f" Reaching {next_name} here also unlocks the next step of "
-                f"{self._names(place.unlocks)} (a link of our reading)."
+                f"{self._names(unlocks)} (a link of our reading)."
             )
         return sentence
 
@@ -558,13 +617,32 @@ class Explainer3(Explainer):
         return self._names(slugs)
 
     def comparison_reason(
-        self, estimate: StageEstimate, place: Placed, placed: dict[str, Placed]
+        self,
+        estimate: StageEstimate,
+        place: Placed,
+        placed: dict[str, Placed],
+        priorities: set[str] | None = None,
     ) -> str:
         """Why it sits where it does among the conditions of its group, on `place.basis`:
         the ones before it and the ones after it, each said the right way round."""
         tied = place.tied_with
         if not tied:
             return "It is the only condition whose next step needs nothing else first."
+        chosen = priorities or set()
+        if place.basis == "tie" and estimate.slug in chosen and set(tied) <= chosen:
+            return (
+                f"It and {self._some(tied, 'conditions')} are {'both' if len(tied) == 1 else 'all'} "
+                "your priorities, and nothing else in your answers separates them, so choose "
+                "which to lead with."
+            )
+        if place.basis == "tie" and all(
+            s in chosen or placed[s].for_priority for s in [estimate.slug, *tied]
+        ):
+            return (
+                f"It and {self._some(tied, 'conditions')} are your priorities or needed for "
+                "them, and nothing else in your answers separates them, so choose which to lead "
+                "with."
+            )
         if place.basis == "tie":
             return (
                 f"Nothing in your answers or priorities separates it from {self._some(tied, 'conditions')}: "
@@ -580,7 +658,17 @@ class Explainer3(Explainer):
         )
         if place.basis == "priority":
             if after:
+                if estimate.slug not in chosen and place.for_priority:
+                    return (
+                        f"It is needed for your priority {self._names(place.for_priority)}, "
+                        f"so it comes before {self._some(after, kind)}."
+                    )
                 return f"You chose it as a priority, so it comes before {self._some(after, kind)}."
+            lifted = [s for s in before if s not in chosen and placed[s].for_priority]
+            if lifted and len(lifted) == len(before):
+                return f"{self._some(before, kind)} {'is' if len(before) == 1 else 'are'} needed for your priorities, so {'it comes' if len(before) == 1 else 'they come'} first."
+            if lifted:
+                return f"{self._some(before, kind)} {'is' if len(before) == 1 else 'are'} among your priorities or needed for them, so {'it comes' if len(before) == 1 else 'they come'} first."
             return f"{self._some(before, kind)} {'is' if len(before) == 1 else 'are'} among your priorities, so {'it comes' if len(before) == 1 else 'they come'} first."
         what = {
             "stage": ("is at an earlier stage", "are at an earlier stage"),
@@ -592,19 +680,25 @@ class Explainer3(Explainer):
         if place.basis == "dependency":
             by_unlocks = any(len(placed[s].unlocks) != len(place.unlocks) for s in tied)
             noun = "your other next steps" if by_unlocks else "your state's later steps"
-            phrase = f"more of {noun} build on it (links of our reading)"
-            parts = []
-            if before:
-                comes = "comes" if len(before) == 1 else "come"
-                parts.append(
-                    f"more of {noun} build on {self._some(before, kind)}, which {comes} first"
+            comes = "comes" if len(before) == 1 else "come"
+            them_before = "it" if len(before) == 1 else "them"
+            them_after = "it" if len(after) == 1 else "them"
+            if before and after:
+                text = (
+                    f"{self._some(before, kind)} {comes} first: more of {noun} build on "
+                    f"{them_before}; this one comes before {self._some(after, kind)}, on which "
+                    "fewer build (links of our reading)"
                 )
-            if after:
-                them = "it" if len(after) == 1 else "them"
-                parts.append(
-                    f"{phrase} than on {self._some(after, kind)}, so it comes before {them}"
+            elif before:
+                text = (
+                    f"{self._some(before, kind)} {comes} first: more of {noun} build on "
+                    f"{them_before} (links of our reading)"
                 )
-            text = "; ".join(parts)
+            else:
+                text = (
+                    f"more of {noun} build on it than on {self._some(after, kind)} (links of "
+                    f"our reading), so it comes before {them_after}"
+                )
             return text[0].upper() + text[1:] + "."
         one, many = what.get(place.basis, ("differs", "differ"))
         parts = []
@@ -627,3 +721,8 @@ class Explainer3(Explainer):
 
 
 EXPLAINERS["3.0"] = Explainer3
+
+
+def _any_next_step(ranked: list[StageEstimate]) -> bool:
+    """Whether any condition has a known stage below Statewide Transformation."""
+    return any(focus(e.stage) == "advance" for e in ranked)

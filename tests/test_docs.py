@@ -53,19 +53,25 @@ def test_example_b_a_priority_that_can_and_one_that_cannot() -> None:
         ("vision-for-student-success", "dependency"),
         ("responsive-funding-systems", "stage"),
     ]
-    chosen = SCORER.score(
-        submit(EXAMPLE_B, priorities=["balanced-assessments", "responsive-funding-systems"]),
-        top=11,
-    )
+    chosen = SCORER.score(submit(EXAMPLE_B, priorities=["responsive-funding-systems"]), top=11)
     first = chosen.recommendations[0]
     assert (first.slug, first.order_basis) == ("responsive-funding-systems", "priority")
-    quoted = "You chose it as a priority, so it comes before the 7 other ready conditions."
+    quoted = "You chose it as a priority, so it comes before the 9 other ready conditions."
     assert quoted in first.reasons and in_doc(quoted)
-    note = (
-        "Your priority Balanced Assessments cannot come first yet: its next step waits on "
-        "Vision for Student Success (our reading of the framework's stage goals)."
+    waiting = SCORER.score(submit(EXAMPLE_B, priorities=["measuring-success"]), top=11)
+    first = waiting.recommendations[0]
+    assert (first.slug, first.order_basis) == ("vision-for-student-success", "priority")
+    quoted = (
+        "It is needed for your priority Measuring Success, so it comes before the 9 other ready "
+        "conditions"
     )
-    assert chosen.tie_note is not None and note in chosen.tie_note and in_doc(note)
+    assert any(quoted in r for r in first.reasons) and in_doc(quoted)
+    note = (
+        "Your priority Measuring Success cannot come first yet: its next step waits on "
+        "Vision for Student Success (our reading of the framework's stage goals), so that is put "
+        "first, as needed for your priority."
+    )
+    assert waiting.tie_note is not None and note in waiting.tie_note and in_doc(note)
 
 
 def test_example_c_equals() -> None:

@@ -320,3 +320,47 @@ def test_content_reads_the_same_with_the_fast_yaml_parser() -> None:
     for path in sorted(DATA_DIR.rglob("*.yaml")):
         text = path.read_text(encoding="utf-8")
         assert yaml.load(text, Loader=SAFE_LOADER) == yaml.safe_load(text), path
+
+
+# What /work/shared/framework-notes.md confirms from the source: every stage of these two...
+FULL_TEXT = {"vision-for-student-success", "collaborative-leadership"}
+# ...and, for these eight, the first stage and the second-stage goal only.
+FIRST_STAGE_AND_SECOND_GOAL = {
+    "quality-framework-for-student-success",
+    "student-learning-pathways",
+    "equitable-conditions-for-learning",
+    "culture-of-innovation",
+    "responsive-funding-systems",
+    "continuous-school-improvement",
+    "balanced-assessments",
+    "measuring-success",
+}
+
+
+def test_stage_labels_match_what_the_source_confirms(framework: Framework) -> None:
+    """The About note and each stage's "written by us" label say the same thing: what the
+    notes confirm is `source`, everything else `derived` (whole stage or field by field)."""
+    by_slug = {c.slug: c for c in framework.conditions}
+    assert set(by_slug) == FULL_TEXT | FIRST_STAGE_AND_SECOND_GOAL | {
+        "comprehensive-supports-for-educators-and-leaders"
+    }
+    for slug, condition in by_slug.items():
+        stages = {s.level: s for s in condition.stages}
+        if slug in FULL_TEXT:
+            assert all(s.provenance == "source" and not s.derived_fields for s in stages.values())
+        elif slug in FIRST_STAGE_AND_SECOND_GOAL:
+            assert stages[1].provenance == "source" and not stages[1].derived_fields, slug
+            assert stages[2].provenance == "source", slug
+            assert set(stages[2].derived_fields) == {"actions", "strategic_question"}, slug
+            assert stages[3].provenance == "derived", slug
+        else:
+            assert all(s.provenance == "derived" for s in stages.values()), slug
+    note = " ".join(" ".join(n.split()) for n in framework.notes)
+    assert (
+        "For eight more, the first stage (its goal, supporting actions and strategic question"
+        in note
+    )
+    assert "the second-stage goal are confirmed" in note
+    assert "every stage of Comprehensive Supports for Educators and Leaders were written by us" in (
+        note
+    )

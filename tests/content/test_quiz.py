@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import yaml
 
 from quiz import ContentError, Framework, Quiz, load_quiz
 from quiz.questions import MAX_QUESTIONS, QUIZ_PATH
+
+ANSWERS = Path(__file__).resolve().parents[2] / "tests/fixtures/calibration/answers-2026-12.1.json"
 
 
 def test_quiz_covers_every_condition(quiz: Quiz, framework: Framework) -> None:
@@ -44,11 +47,11 @@ def test_options_are_single_claims_on_a_ladder(quiz: Quiz) -> None:
     labels = {o.label for q in quiz.questions for o in q.options if o.stage == 0}
     assert any("ESSA" in label for label in labels) and any("Perkins" in label for label in labels)
     assert "mastered" in quiz.personalized_learning
-    # Ladders are cumulative: the intro says so, and picking the last wholly true option never
-    # credits a rung whose rungs below are missing.
+    # Ladders are cumulative: the intro says so, and picking the highest option whose every
+    # rung is true never credits a rung whose rungs below are missing.
     assert (
         "every option includes the ones" in quiz.intro
-        and "last one that is wholly true" in quiz.intro
+        and "highest option whose every rung is true" in quiz.intro
     )
 
 
@@ -144,3 +147,27 @@ def test_too_many_questions_is_rejected(quiz_copy: Path, framework: Framework) -
     edit(quiz_copy, pad)
     with pytest.raises(ContentError, match=r"field 'questions'"):
         load_quiz(framework, quiz_copy)
+
+
+def test_no_question_leaves_a_state_without_a_true_option(quiz: Quiz) -> None:
+    """A first option that is a conjunction ("no study, and no funding") is false for a state
+    with one but not the other, whose second rung may be false too: such first options read
+    "None of the options below is fully true", and the instruction says to pick it then."""
+    assert "pick the highest option whose every rung is true" in quiz.intro
+    assert "if even the second option is not fully true, pick the first" in quiz.intro
+    first = {q.id: q.options[0].label for q in quiz.questions}
+    for question_id in ("funding", "educator-supports", "whole-child"):
+        assert first[question_id] == "None of the options below is fully true.", question_id
+    for question_id, label in first.items():
+        assert ", and " not in label, question_id
+
+
+def test_pathways_do_not_credit_essa_accountability(quiz: Quiz) -> None:
+    pathways = next(q for q in quiz.questions if q.id == "pathways")
+    assert "ESSA accountability" in (pathways.help or "")
+    states = json.loads(ANSWERS.read_text())["states"]
+    for code, entry in states.items():
+        basis = entry["answers"]["pathways"]["basis"]
+        for indicator in ("Choice Ready", "CCMR", "college, career and military readiness"):
+            if indicator in basis:
+                assert "no longer count" in basis, code

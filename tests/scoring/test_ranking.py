@@ -54,18 +54,41 @@ def test_a_state_with_nothing_begins_with_the_vision_its_foundation() -> None:
 
 
 def test_a_condition_waiting_on_another_says_first_which() -> None:
-    # Balanced Assessments at Exploration, with no profile of a graduate: its next stage waits.
+    # Measuring Success at Exploration, with no profile of a graduate: its next stage (state and
+    # local measures combined toward the vision) waits on the vision.
     answers = every_question_at(1) | {"vision-statewide": 0, "vision-local": 1}
     result = SCORER.score(submit(answers), top=11)
-    assessments = rec(result, "balanced-assessments")
-    assert assessments.order_basis == "dependency"
-    assert assessments.tied_with == [VISION]
-    assert any(r.startswith("First: Vision for Student Success.") for r in assessments.reasons)
-    assert any("our reading, not the framework's order" in r for r in assessments.reasons)
-    assert ranked(result).index(VISION) < ranked(result).index("balanced-assessments")
+    measuring = rec(result, "measuring-success")
+    assert measuring.order_basis == "dependency"
+    assert measuring.tied_with == [VISION]
+    assert any(r.startswith("First: Vision for Student Success.") for r in measuring.reasons)
+    assert any("our reading, not the framework's order" in r for r in measuring.reasons)
+    assert ranked(result).index(VISION) < ranked(result).index("measuring-success")
     # Once the vision is adopted it is ready again.
     ready = SCORER.score(submit(answers | {"vision-statewide": 1}), top=11)
-    assert not any(r.startswith("First:") for r in rec(ready, "balanced-assessments").reasons)
+    assert not any(r.startswith("First:") for r in rec(ready, "measuring-success").reasons)
+
+
+def test_a_link_resting_on_a_first_stage_goal_holds_back_only_the_first_stage() -> None:
+    # NH: Balanced Assessments at Replication (PACE) with no state profile. Its link to the
+    # vision rests on the first-stage goal (a vision for assessment tied to the state's vision),
+    # a stage it has passed: its next step waits on nothing, and the vision unlocks none of it.
+    answers = every_question_at(1) | {"vision-statewide": 0, "vision-local": 1}
+    answers |= {"assessment": 2, "assessment-literacy": 2}
+    result = SCORER.score(submit(answers), top=11)
+    assessments = rec(result, "balanced-assessments")
+    assert assessments.current_stage in (1, 2)
+    assert assessments.focus == "advance" and assessments.tied_with != [VISION]
+    assert not any(r.startswith("First:") for r in assessments.reasons)
+    vision = rec(result, VISION)
+    assert "Balanced Assessments" not in " ".join(vision.reasons)
+    assert "Quality Framework" not in " ".join(vision.reasons)
+    # Before that stage the link still holds: nothing yet, it waits on the vision.
+    early = SCORER.score(submit(answers | {"assessment": 0, "assessment-literacy": 0}), top=11)
+    assert any(
+        r.startswith("First: Vision for Student Success.")
+        for r in rec(early, "balanced-assessments").reasons
+    )
 
 
 def test_not_sure_about_a_prerequisite_is_a_check_before_the_list_not_the_place_to_begin() -> None:
@@ -121,11 +144,34 @@ def test_a_ready_priority_comes_first_and_a_blocked_one_says_why() -> None:
         True,
     )
     assert first.reasons[-1].startswith("You chose it as a priority, so it comes before")
-    blocked = SCORER.score(submit(answers, priorities=["balanced-assessments"]), top=11)
-    assert ranked(blocked)[0] != "balanced-assessments"
+    blocked = SCORER.score(submit(answers, priorities=["measuring-success"]), top=11)
+    assert ranked(blocked)[0] != "measuring-success"
     assert blocked.tie_note is not None
-    assert "Your priority Balanced Assessments cannot come first yet" in blocked.tie_note
-    assert any("cannot come first yet" in r for r in rec(blocked, "balanced-assessments").reasons)
+    assert "Your priority Measuring Success cannot come first yet" in blocked.tie_note
+    assert any("cannot come first yet" in r for r in rec(blocked, "measuring-success").reasons)
+
+
+def test_what_a_waiting_priority_needs_comes_first_as_needed_for_it() -> None:
+    # CO: its priority Measuring Success waits on Balanced Assessments (ready, at Not yet
+    # started); that comes first, "needed for your priority", before unrelated ready ones.
+    answers = every_question_at(1) | {"assessment": 0, "assessment-literacy": 0}
+    plain = SCORER.score(submit(answers), top=11)
+    assert rec(plain, "measuring-success").tied_with == ["balanced-assessments"]
+    chosen = SCORER.score(submit(answers, priorities=["measuring-success"]), top=11)
+    first = chosen.recommendations[0]
+    assert (first.slug, first.order_basis, first.prioritized) == (
+        "balanced-assessments",
+        "priority",
+        False,
+    )
+    assert any(
+        "Your priority Measuring Success waits on it" in r and "needed for your priority" in r
+        for r in first.reasons
+    )
+    assert any(
+        r.startswith("It is needed for your priority Measuring Success") for r in first.reasons
+    )
+    assert ranked(chosen).index("balanced-assessments") < ranked(chosen).index("measuring-success")
 
 
 def test_a_finished_priority_says_it_cannot_move_the_list() -> None:
@@ -193,9 +239,15 @@ def test_scoring_2_0_rules_are_kept_for_its_results() -> None:
 def test_all_unsure_says_to_confirm_not_known_gaps() -> None:
     result = SCORER.score(submit(dict.fromkeys(QUESTIONS)), top=11)
     assert result.headline == "confirm"
-    assert len(result.begin_here) == 3
+    # One list of checks: every condition in it, nothing above it, no tie or order sentence.
+    assert len(result.begin_here) == 11
+    assert result.check_first == []
+    assert result.tie_note is None
     assert all(r.focus == "confirm" for r in result.recommendations)
-    assert "known gaps" not in all_reasons(result)
+    text = all_reasons(result)
+    assert "known gaps" not in text
+    assert "follows the conditions whose next step is clear" not in text
+    assert "Check first" not in text and "equals" not in text and "Choose one" not in text
 
 
 def test_all_unanswered_says_to_confirm() -> None:
@@ -305,7 +357,11 @@ def test_what_a_condition_waits_on_comes_before_it_and_ready_priorities_lead(  #
         if r.slug not in waiting and r.current_stage is not None and r.current_stage < 3
     ]
     ready_priorities = [s for s in ready if s in priorities]
-    others = [s for s in CONDITIONS if s not in priorities]
+    # What a waiting priority needs comes with the priorities ("needed for your priority").
+    lifted = [s for s in ready if any("needed for your priority" in x for x in by_slug[s].reasons)]
+    others = [s for s in CONDITIONS if s not in priorities and s not in lifted]
+    for s in lifted:
+        assert all(order.index(s) < order.index(o) for o in others if o in ready)
     for s in ready_priorities:
         assert all(order.index(s) < order.index(o) for o in others)
     assert "just reached Not yet started" not in all_reasons(result)
@@ -339,4 +395,56 @@ def test_ties_are_mutual_and_between_equals(answers, priorities) -> None:  # typ
                 mate.current_stage,
                 r.current_stage,
             )
-            assert (other in priorities) == (r.slug in priorities)
+
+            # Priorities tie only with priorities, or with what one of them waits on.
+            def chosen(x):  # type: ignore[no-untyped-def]
+                return x.slug in priorities or any(
+                    "needed for your priority" in reason for reason in x.reasons
+                )
+
+            assert chosen(mate) == chosen(r)
+
+
+def test_equals_that_are_all_priorities_are_not_told_to_choose_a_priority() -> None:
+    # As for KY (priorities Balanced Assessments and Measuring Success, level at the top): two
+    # chosen priorities that nothing else separates.
+    answers = STAGE_3 | {"funding": 0, "whole-child": 0}
+    both = ["responsive-funding-systems", "equitable-conditions-for-learning"]
+    result = SCORER.score(submit(answers, priorities=both), top=11)
+    assert set(ranked(result)[:2]) == set(both)
+    assert result.recommendations[0].order_basis == "tie"
+    assert result.tie_note is not None
+    assert "are both your priorities" in result.tie_note
+    assert "choose which to lead with" in result.tie_note
+    top_two = " ".join(x for r in result.recommendations[:2] for x in r.reasons)
+    assert "Choose one as a priority" not in result.tie_note + top_two
+    assert any("both your priorities" in r for r in result.recommendations[0].reasons)
+    # Not priorities: the same equals, now "together at the top", never "level at the top".
+    plain = SCORER.score(submit(answers), top=11)
+    assert plain.tie_note is not None and "together at the top" in plain.tie_note
+    assert "level at the top" not in plain.tie_note
+
+
+def test_an_early_adopter_placed_at_not_yet_started_is_asked_to_recheck() -> None:
+    # PA is the framework's example for Measuring Success and Equitable Conditions.
+    answers = every_question_at(1) | {"measurement": 0, "whole-child": 0}
+    result = SCORER.score(submit(answers, context={"state": "PA"}), top=11)
+    line = "KnowledgeWorks cites your state as this condition's early adopter"
+    for slug in ("measuring-success", "equitable-conditions-for-learning"):
+        r = rec(result, slug)
+        assert r.early_adopter_is_respondent_state and r.current_stage == 0
+        assert any(line in x and "re-check the answer" in x for x in r.reasons), slug
+    # At Exploration, or for another state, no such line.
+    later = SCORER.score(submit(every_question_at(1), context={"state": "PA"}), top=11)
+    assert line not in all_reasons(later)
+    other = SCORER.score(submit(answers, context={"state": "KY"}), top=11)
+    assert line not in all_reasons(other)
+
+
+def test_a_comparison_by_foundations_names_what_comes_first_once() -> None:
+    for answers in (NOTHING, every_question_at(1) | {"vision-statewide": 0, "vision-local": 1}):
+        result = SCORER.score(submit(answers), top=11)
+        for r in result.recommendations:
+            for x in r.reasons:
+                assert x.count("build on") <= 1 or "fewer build" in x, x
+                assert x.count("more of your other next steps") <= 1, x

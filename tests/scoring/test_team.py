@@ -195,15 +195,15 @@ def test_team_ranking_is_the_scorers_own_readiness_ranking(scorer: Scorer) -> No
     foundation leads, exactly as for one respondent with the same stages."""
     stages = dict.fromkeys(scorer.conditions, 1) | {
         "vision-for-student-success": 0,
-        "balanced-assessments": 1,
+        "measuring-success": 1,
     }
     members = [Member(stages) for _ in range(3)]
     result = aggregate(scorer, members, top=11)
     by_slug = {r.slug: r for r in result.recommendations}
-    assessments = by_slug["balanced-assessments"]
-    assert assessments.order_basis == "dependency"
-    assert assessments.tied_with == ["vision-for-student-success"]
-    assert assessments.reasons[-1].startswith("First: Vision for Student Success.")
+    measuring = by_slug["measuring-success"]
+    assert measuring.order_basis == "dependency"
+    assert measuring.tied_with == ["vision-for-student-success"]
+    assert measuring.reasons[-1].startswith("First: Vision for Student Success.")
     assert result.recommendations[0].slug == "vision-for-student-success"
 
     alone = scorer.ranking().rank([Standing(s, v) for s, v in stages.items()])

@@ -33,6 +33,7 @@ def test_landing_page(client: httpx.Client, quiz: Quiz) -> None:
     ):
         assert text in r.text
     assert f"{quiz.estimated_minutes}-minute" in r.text
+    assert "several answers may need a colleague or a quick look-up" in r.text
 
 
 def test_quiz_form_groups_questions_by_strategy(client: httpx.Client, quiz: Quiz) -> None:
@@ -43,6 +44,7 @@ def test_quiz_form_groups_questions_by_strategy(client: httpx.Client, quiz: Quiz
     assert html.count("(our grouping)") == 4
     assert str(escape(quiz.personalized_learning)) in html
     assert f"{len(quiz.questions)} questions, about {quiz.estimated_minutes} minutes" in html
+    assert "Several answers may need a colleague or a quick look-up." in html
     assert 'method="post" action="/quiz"' in html
     positions = [
         html.index(name)

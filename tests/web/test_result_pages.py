@@ -90,8 +90,15 @@ def test_edge_cases_read_right(client: httpx.Client, quiz: Quiz) -> None:
 
     unsure = {q.id: q.options[-1].id for q in quiz.questions}
     confirm = client.get(submit_form(client, {"quiz_version": quiz.version, **unsure})).text
-    assert "<h2>First, confirm where your state stands</h2>" in confirm
-    assert "known gaps" not in confirm
+    # Nothing known: one list of every condition to confirm, no "Check first" above it, no tie
+    # or ordering sentence.
+    assert "<h2>Confirm these first</h2>" in confirm
+    assert confirm.count('class="recommendation"') == len(
+        quiz.questions and {q.condition for q in quiz.questions}
+    )
+    assert 'id="check-first-title"' not in confirm and 'class="tie-note' not in confirm
+    for text in ("known gaps", "level at the top", "follows the conditions whose next step"):
+        assert text not in confirm
 
     one_gap = every_question_at(3) | {"funding": 0}
     page = client.get(submit_form(client, form_at(quiz, one_gap))).text
