@@ -1,7 +1,10 @@
 """Dependencies shared by the API and the pages: the database session, content and settings.
 
 The one way from a route to the database: a plain `def` route takes `SessionDep`, and FastAPI
-runs it in its thread pool. Only what awaits the writer (a submission, /healthz) is `async`.
+runs it in its thread pool. Two kinds of route are `async` instead: what awaits the writer (a
+submission, /healthz), and a read that answers from a `Cache` before any database work (a kept
+page or stored response: a hit costs no thread-pool hop). Neither takes `SessionDep`; when one
+needs the database it calls `in_session`, the one hand-written hop for routes.
 
 Everything here comes from `app.state`, set once by `create_app`; routes never reach into
 `app.state` themselves. The getters are `async def` on purpose: FastAPI runs a plain `def`
@@ -10,10 +13,11 @@ dependency in the thread pool, a hop that cost more than the lookup on every req
 
 import json
 import re
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
@@ -42,6 +46,26 @@ async def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> AsyncIt
     pool, so neither is worth the two thread-pool hops of a plain generator dependency."""
     with Session(engine) as session:
         yield session
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def in_session(
+    engine: Engine,
+    work: Callable[Concatenate[Session, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """`work(session, ...)` in the thread pool with a session of its own, closed after it: how an
+    `async` route (one that answers from a cache, or awaits the writer) reaches the database."""
+
+    def run() -> T:
+        with Session(engine) as session:
+            return work(session, *args, **kwargs)
+
+    return await run_in_threadpool(run)
 
 
 async def get_scorer(request: Request) -> Scorer:

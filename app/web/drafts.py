@@ -3,20 +3,18 @@ opens the form again as it was saved (app/plans/drafts.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.config import Settings
 from app.deps import (
-    EngineDep,
     LimiterDep,
     ScorerDep,
+    SessionDep,
     SettingsDep,
     TokensDep,
     client_address,
@@ -51,6 +49,9 @@ from scoring import Scorer, SubmissionInvalid
 
 router = APIRouter(include_in_schema=False)
 
+# The form as sent, read on the event loop (an async dependency), so the route can be `def`.
+QuizFormDep = Annotated[QuizForm, Depends(read_form)]
+
 PRIVATE = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"}
 
 
@@ -70,9 +71,10 @@ def _content(quiz: Quiz, form: QuizForm) -> DraftContent:
 
 
 @router.post("/quiz/save", response_class=HTMLResponse)
-async def save_quiz_form(
+def save_quiz_form(
     request: Request,
-    engine: EngineDep,
+    form: QuizFormDep,
+    session: SessionDep,
     scorer: ScorerDep,
     settings: SettingsDep,
     limiter: LimiterDep,
@@ -83,15 +85,12 @@ async def save_quiz_form(
     (303). Unanswered questions are fine; anything the form could not have sent is named next
     to its question, with everything else kept, as when sending the quiz."""
     quiz = scorer.quiz
-    form = await read_form(request)
     errors = evidence_errors(quiz, form) | too_long_errors(quiz, form)
     token = None
     if not errors:
         try:
             content = _content(quiz, form)
-            token = await run_in_threadpool(
-                _save, engine, scorer, settings, limiter, request, form, content
-            )
+            token = _save(session, scorer, settings, limiter, request, form, content)
         except SubmissionInvalid as exc:
             errors = {
                 k: v for k, v in form_errors(quiz, form, exc.problems).items() if v != NOT_ANSWERED
@@ -101,12 +100,12 @@ async def save_quiz_form(
     if token is not None:
         return RedirectResponse(f"{draft_path(token)}?saved=1", status_code=303)
     kept = QuizForm({k: v for k, v in form.fields.items() if k not in errors}, form.priorities)
-    panel = await run_in_threadpool(draft_panel, request, engine, settings, form.fields)
+    panel = draft_panel(session, request, settings, form.fields)
     return quiz_page(request, scorer.framework, quiz, kept, errors, embed, tokens, 422, draft=panel)
 
 
 def _save(
-    engine: Engine,
+    session: Session,
     scorer: Scorer,
     settings: Settings,
     limiter: Any,
@@ -116,24 +115,23 @@ def _save(
 ) -> str:
     """The draft's token: the form's own draft saved again, or a new one."""
     days = settings.draft_retention_days
-    with Session(engine) as session:
-        checked(scorer, content, session)
-        token = form.fields.get("draft")
-        if token:
-            try:
-                save_draft(session, token, content, days)
-                return token
-            except NotFound:
-                pass  # deleted meanwhile (or forged): kept at a new link instead
-        limiter.hit(f"ip:{client_address(request)}", settings.rate_limit_per_minute)
-        return create_draft(session, content, days)
+    checked(scorer, content, session)
+    token = form.fields.get("draft")
+    if token:
+        try:
+            save_draft(session, token, content, days)
+            return token
+        except NotFound:
+            pass  # deleted meanwhile (or forged): kept at a new link instead
+    limiter.hit(f"ip:{client_address(request)}", settings.rate_limit_per_minute)
+    return create_draft(session, content, days)
 
 
 @router.get("/drafts/{token}", response_class=HTMLResponse)
-async def read_draft_page(
+def read_draft_page(
     token: str,
     request: Request,
-    engine: EngineDep,
+    session: SessionDep,
     scorer: ScorerDep,
     settings: SettingsDep,
     tokens: TokensDep,
@@ -141,26 +139,25 @@ async def read_draft_page(
 ) -> Response:
     """The quiz form as it was last saved at this private link."""
     quiz = scorer.quiz
-    loaded, team_name = await run_in_threadpool(_load, engine, token, settings)
+    loaded, team_name = _load(session, token, settings)
     form = _form(quiz, token, loaded, team_name)
     if request.query_params.get("saved") == "1":
         form.notice = "Saved. " + (form.notice or "")
-    panel = await run_in_threadpool(draft_panel, request, engine, settings, form.fields)
+    panel = draft_panel(session, request, settings, form.fields)
     page = quiz_page(request, scorer.framework, quiz, form, {}, embed, tokens, draft=panel)
     page.headers.update(PRIVATE)
     return page
 
 
-def _load(engine: Engine, token: str, settings: Settings) -> tuple[LoadedDraft, str | None]:
-    with Session(engine) as session:
-        loaded = load_draft(session, token, settings.draft_retention_days)
-        team_name = None
-        if loaded.content.team:
-            try:
-                team_name = team_for_join(session, loaded.content.team).name
-            except AppError:
-                team_name = ""  # closed or gone since: the answers are still the respondent's
-        return loaded, team_name
+def _load(session: Session, token: str, settings: Settings) -> tuple[LoadedDraft, str | None]:
+    loaded = load_draft(session, token, settings.draft_retention_days)
+    team_name = None
+    if loaded.content.team:
+        try:
+            team_name = team_for_join(session, loaded.content.team).name
+        except AppError:
+            team_name = ""  # closed or gone since: the answers are still the respondent's
+    return loaded, team_name
 
 
 def _form(quiz: Quiz, token: str, loaded: LoadedDraft, team_name: str | None) -> QuizForm:

@@ -33,7 +33,8 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlmodel import Session, select
 
-from app.deps import SessionDep, SettingsDep
+from app.config import Settings
+from app.deps import EngineDep, SettingsDep, in_session
 from app.errors import EmbedUnavailable, PartnerError
 from app.http.answers import csp
 from app.models import Partner
@@ -137,11 +138,16 @@ UNAVAILABLE = (
 )
 
 
-def get_embed(request: Request, session: SessionDep, settings: SettingsDep) -> Embed:
-    """Inside a partner's embed (`?embed=1&partner=...`), the partner, read with the request's
-    session (a plain `def`: FastAPI runs it in the thread pool); elsewhere, no embed."""
+async def get_embed(request: Request, engine: EngineDep, settings: SettingsDep) -> Embed:
+    """Inside a partner's embed (`?embed=1&partner=...`), the partner, read in the thread pool;
+    elsewhere, no embed, without a hop (`async`: most pages are not embedded, and a kept page
+    is answered before any database work)."""
     if not is_embed(request):
         return Embed()
+    return await in_session(engine, _embed_of, request, settings)
+
+
+def _embed_of(session: Session, request: Request, settings: Settings) -> Embed:
     query = request.query_params
     slug = query.get("partner")
     theme = Theme.from_query(query)

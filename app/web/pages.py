@@ -10,10 +10,8 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.analytics.aggregates import BenchmarkCache
@@ -34,6 +32,7 @@ from app.deps import (
     WebhooksDep,
     WriterDep,
     client_address,
+    in_session,
 )
 from app.errors import IdempotencyKeyReused, InvalidRequest, NotFound
 from app.http.answers import HTML, Built, TokenPage, cacheable, header, served
@@ -157,11 +156,11 @@ PREVIEW_NOTE = (
 
 
 @router.get("/quiz", response_class=HTMLResponse)
-def read_quiz_form(
+async def read_quiz_form(
     request: Request,
     framework: FrameworkDep,
     quiz: QuizDep,
-    session: SessionDep,
+    engine: EngineDep,
     results: ResultsDep,
     embed: EmbedDep,
     tokens: TokensDep,
@@ -177,35 +176,56 @@ def read_quiz_form(
     the answers of an earlier result, to change them or add priorities; `?state=` and `?role=`
     (from an embed's data attributes) preselect the context questions. `?from=ID&plan=TOKEN`
     is a plan's "Check in again": the new response is based on ID and belongs to the plan;
-    `?from=ID&check_in=1`, the result page's, only links it to ID."""
+    `?from=ID&check_in=1`, the result page's, only links it to ID. `async`: the plain page is
+    kept and goes out without a thread-pool hop; a form with a query is made through
+    `in_session`."""
     if not request.url.query:
         return _plain_quiz_page(request, framework, quiz, embed, tokens, caches)
+    asked = FormQuery(from_id, state, role, team, plan, check_in)
+    form = await in_session(engine, _form_for, quiz, results, asked)
+    return quiz_page(request, framework, quiz, form, {}, embed, tokens)
+
+
+@dataclass(frozen=True)
+class FormQuery:
+    """What the quiz page's query asks for (read_quiz_form)."""
+
+    from_id: str | None
+    state: str | None
+    role: str | None
+    team: str | None
+    plan: str | None
+    check_in: str | None
+
+
+def _form_for(session: Session, quiz: Quiz, results: Results, asked: FormQuery) -> QuizForm:
+    from_id = asked.from_id
     form = QuizForm() if from_id is None else _prefill(quiz, session, results, from_id)
-    if team:
-        joined = team_for_join(session, team)
-        form.fields["team"] = team
+    if asked.team:
+        joined = team_for_join(session, asked.team)
+        form.fields["team"] = asked.team
         form.notice = (
             f"You are answering as a member of the team “{joined.name}”. No names are asked, "
             "and the team's page never shows who gave which answer."
         )
-    if plan and from_id is not None:
-        plan_for_token(session, plan)
-        form.fields |= {"plan": plan, "based_on": from_id}
+    if asked.plan and from_id is not None:
+        plan_for_token(session, asked.plan)
+        form.fields |= {"plan": asked.plan, "based_on": from_id}
         form.notice = (
             "You are checking in on your plan: your latest answers are filled in. Change what "
             "has moved and submit; the earlier results stay as they were."
         )
-    elif check_in == "1" and from_id is not None:
+    elif asked.check_in == "1" and from_id is not None:
         form.fields["based_on"] = from_id
         form.notice = (
             "You are checking in again: your earlier answers are filled in. Change what has "
             "moved and submit; the new result is linked to the earlier one, which stays as it was."
         )
-    for question_id, value in (("state", state), ("role", role)):
+    for question_id, value in (("state", asked.state), ("role", asked.role)):
         question = quiz.context_question(question_id)
         if value and question is not None and question.option(value) is not None:
             form.fields.setdefault(question_id, value)
-    return quiz_page(request, framework, quiz, form, {}, embed, tokens)
+    return form
 
 
 TOKEN_SLOT = "form-token-slot-000000"  # where the kept page's token goes, fresh each time
@@ -233,11 +253,6 @@ def _plain_quiz_page(
     else:
         served(request.scope, "cache")
     return HTMLResponse(page.body())
-
-
-def _record_check_in(engine: Engine, token: str, response_id: str) -> None:
-    with Session(engine) as session:
-        record_check_in(session, token, response_id)
 
 
 def _prefill(quiz: Quiz, session: Session, results: Results, response_id: str) -> QuizForm:
@@ -465,8 +480,8 @@ async def submit_quiz_form(
             if submitted.webhook:
                 webhooks.wake()
             if draft_token := form.fields.get("draft"):
-                await run_in_threadpool(
-                    _mark_sent, engine, draft_token, submitted.id, settings.draft_retention_days
+                await in_session(
+                    engine, mark_sent, draft_token, submitted.id, settings.draft_retention_days
                 )
             # `completed` tells the embedded result page to announce itself to the partner.
             done = {"completed": "1"} if embed.parent_origin else {}
@@ -475,9 +490,9 @@ async def submit_quiz_form(
                 # A plan's check-in: it joins the plan, which shows what changed. The response
                 # is stored either way: a plan link gone wrong only leaves it unlinked.
                 try:
-                    # Its own write with its own commit, after the submission's (app/plans/),
-                    # the one hop by hand left in a route: it does not go through the writer.
-                    await run_in_threadpool(_record_check_in, engine, plan_token, submitted.id)
+                    # Its own write with its own commit, after the submission's (app/plans/):
+                    # it does not go through the writer.
+                    await in_session(engine, record_check_in, plan_token, submitted.id)
                 except NotFound:
                     pass
                 else:
@@ -501,29 +516,23 @@ async def submit_quiz_form(
         embed,
         tokens,
         status_code=422,
-        draft=await run_in_threadpool(draft_panel, request, engine, settings, form.fields)
+        draft=await in_session(engine, draft_panel, request, settings, form.fields)
         if form.fields.get("draft")
         else None,
     )
 
 
-def _mark_sent(engine: Engine, token: str, response_id: str, days: int) -> None:
-    with Session(engine) as session:
-        mark_sent(session, token, response_id, days)
-
-
 def draft_panel(
-    request: Request, engine: Engine, settings: Settings, fields: dict[str, str]
+    session: Session, request: Request, settings: Settings, fields: dict[str, str]
 ) -> dict[str, Any] | None:
     """The private link's panel for a form that came from a draft (its `draft` field)."""
     token = fields.get("draft")
     if not token:
         return None
-    with Session(engine) as session:
-        try:
-            loaded = load_draft(session, token, settings.draft_retention_days)
-        except NotFound:
-            return None
+    try:
+        loaded = load_draft(session, token, settings.draft_retention_days)
+    except NotFound:
+        return None
     return {
         "token": token,
         "url": public_base(request, settings) + draft_path(token),
@@ -586,10 +595,10 @@ def _already_submitted(request: Request, response_id: str | None, embed: Embed) 
 
 
 @router.get("/results/{response_id}", response_class=HTMLResponse)
-def read_result_page(
+async def read_result_page(
     response_id: str,
     request: Request,
-    session: SessionDep,
+    engine: EngineDep,
     results: ResultsDep,
     settings: SettingsDep,
     embed: EmbedDep,
@@ -599,12 +608,15 @@ def read_result_page(
     """The shareable result, rendered from the result exactly as it was stored: a stage map, the
     list to begin with and the reasons. Results stored under older quiz versions render too.
     In a partner's embed, `completed=1` (set by the form's redirect) tells the partner's page.
-    A rendered page is kept for a minute (as long as the peer figures it shows)."""
+    A rendered page is kept for a minute (as long as the peer figures it shows); `async`, so a
+    kept page goes out without a thread-pool hop, and only a miss renders, through `in_session`."""
     kept = caches.of(RESULT_PAGES)
     key = result_page_key(request, response_id, settings)
     page: KeptPage | None = kept.get(key)
     if page is None:
-        body = _result_page(request, session, results, settings, embed, peers, response_id)
+        body = await in_session(
+            engine, _result_page, request, results, settings, embed, peers, response_id
+        )
         page = KeptPage(body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
         kept.put(key, page)
     else:
@@ -636,8 +648,8 @@ class KeptPage:
 
 
 def _result_page(
-    request: Request,
     session: Session,
+    request: Request,
     results: Results,
     settings: Settings,
     embed: Embed,

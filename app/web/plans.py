@@ -4,16 +4,15 @@ form), its PDF brief and Word memo (app/plans/plans.py, documents.py, history.py
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.datastructures import FormData
 
-from app.deps import EngineDep, LimiterDep, ResultsDep, SettingsDep, client_address
+from app.deps import LimiterDep, ResultsDep, SessionDep, SettingsDep, client_address
 from app.errors import InvalidRequest
 from app.plans.documents import (
     DOCX,
@@ -51,15 +50,23 @@ router = APIRouter(include_in_schema=False)
 PRIVATE = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"}
 
 
+async def read_request_form(request: Request) -> FormData:
+    """The form as sent, read on the event loop (an async dependency), so the route can be
+    `def`: FastAPI runs it, and its session work, in the thread pool."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(read_request_form)]
+
+
 def _private(response: Response) -> Response:
     response.headers.update(PRIVATE)
     return response
 
 
-def _choose_context(engine: Engine, results: Results, response_id: str) -> dict[str, Any]:
-    with Session(engine) as session:
-        record = read_response(session=session, response_id=response_id)
-        result = results.full(session, record)
+def _choose_context(session: Session, results: Results, response_id: str) -> dict[str, Any]:
+    record = read_response(session=session, response_id=response_id)
+    result = results.full(session, record)
     begin = list(result.get("begin_here") or [])
     begin = begin or [r["slug"] for r in result.get("recommendations", [])][:MAX_CONDITIONS]
     return {
@@ -74,11 +81,10 @@ def _choose_context(engine: Engine, results: Results, response_id: str) -> dict[
 
 
 def _team_choose_context(
-    engine: Engine, results: Results, team_id: str, threshold: int
+    session: Session, results: Results, team_id: str, threshold: int
 ) -> dict[str, Any]:
-    with Session(engine) as session:
-        team = get_team(session, team_id)
-        result = team_result(session, results, team, threshold)
+    team = get_team(session, team_id)
+    result = team_result(session, results, team, threshold)
     return {
         "result": result,
         "begin": result["begin_here"],
@@ -91,12 +97,12 @@ def _team_choose_context(
 
 
 @router.get("/results/{response_id}/plan", response_class=HTMLResponse)
-async def read_new_plan_form(
-    response_id: str, request: Request, engine: EngineDep, results: ResultsDep
+def read_new_plan_form(
+    response_id: str, request: Request, session: SessionDep, results: ResultsDep
 ) -> Response:
     """Choose up to three conditions (the "Begin here" list is chosen already), a target stage
     for each (the next stage unless changed) and a time frame."""
-    context = await run_in_threadpool(_choose_context, engine, results, response_id)
+    context = _choose_context(session, results, response_id)
     chosen: dict[str, int | None] = dict.fromkeys(context["begin"])
     return render(request, "plan_new.html", _form_page(context, chosen, DEFAULT_TIME_FRAME, {}))
 
@@ -114,15 +120,15 @@ def _form_page(
 
 
 @router.post("/results/{response_id}/plan", response_class=HTMLResponse)
-async def create_plan_from_form(
+def create_plan_from_form(
     response_id: str,
     request: Request,
-    engine: EngineDep,
+    form: FormDep,
+    session: SessionDep,
     results: ResultsDep,
     settings: SettingsDep,
     limiter: LimiterDep,
 ) -> Response:
-    form = await request.form()
     picked = [str(v) for v in form.getlist("condition")]
     targets = {slug: str(form.get(f"target-{slug}") or "") for slug in picked}
     time_frame = str(form.get("time_frame") or DEFAULT_TIME_FRAME)
@@ -147,49 +153,41 @@ async def create_plan_from_form(
         except ValidationError:
             errors["conditions"] = "Choose conditions, stages and a time frame from the lists."
     if body is not None:
-        await run_in_threadpool(
-            limiter.hit, f"ip:{client_address(request)}", settings.rate_limit_per_minute
-        )
-
-        def create() -> str:
-            with Session(engine) as session:
-                return create_plan(session, results, body)[0]
-
+        limiter.hit(f"ip:{client_address(request)}", settings.rate_limit_per_minute)
         try:
-            token = await run_in_threadpool(create)
+            token = create_plan(session, results, body)[0]
         except InvalidRequest as exc:
+            session.rollback()
             errors["conditions"] = exc.message
         else:
             return _private(RedirectResponse(f"/plans/{token}?made=1", status_code=303))
-    context = await run_in_threadpool(_choose_context, engine, results, response_id)
+    context = _choose_context(session, results, response_id)
     chosen = {s: int(t) if t.isdigit() else None for s, t in targets.items()}
     page = _form_page(context, chosen, time_frame, errors)
     return render(request, "plan_new.html", page, 422)
 
 
 @router.get("/teams/{team_id}/plan", response_class=HTMLResponse)
-async def read_new_team_plan_form(
-    team_id: str, request: Request, engine: EngineDep, results: ResultsDep, settings: SettingsDep
+def read_new_team_plan_form(
+    team_id: str, request: Request, session: SessionDep, results: ResultsDep, settings: SettingsDep
 ) -> Response:
     """The team's plan from its picture: as for a result, with the team's stages."""
-    context = await run_in_threadpool(
-        _team_choose_context, engine, results, team_id, settings.team_min_members
-    )
+    context = _team_choose_context(session, results, team_id, settings.team_min_members)
     chosen: dict[str, int | None] = dict.fromkeys(context["begin"])
     return render(request, "plan_new.html", _form_page(context, chosen, DEFAULT_TIME_FRAME, {}))
 
 
 @router.post("/teams/{team_id}/plan", response_class=HTMLResponse)
-async def create_team_plan_from_form(
+def create_team_plan_from_form(
     team_id: str,
     request: Request,
-    engine: EngineDep,
+    form: FormDep,
+    session: SessionDep,
     results: ResultsDep,
     settings: SettingsDep,
     limiter: LimiterDep,
 ) -> Response:
     threshold = settings.team_min_members
-    form = await request.form()
     picked = [str(v) for v in form.getlist("condition")]
     targets = {slug: str(form.get(f"target-{slug}") or "") for slug in picked}
     time_frame = str(form.get("time_frame") or DEFAULT_TIME_FRAME)
@@ -212,35 +210,28 @@ async def create_team_plan_from_form(
         except ValidationError:
             errors["conditions"] = "Choose conditions, stages and a time frame from the lists."
         else:
-            await run_in_threadpool(
-                limiter.hit, f"ip:{client_address(request)}", settings.rate_limit_per_minute
-            )
-
-            def create() -> str:
-                with Session(engine) as session:
-                    team = get_team(session, team_id)
-                    return create_team_plan(session, results, team, body, threshold)[0]
-
+            limiter.hit(f"ip:{client_address(request)}", settings.rate_limit_per_minute)
             try:
-                token = await run_in_threadpool(create)
+                team = get_team(session, team_id)
+                token = create_team_plan(session, results, team, body, threshold)[0]
             except InvalidRequest as exc:
+                session.rollback()
                 errors["conditions"] = exc.message
             else:
                 return _private(RedirectResponse(f"/plans/{token}?made=1", status_code=303))
-    context = await run_in_threadpool(_team_choose_context, engine, results, team_id, threshold)
+    context = _team_choose_context(session, results, team_id, threshold)
     chosen = {s: int(t) if t.isdigit() else None for s, t in targets.items()}
     return render(request, "plan_new.html", _form_page(context, chosen, time_frame, errors), 422)
 
 
 def _plan_page_context(
-    engine: Engine, results: Results, token: str, threshold: int
+    session: Session, results: Results, token: str, threshold: int
 ) -> tuple[PlanPublic, dict[str, Any]]:
-    with Session(engine) as session:
-        plan = plan_for_token(session, token)
-        view = plan_view(session, results, plan, threshold)
-        before, newest = latest_results(session, results, plan, threshold)
-        records = plan_responses(session, plan)
-        team = get_team(session, plan.team_id) if plan.team_id else None
+    plan = plan_for_token(session, token)
+    view = plan_view(session, results, plan, threshold)
+    before, newest = latest_results(session, results, plan, threshold)
+    records = plan_responses(session, plan)
+    team = get_team(session, plan.team_id) if plan.team_id else None
     names = results.scorer.stage_names
     quiz = results.scorer.quiz
     states = quiz.context_question("state")
@@ -263,15 +254,13 @@ def _plan_page_context(
 
 
 @router.get("/plans/{token}", response_class=HTMLResponse)
-async def read_plan_page(
-    token: str, request: Request, engine: EngineDep, results: ResultsDep, settings: SettingsDep
+def read_plan_page(
+    token: str, request: Request, session: SessionDep, results: ResultsDep, settings: SettingsDep
 ) -> Response:
     """The plan: per condition the target stage's goal, actions, milestones to check (with an
     owner and a date), strategic question, who to involve and early adopter; progress; the
     stages over time and what changed since the last check-in."""
-    _, context = await run_in_threadpool(
-        _plan_page_context, engine, results, token, settings.team_min_members
-    )
+    _, context = _plan_page_context(session, results, token, settings.team_min_members)
     context |= {
         "plan_url": f"{public_base(request, settings)}/plans/{token}",
         "made": request.query_params.get("made") == "1",
@@ -327,29 +316,29 @@ def _update_from_form(view: PlanPublic, form: Any) -> tuple[dict[str, Any], dict
 
 
 @router.post("/plans/{token}", response_class=HTMLResponse)
-async def update_plan_from_form(
-    token: str, request: Request, engine: EngineDep, results: ResultsDep, settings: SettingsDep
+def update_plan_from_form(
+    token: str,
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    results: ResultsDep,
+    settings: SettingsDep,
 ) -> Response:
     """Save the plan's form (works without JavaScript): then back to the plan, saved."""
-    form = await request.form()
     threshold = settings.team_min_members
-    view, context = await run_in_threadpool(_plan_page_context, engine, results, token, threshold)
+    view, context = _plan_page_context(session, results, token, threshold)
     body, errors = _update_from_form(view, form)
     if not errors:
-
-        def save() -> None:
-            with Session(engine) as session:
-                update_plan(
-                    session,
-                    results,
-                    plan_for_token(session, token),
-                    PlanUpdate.model_validate(body),
-                    threshold,
-                )
-
         try:
-            await run_in_threadpool(save)
+            update_plan(
+                session,
+                results,
+                plan_for_token(session, token),
+                PlanUpdate.model_validate(body),
+                threshold,
+            )
         except InvalidRequest as exc:
+            session.rollback()
             errors["form"] = exc.message
         else:
             return _private(RedirectResponse(f"/plans/{token}?saved=1", status_code=303))
@@ -363,22 +352,20 @@ async def update_plan_from_form(
     return _private(render(request, "plan.html", context, 422))
 
 
-def _documents_content(engine: Engine, results: Results, token: str, threshold: int) -> Any:
-    view, context = _plan_page_context(engine, results, token, threshold)
+def _documents_content(session: Session, results: Results, token: str, threshold: int) -> Any:
+    view, context = _plan_page_context(session, results, token, threshold)
     return brief_content(
         view, context["latest"], results.scorer.framework, context["state_name"], date.today()
     ), context
 
 
 @router.get("/plans/{token}/brief.pdf")
-async def read_plan_pdf(
-    token: str, request: Request, engine: EngineDep, results: ResultsDep, settings: SettingsDep
+def read_plan_pdf(
+    token: str, request: Request, session: SessionDep, results: ResultsDep, settings: SettingsDep
 ) -> Response:
     """The two-page brief for a board packet, laid out by WeasyPrint on the server. Without
     its system libraries: a page that says so (503), not an error."""
-    content, context = await run_in_threadpool(
-        _documents_content, engine, results, token, settings.team_min_members
-    )
+    content, context = _documents_content(session, results, token, settings.team_min_members)
     html = TEMPLATES.env.get_template("plan_brief.html").render(
         content=content,
         chart=context["chart"],
@@ -386,7 +373,7 @@ async def read_plan_pdf(
         stage_names=results.scorer.stage_names,
     )
     try:
-        pdf = await run_in_threadpool(pdf_brief, html)
+        pdf = pdf_brief(html)
     except DocumentsUnavailable as exc:
         page = render_error(
             request,
@@ -405,14 +392,12 @@ async def read_plan_pdf(
 
 
 @router.get("/plans/{token}/memo.docx")
-async def read_plan_docx(
-    token: str, engine: EngineDep, results: ResultsDep, settings: SettingsDep
+def read_plan_docx(
+    token: str, session: SessionDep, results: ResultsDep, settings: SettingsDep
 ) -> Response:
     """The same content as an editable Word memo."""
-    content, _ = await run_in_threadpool(
-        _documents_content, engine, results, token, settings.team_min_members
-    )
-    memo = await run_in_threadpool(docx_memo, content)
+    content, _ = _documents_content(session, results, token, settings.team_min_members)
+    memo = docx_memo(content)
     return _private(
         Response(
             memo,

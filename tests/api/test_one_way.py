@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import event
 
 from app.api.routes.score import ComparedResult
 from app.api.routes.teams import TeamCreated, TeamPublic
@@ -92,8 +93,10 @@ def _api_routes(client: TestClient) -> list[APIRoute]:
 
 def test_async_routes_are_only_those_that_await_the_writer(client: TestClient) -> None:
     """Reads are plain `def` routes taking the session (FastAPI runs them in its thread pool):
-    no `async def` route takes the session, and nothing in app/ hops to the thread pool by
-    hand but the PostgreSQL writer and the CORS origin refresh (middleware, not a route)."""
+    no `async def` route takes the session. The `async` ones await the writer or answer from a
+    cache first, and reach the database only through `in_session`: nothing in app/ hops to the
+    thread pool by hand but that helper, the PostgreSQL writer and the CORS origin refresh
+    (middleware, not a route)."""
     routes = _api_routes(client)
     assert len(routes) > 20  # pages and API alike
     for route in routes:
@@ -105,15 +108,58 @@ def test_async_routes_are_only_those_that_await_the_writer(client: TestClient) -
         for path in (ROOT / "app").rglob("*.py")
         if "run_in_threadpool(" in path.read_text()
     )
-    # Not yet: the draft pages (app/web/drafts.py) and the plan pages merged from main at the end of issue 20 (app/web/plans.py) and the
-    # plan check-in after a form's submission (its own commit, outside the writer).
-    assert hops == [
-        "app/http/middleware.py",
-        "app/responses/writer.py",
-        "app/web/drafts.py",
-        "app/web/pages.py",
-        "app/web/plans.py",
-    ]
+    assert hops == ["app/deps.py", "app/http/middleware.py", "app/responses/writer.py"]
+    # The draft and plan pages are `def` routes now, with the session.
+    by_path = {(route.path, method): route for route in routes for method in route.methods}
+    for path, method in [
+        ("/quiz/save", "POST"),
+        ("/drafts/{token}", "GET"),
+        ("/results/{response_id}/plan", "GET"),
+        ("/results/{response_id}/plan", "POST"),
+        ("/teams/{team_id}/plan", "POST"),
+        ("/plans/{token}", "GET"),
+        ("/plans/{token}", "POST"),
+        ("/plans/{token}/memo.docx", "GET"),
+    ]:
+        route = by_path[(path, method)]
+        assert not inspect.iscoroutinefunction(route.endpoint), path
+        assert get_session in [d.call for d in route.dependant.dependencies], path
+
+
+def test_a_kept_answer_goes_out_before_any_database_work(client: TestClient, quiz: Quiz) -> None:
+    """The plain `/quiz` page, a result page and a stored response, asked for again, are
+    answered from what the route kept: `async` routes that open no database connection (and
+    take no thread-pool hop) on a hit; the first answer reads the database."""
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    created = client.post(
+        "/api/v1/responses",
+        json={"quiz_version": quiz.version, "answers": _answers(quiz)},
+    )
+    assert created.status_code == 201
+    response_id = created.json()["id"]
+    checkouts: list[object] = []
+
+    def count(*_: object) -> None:
+        checkouts.append(_)
+
+    event.listen(engine, "checkout", count)
+    try:
+        for path in ("/quiz", f"/results/{response_id}", f"/api/v1/responses/{response_id}"):
+            first = client.get(path)
+            assert first.status_code == 200, path
+            read = len(checkouts)
+            again = client.get(path)
+            assert again.status_code == 200, path
+            assert len(checkouts) == read, path  # no connection for the kept answer
+            if path != "/quiz":
+                assert again.content == first.content, path
+                assert read > 0, path  # the first one did read
+    finally:
+        event.remove(engine, "checkout", count)
+    for route in _api_routes(client):
+        if route.path in ("/quiz", "/results/{response_id}", "/api/v1/responses/{response_id}"):
+            if "GET" in route.methods:
+                assert inspect.iscoroutinefunction(route.endpoint), route.path
 
 
 def test_the_session_is_closed_when_the_request_ends(client: TestClient) -> None:

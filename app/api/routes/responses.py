@@ -14,11 +14,11 @@ from app.deps import (
     EngineDep,
     LimiterDep,
     ResultsDep,
-    SessionDep,
     SettingsDep,
     WebhooksDep,
     WriterDep,
     client_address,
+    in_session,
     require_json,
 )
 from app.errors import InvalidRequest, Unauthorized
@@ -41,13 +41,13 @@ from scoring import DEFAULT_TOP, Submission
 router = APIRouter(tags=["responses"])
 
 
-def get_key_partner(
-    session: SessionDep,
+async def get_key_partner(
+    engine: EngineDep,
     api_key: Annotated[str | None, Header(alias="X-API-Key")] = None,
 ) -> Partner | None:
     """The partner whose `X-API-Key` came with the request (401 for a wrong or revoked one), or
-    None without a key. A plain `def`: FastAPI reads it in its thread pool."""
-    return None if api_key is None else partner_for_key(session, api_key)
+    None without a key. `async`: most submissions bring no key, and cost no thread-pool hop."""
+    return None if api_key is None else await in_session(engine, partner_for_key, api_key)
 
 
 KeyPartnerDep = Annotated[Partner | None, Depends(get_key_partner)]
@@ -145,17 +145,18 @@ def _attributed(submission: Submission, slug: str) -> Submission:
     response_model=ResponsePublic,
     responses=statuses(304, 404, 422, 503),
 )
-def read_stored_response(
+async def read_stored_response(
     response_id: str,
     request: Request,
-    session: SessionDep,
+    engine: EngineDep,
     results: ResultsDep,
     caches: CachesDep,
     top: TopQuery = DEFAULT_TOP,
 ) -> Response:
     """A stored response, exactly as it was scored when submitted (never re-scored). Stored
     results never change, so the ETag is the id and `top`, a client that has it gets a 304
-    without a database read, and each process keeps recent answers serialised."""
+    without a database read, and each process keeps recent answers serialised. `async`: a kept
+    answer goes out without a thread-pool hop; only a miss reads, through `in_session`."""
     if_none_match = header(request.scope, b"if-none-match")
     kept = caches.of(STORED_RESPONSES)
     key = (response_id, top)
@@ -164,7 +165,7 @@ def read_stored_response(
         served(request.scope, "cache")
     built = stored_answer(response_id, top, if_none_match, body)
     if built is None:
-        body = _serialised(session, results, response_id, top)
+        body = await in_session(engine, _serialised, results, response_id, top)
         kept.put(key, body)
         built = stored_answer(response_id, top, if_none_match, body)
     assert built is not None  # a body was given
