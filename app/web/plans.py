@@ -119,6 +119,21 @@ def _form_page(
     }
 
 
+def _read_choice(form: FormData) -> tuple[dict[str, int | None], str, dict[str, str]]:
+    """The plan form's choice, as both forms (a result's, a team's) send it: each condition
+    picked with its target stage (None when not a number), the time frame, and what is wrong."""
+    picked = [str(v) for v in form.getlist("condition")]
+    targets = {slug: str(form.get(f"target-{slug}") or "") for slug in picked}
+    chosen = {s: int(t) if t.isdigit() else None for s, t in targets.items()}
+    time_frame = str(form.get("time_frame") or DEFAULT_TIME_FRAME)
+    errors: dict[str, str] = {}
+    if not picked:
+        errors["conditions"] = "Choose at least one condition."
+    elif len(picked) > MAX_CONDITIONS:
+        errors["conditions"] = f"Choose at most {MAX_CONDITIONS} conditions."
+    return chosen, time_frame, errors
+
+
 @router.post("/results/{response_id}/plan", response_class=HTMLResponse)
 def create_plan_from_form(
     response_id: str,
@@ -129,14 +144,7 @@ def create_plan_from_form(
     settings: SettingsDep,
     limiter: LimiterDep,
 ) -> Response:
-    picked = [str(v) for v in form.getlist("condition")]
-    targets = {slug: str(form.get(f"target-{slug}") or "") for slug in picked}
-    time_frame = str(form.get("time_frame") or DEFAULT_TIME_FRAME)
-    errors: dict[str, str] = {}
-    if not picked:
-        errors["conditions"] = "Choose at least one condition."
-    elif len(picked) > MAX_CONDITIONS:
-        errors["conditions"] = f"Choose at most {MAX_CONDITIONS} conditions."
+    chosen, time_frame, errors = _read_choice(form)
     body: PlanCreate | None = None
     if not errors:
         try:
@@ -145,8 +153,7 @@ def create_plan_from_form(
                     "response_id": response_id,
                     "time_frame": time_frame,
                     "conditions": [
-                        {"condition": s, "target_stage": int(t) if t.isdigit() else None}
-                        for s, t in targets.items()
+                        {"condition": s, "target_stage": stage} for s, stage in chosen.items()
                     ],
                 }
             )
@@ -162,7 +169,6 @@ def create_plan_from_form(
         else:
             return _private(RedirectResponse(f"/plans/{token}?made=1", status_code=303))
     context = _choose_context(session, results, response_id)
-    chosen = {s: int(t) if t.isdigit() else None for s, t in targets.items()}
     page = _form_page(context, chosen, time_frame, errors)
     return render(request, "plan_new.html", page, 422)
 
@@ -188,22 +194,14 @@ def create_team_plan_from_form(
     limiter: LimiterDep,
 ) -> Response:
     threshold = settings.team_min_members
-    picked = [str(v) for v in form.getlist("condition")]
-    targets = {slug: str(form.get(f"target-{slug}") or "") for slug in picked}
-    time_frame = str(form.get("time_frame") or DEFAULT_TIME_FRAME)
-    errors: dict[str, str] = {}
-    if not picked:
-        errors["conditions"] = "Choose at least one condition."
-    elif len(picked) > MAX_CONDITIONS:
-        errors["conditions"] = f"Choose at most {MAX_CONDITIONS} conditions."
+    chosen, time_frame, errors = _read_choice(form)
     if not errors:
         try:
             body = TeamPlanCreate.model_validate(
                 {
                     "time_frame": time_frame,
                     "conditions": [
-                        {"condition": s, "target_stage": int(t) if t.isdigit() else None}
-                        for s, t in targets.items()
+                        {"condition": s, "target_stage": stage} for s, stage in chosen.items()
                     ],
                 }
             )
@@ -220,7 +218,6 @@ def create_team_plan_from_form(
             else:
                 return _private(RedirectResponse(f"/plans/{token}?made=1", status_code=303))
     context = _team_choose_context(session, results, team_id, threshold)
-    chosen = {s: int(t) if t.isdigit() else None for s, t in targets.items()}
     return render(request, "plan_new.html", _form_page(context, chosen, time_frame, errors), 422)
 
 
