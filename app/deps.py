@@ -14,6 +14,7 @@ dependency in the thread pool, a hop that cost more than the lookup on every req
 import json
 import re
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
@@ -127,6 +128,27 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+@dataclass(frozen=True, slots=True)
+class SubmissionServices:
+    """What storing a submission takes from the app, handed over by one dependency: FastAPI
+    resolves each dependency of a route on every request (a few tens of µs apiece), and the
+    submission route took six for these (docs/performance.md, "Submission CPU, 2026-12-02")."""
+
+    engine: Engine
+    results: Results
+    writer: Writer
+    settings: Settings
+    limiter: RateLimiter
+    webhooks: WebhookSender
+
+
+async def get_submission_services(request: Request) -> SubmissionServices:
+    state = request.app.state
+    return SubmissionServices(
+        state.engine, state.results, state.writer, state.settings, state.limiter, state.webhooks
+    )
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
 CachesDep = Annotated[Caches, Depends(get_caches)]
 BenchmarksDep = Annotated[BenchmarkCache, Depends(get_benchmarks)]
@@ -140,6 +162,7 @@ FrameworkDep = Annotated[Framework, Depends(get_framework)]
 QuizDep = Annotated[Quiz, Depends(get_quiz)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TokensDep = Annotated[Tokens, Depends(get_tokens)]
+SubmissionServicesDep = Annotated[SubmissionServices, Depends(get_submission_services)]
 
 
 # --- checks on what a request brings ---------------------------------------------------------

@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from quiz.framework import Dependency
 from scoring.models import Evidence, OrderBasis, StageEstimate
 from scoring.tables import Tables
 
@@ -197,6 +198,15 @@ class DependencyRanking:
     def __init__(self, tables: Tables):
         self.links = tables.dependencies
         self.position = {slug: i for i, slug in enumerate(tables.conditions)}
+        # The links by the condition that waits and by the one it needs, in file order, built
+        # once: a ranking looks each condition's links up instead of reading all of them.
+        self.links_of: dict[str, list[Dependency]] = {}
+        self.links_to: dict[str, list[Dependency]] = {}
+        self.links_between: dict[tuple[str, str], list[Dependency]] = {}
+        for link in self.links:
+            self.links_of.setdefault(link.condition, []).append(link)
+            self.links_to.setdefault(link.needs, []).append(link)
+            self.links_between.setdefault((link.condition, link.needs), []).append(link)
 
     def waits_for(self, s: Standing, stage_of: dict[str, int | None]) -> list[str]:
         """The conditions `s`'s next step waits on: below the stage the link needs, or unknown
@@ -204,8 +214,8 @@ class DependencyRanking:
         if s.stage is None or s.stage >= TOP_STAGE:
             return []
         waits: list[str] = []
-        for link in self.links:
-            if link.condition != s.slug or not link.from_stage <= s.stage + 1 <= link.to_stage:
+        for link in self.links_of.get(s.slug, ()):
+            if not link.from_stage <= s.stage + 1 <= link.to_stage:
                 continue
             needed = stage_of.get(link.needs)
             if (needed is None or needed < link.needs_stage) and link.needs not in waits:
@@ -228,11 +238,9 @@ class DependencyRanking:
             other_stage = stage_of[other]
             assert other_stage is not None  # only known stages wait
             if any(
-                link.condition == other
-                and link.needs == s.slug
-                and link.from_stage <= other_stage + 1 <= link.to_stage
+                link.from_stage <= other_stage + 1 <= link.to_stage
                 and s.stage + 1 >= link.needs_stage
-                for link in self.links
+                for link in self.links_between.get((other, s.slug), ())
             ):
                 found.append(other)
         return found
@@ -243,14 +251,9 @@ class DependencyRanking:
         if s.stage is None or s.stage >= TOP_STAGE:
             return 0
         later = set()
-        for link in self.links:
+        for link in self.links_to.get(s.slug, ()):
             other = stage_of.get(link.condition)
-            if (
-                link.needs == s.slug
-                and other is not None
-                and other < link.from_stage
-                and s.stage < link.needs_stage
-            ):
+            if other is not None and other < link.from_stage and s.stage < link.needs_stage:
                 later.add(link.condition)
         return len(later)
 
@@ -296,8 +299,9 @@ class DependencyRanking:
                 return g, -s.weight, -len(unlocks[s.slug])
             return g, -s.weight
 
-        ranked = sorted(standings, key=lambda s: (key(s), self.position[s.slug]))
-        keys = {s.slug: key(s) for s in ranked}
+        keys = {s.slug: key(s) for s in standings}
+        ranked = sorted(standings, key=lambda s: (keys[s.slug], self.position[s.slug]))
+        alike = _alike(ranked, keys)
         any_waiting = any(g == WAITING for g in groups.values())
         placed = []
         for rank, s in enumerate(ranked, start=1):
@@ -306,8 +310,7 @@ class DependencyRanking:
                 basis: OrderBasis = "dependency"
                 tied: list[str] = list(waits[s.slug])
             else:
-                peers = [p for p in ranked if groups[p.slug] == g and p.slug != s.slug]
-                basis, tied = self.basis(s, peers, keys, any_waiting and g == READY)
+                basis, tied = self.basis(s.slug, keys[s.slug], alike, any_waiting and g == READY)
             placed.append(
                 Placed(
                     s.slug,
@@ -324,23 +327,34 @@ class DependencyRanking:
 
     @staticmethod
     def basis(
-        s: Standing, peers: list[Standing], keys: dict[str, tuple[int, ...]], others_wait: bool
+        slug: str, own: tuple[int, ...], alike: dict[tuple[int, ...], list[str]], others_wait: bool
     ) -> tuple[OrderBasis, list[str]]:
-        """The first part of the key on which `s` differs from every remaining peer in its
-        group; equal on all of them: a tie, with the equals."""
-        if not peers:
+        """The first part of its key `own` on which condition `slug` differs from every
+        remaining peer in its group (the key's first part); equal on all of them: a tie, with
+        the equals. `alike`: the conditions sharing each beginning of a key (`_alike`)."""
+        if len(alike[own[:1]]) == 1:
             return ("dependency" if others_wait else "stage"), []
         # Key positions after the group: ready has (weight, unlocks, stage, progress, supports),
         # unknown (weight, unlocks), finished (weight).
         names: list[OrderBasis] = ["priority", "dependency", "stage", "progress", "dependency"]
-        remaining = peers
-        own = keys[s.slug]
         for i, name in enumerate(names[: len(own) - 1], start=1):
-            same = [p for p in remaining if keys[p.slug][i] == own[i]]
-            if not same:
-                return name, [p.slug for p in remaining]
-            remaining = same
-        return "tie", [p.slug for p in remaining]
+            if len(alike[own[: i + 1]]) == 1:  # none of the remaining peers is equal here
+                return name, [p for p in alike[own[:i]] if p != slug]
+        return "tie", [p for p in alike[own] if p != slug]
+
+
+def _alike(
+    ranked: list[Standing], keys: dict[str, tuple[int, ...]]
+) -> dict[tuple[int, ...], list[str]]:
+    """For every beginning of a ranking key (its group first), the conditions whose key begins
+    so, in rank order: the peers a condition is still equal to after each part of its key,
+    gathered once for the whole ranking rather than filtered again for each condition."""
+    alike: dict[tuple[int, ...], list[str]] = {}
+    for s in ranked:
+        own = keys[s.slug]
+        for end in range(1, len(own) + 1):
+            alike.setdefault(own[:end], []).append(s.slug)
+    return alike
 
 
 RANKINGS: dict[str, type[SequenceRanking] | type[DependencyRanking]] = {

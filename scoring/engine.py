@@ -26,7 +26,7 @@ from scoring.models import (
     Submission,
     SubmissionInvalid,
 )
-from scoring.tables import Tables
+from scoring.tables import Piece, Tables
 
 DEFAULT_TOP = 3
 
@@ -194,6 +194,16 @@ class Scorer(Tables):
         of this scorer's content: stage map, recommendations with reasons, "Begin here",
         commitments. `answers` are the ones scored (for the evidence quoted in reasons); `top`
         limits the recommendations (all by default)."""
+        return Result.model_validate(self.explained(computed, answers, state, top))
+
+    def explained(
+        self,
+        computed: Computed,
+        answers: list[Answer],
+        state: str | None = None,
+        top: int | None = None,
+    ) -> Piece:
+        """`explain` as JSON values (`Explainer.explained`): what a stored result is read as."""
         version = computed.scoring_version
         evidence = self.evidence_by_condition(answers)
         estimates = [
@@ -209,7 +219,7 @@ class Scorer(Tables):
             c.slug: replace(again[c.slug], rank=c.rank, basis=c.order_basis)
             for c in computed.conditions
         }
-        return self.explainer(version).explain(
+        return self.explainer(version).explained(
             estimates, placed, computed.priorities, computed.quiz_version, state, top
         )
 
@@ -225,10 +235,11 @@ class Scorer(Tables):
             top,
         )
 
-    def compute_and_explain(self, submission: Submission) -> tuple[Computed, Result]:
-        """Both at once, deciding once: what to store, and the whole result to answer with."""
+    def compute_and_explain(self, submission: Submission) -> tuple[Computed, Piece]:
+        """Both at once, deciding once: what to store, and the whole result to answer with (as
+        JSON values, `Explainer.explained`)."""
         estimates, placed = self._decide(submission)
-        result = self.explainer().explain(
+        result = self.explainer().explained(
             estimates,
             placed,
             submission.priorities,

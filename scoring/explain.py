@@ -57,6 +57,23 @@ class Explainer:
     ) -> Result:
         """The whole result: `estimates` in listing order, `placed` by slug; `top` limits the
         recommendations (all by default)."""
+        return Result.model_validate(
+            self.explained(estimates, placed, chosen, quiz_version, state, top)
+        )
+
+    def explained(
+        self,
+        estimates: list[StageEstimate],
+        placed: dict[str, Placed],
+        chosen: list[str],
+        quiz_version: str,
+        state: str | None,
+        top: int | None,
+    ) -> Piece:
+        """The whole result as JSON values, exactly what `Result.model_dump(mode="json")` of
+        `explain` gives, field for field and in its order (tests/scoring/test_explained.py
+        proves it): what a submission stores, caches and answers, with no model validated and
+        dumped again on the way. Nested pieces of content are shared: never change one."""
         priorities = set(chosen)
         ranked = sorted(estimates, key=lambda e: placed[e.slug].rank)
         shown = ranked[: max(1, min(top or len(ranked), len(ranked)))]
@@ -64,23 +81,20 @@ class Explainer:
             self.recommendation(e, placed[e.slug], ranked, placed, priorities, state) for e in shown
         ]
         begin_here = self.begin_here(ranked)
-        # One validation of the whole tree: the pieces are plain dicts (pydantic's fastest path).
-        return Result.model_validate(
-            {
-                "quiz_version": quiz_version,
-                "scoring_version": self.version,
-                "priorities": list(chosen),
-                "conditions": [self.status(e, placed[e.slug].rank, priorities) for e in estimates],
-                "recommendations": recommendations,
-                "begin_here": [e.slug for e in begin_here],
-                "headline": self.headline(begin_here),
-                "tie_note": self.tie_note(ranked, placed, priorities),
-                **self.extras(ranked, placed, begin_here),
-                "contradictions": [c for e in estimates if (c := self.contradiction(e))],
-                "commitments": self.commitments_for(begin_here),
-                "notes": list(self.t.framework.notes),
-            }
-        )
+        return {
+            "quiz_version": quiz_version,
+            "scoring_version": self.version,
+            "priorities": list(chosen),
+            "conditions": [self.status(e, placed[e.slug].rank, priorities) for e in estimates],
+            "recommendations": recommendations,
+            "begin_here": [e.slug for e in begin_here],
+            "headline": self.headline(begin_here),
+            "tie_note": self.tie_note(ranked, placed, priorities),
+            **self.extras(ranked, placed, begin_here),
+            "contradictions": [c for e in estimates if (c := self.contradiction(e))],
+            "commitments": self.commitments_for(begin_here),
+            "notes": list(self.t.framework.notes),
+        }
 
     # --- pieces of the result ---------------------------------------------------------------
 
@@ -133,12 +147,12 @@ class Explainer:
             "prioritized": condition.slug in priorities,
             "order_basis": place.basis,
             "tied_with": place.tied_with,
-            "next_stage": self.t.stages.get((condition.slug, next_level)),
-            "current_stage_detail": self.t.stages.get((condition.slug, TOP_STAGE))
+            "next_stage": self.t.stages_json.get((condition.slug, next_level)),
+            "current_stage_detail": self.t.stages_json.get((condition.slug, TOP_STAGE))
             if estimate.stage == TOP_STAGE
             else None,
             "reasons": self.reasons(estimate, ranked, place, placed, priorities),
-            "early_adopter": adopter,
+            "early_adopter": self.t.early_adopters_json[condition.slug],
             "early_adopter_note": condition.early_adopter_note,
             "early_adopter_is_respondent_state": adopter is not None and adopter.state == state,
             "source_url": condition.source_url,
@@ -205,7 +219,12 @@ class Explainer:
             "name": commitment.name,
             "summary": commitment.summary,
             "related_recommendations": [
-                {"slug": rc.slug, "name": self.t.conditions[rc.slug].name, "basis": rc.basis}
+                {
+                    "slug": rc.slug,
+                    "name": self.t.conditions[rc.slug].name,
+                    "basis": rc.basis,
+                    "provenance": "inferred",
+                }
                 for rc in commitment.related_conditions
                 if rc.slug in shown
             ],
@@ -489,7 +508,8 @@ class Explainer3(Explainer):
         priorities: set[str],
     ) -> list[str]:
         reasons = self.stage_reasons(estimate)
-        stage_of = {e.slug: e.stage for e in ranked}
+        # Only the sentence of a condition that waits reads the other conditions' stages.
+        stage_of = {e.slug: e.stage for e in ranked} if place.waits_for else {}
         known = _any_next_step(ranked)
         reasons.append(self.readiness_reason(estimate, place, stage_of, known))
         if place.waits_for or (place.basis == "stage" and not place.tied_with) or not known:

@@ -57,6 +57,16 @@ class Tables:
         self.stages: dict[tuple[str, int], ConditionStage] = {
             (c.slug, s.level): s for c in framework.conditions for s in c.stages
         }
+        # The same stages and early adopters as a result holds them (JSON values, dumped once;
+        # shared by every result, so never changed): a result is built as JSON values, with no
+        # content model dumped again for each one.
+        self.stages_json: dict[tuple[str, int], Piece] = {
+            key: stage.model_dump(mode="json") for key, stage in self.stages.items()
+        }
+        self.early_adopters_json: dict[str, Piece | None] = {
+            c.slug: c.early_adopter.model_dump(mode="json") if c.early_adopter else None
+            for c in framework.conditions
+        }
         self.context_options = {cq.id: {o.id for o in cq.options} for cq in quiz.context_questions}
         # The parts of a condition's status that never change, built once.
         self.status_base: dict[str, Piece] = {

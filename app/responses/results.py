@@ -57,11 +57,11 @@ class Results:
         if cached is not None:
             return cast(StoredResult, json.loads(cached))
         scorer = self.scorer_for(session, record.content_hash)
-        result = scorer.explain(
+        result = scorer.explained(
             Computed.model_validate(record.result),
             [Answer.model_validate(a) for a in record.answers],
             record.state,
-        ).model_dump(mode="json")
+        )
         self.remember(record.id, result)
         return result
 

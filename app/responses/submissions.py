@@ -150,7 +150,7 @@ async def submit(
         key = _Key(_key_hash(idempotency_key, key_kind, slug, request_hash), request_hash)
     try:
         # Every recommendation, so a later reader can ask for any `top`; dumped once and answered.
-        computed, full = results.scorer.compute_and_explain(submission)
+        computed, answered = results.scorer.compute_and_explain(submission)
     except SubmissionInvalid:
         # A retry is answered with what was stored even when its body would not pass now (the
         # quiz has a new version).
@@ -158,7 +158,6 @@ async def submit(
         if replay is not None:
             return replay
         raise
-    answered = full.model_dump(mode="json")
     # The row as plain values: built without a model's validation (everything in it was
     # validated as the submission or computed by scoring), written with a Core INSERT.
     row: dict[str, Any] = {

@@ -12,11 +12,8 @@ from app.cache import CachePolicy
 from app.deps import (
     CachesDep,
     EngineDep,
-    LimiterDep,
     ResultsDep,
-    SettingsDep,
-    WebhooksDep,
-    WriterDep,
+    SubmissionServicesDep,
     client_address,
     in_session,
     require_json,
@@ -42,12 +39,12 @@ router = APIRouter(tags=["responses"])
 
 
 async def get_key_partner(
-    engine: EngineDep,
+    services: SubmissionServicesDep,
     api_key: Annotated[str | None, Header(alias="X-API-Key")] = None,
 ) -> Partner | None:
     """The partner whose `X-API-Key` came with the request (401 for a wrong or revoked one), or
     None without a key. `async`: most submissions bring no key, and cost no thread-pool hop."""
-    return None if api_key is None else await in_session(engine, partner_for_key, api_key)
+    return None if api_key is None else await in_session(services.engine, partner_for_key, api_key)
 
 
 KeyPartnerDep = Annotated[Partner | None, Depends(get_key_partner)]
@@ -63,12 +60,7 @@ KeyPartnerDep = Annotated[Partner | None, Depends(get_key_partner)]
 async def create_response(
     submission: Submission,
     request: Request,
-    engine: EngineDep,
-    results: ResultsDep,
-    writer: WriterDep,
-    settings: SettingsDep,
-    limiter: LimiterDep,
-    webhooks: WebhooksDep,
+    services: SubmissionServicesDep,
     partner: KeyPartnerDep,
     top: TopQuery = DEFAULT_TOP,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
@@ -84,21 +76,21 @@ async def create_response(
     else:
         if submission.partner is not None:
             raise _needs_key()
-        bucket, limit = f"ip:{client_address(request)}", settings.rate_limit_per_minute
-    base_url = public_base(request, settings)
+        bucket, limit = f"ip:{client_address(request)}", services.settings.rate_limit_per_minute
+    base_url = public_base(request, services.settings)
     submitted = await submit(
-        engine=engine,
-        results=results,
-        writer=writer,
+        engine=services.engine,
+        results=services.results,
+        writer=services.writer,
         submission=submission,
         idempotency_key=idempotency_key,
-        admit=limiter.admission(bucket, limit),
+        admit=services.limiter.admission(bucket, limit),
         partner=partner,
         attribution="api_key" if partner is not None else None,
         base_url=base_url,
     )
     if submitted.webhook:
-        webhooks.wake()
+        services.webhooks.wake()
     created = {
         "id": submitted.id,
         "result_url": result_url(base_url, submitted.id),
