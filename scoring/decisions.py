@@ -301,16 +301,25 @@ class DependencyRanking:
 
         keys = {s.slug: key(s) for s in standings}
         ranked = sorted(standings, key=lambda s: (keys[s.slug], self.position[s.slug]))
-        alike = _alike(ranked, keys)
+        members: dict[int, list[str]] = {}
+        for s in ranked:
+            members.setdefault(groups[s.slug], []).append(s.slug)
         any_waiting = any(g == WAITING for g in groups.values())
+        bases = {
+            slug: found
+            for g, group in members.items()
+            if g != WAITING
+            for slug, found in zip(
+                group, self.bases(group, keys, any_waiting and g == READY), strict=True
+            )
+        }
         placed = []
         for rank, s in enumerate(ranked, start=1):
-            g = groups[s.slug]
-            if g == WAITING:
+            if groups[s.slug] == WAITING:
                 basis: OrderBasis = "dependency"
                 tied: list[str] = list(waits[s.slug])
             else:
-                basis, tied = self.basis(s.slug, keys[s.slug], alike, any_waiting and g == READY)
+                basis, tied = bases[s.slug]
             placed.append(
                 Placed(
                     s.slug,
@@ -326,35 +335,45 @@ class DependencyRanking:
         return placed
 
     @staticmethod
-    def basis(
-        slug: str, own: tuple[int, ...], alike: dict[tuple[int, ...], list[str]], others_wait: bool
-    ) -> tuple[OrderBasis, list[str]]:
-        """The first part of its key `own` on which condition `slug` differs from every
-        remaining peer in its group (the key's first part); equal on all of them: a tie, with
-        the equals. `alike`: the conditions sharing each beginning of a key (`_alike`)."""
-        if len(alike[own[:1]]) == 1:
-            return ("dependency" if others_wait else "stage"), []
+    def bases(
+        group: list[str], keys: dict[str, tuple[int, ...]], others_wait: bool
+    ) -> list[tuple[OrderBasis, list[str]]]:
+        """For each condition of one group (`group`, in rank order): the first part of its key
+        on which it differs from every other condition of the group, and the ones it differs
+        from there last; equal on all of them: a tie, with the equals.
+
+        The group is sorted by key, so the conditions sharing the most of a condition's key
+        stand next to it: the part that decides is the one after what it shares with its
+        neighbours, and the conditions it is decided against are the run around it sharing as
+        much (each condition is compared with its neighbours, not with the whole group)."""
+        if len(group) == 1:
+            return [(("dependency" if others_wait else "stage"), [])]
         # Key positions after the group: ready has (weight, unlocks, stage, progress, supports),
         # unknown (weight, unlocks), finished (weight).
         names: list[OrderBasis] = ["priority", "dependency", "stage", "progress", "dependency"]
-        for i, name in enumerate(names[: len(own) - 1], start=1):
-            if len(alike[own[: i + 1]]) == 1:  # none of the remaining peers is equal here
-                return name, [p for p in alike[own[:i]] if p != slug]
-        return "tie", [p for p in alike[own] if p != slug]
+        # shared[j]: how many parts, from the first, the keys of conditions j and j + 1 share.
+        shared = [_shared(keys[a], keys[b]) for a, b in zip(group, group[1:], strict=False)]
+        found: list[tuple[OrderBasis, list[str]]] = []
+        for j, slug in enumerate(group):
+            most = max(shared[j - 1] if j > 0 else 0, shared[j] if j < len(shared) else 0)
+            first, last = j, j
+            while first > 0 and shared[first - 1] >= most:
+                first -= 1
+            while last < len(shared) and shared[last] >= most:
+                last += 1
+            others = [p for p in group[first : last + 1] if p != slug]
+            found.append(("tie" if most == len(keys[slug]) else names[most - 1], others))
+        return found
 
 
-def _alike(
-    ranked: list[Standing], keys: dict[str, tuple[int, ...]]
-) -> dict[tuple[int, ...], list[str]]:
-    """For every beginning of a ranking key (its group first), the conditions whose key begins
-    so, in rank order: the peers a condition is still equal to after each part of its key,
-    gathered once for the whole ranking rather than filtered again for each condition."""
-    alike: dict[tuple[int, ...], list[str]] = {}
-    for s in ranked:
-        own = keys[s.slug]
-        for end in range(1, len(own) + 1):
-            alike.setdefault(own[:end], []).append(s.slug)
-    return alike
+def _shared(a: tuple[int, ...], b: tuple[int, ...]) -> int:
+    """How many parts two keys share from their first."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 RANKINGS: dict[str, type[SequenceRanking] | type[DependencyRanking]] = {

@@ -12,10 +12,12 @@ from typing import ClassVar
 
 from quiz.framework import Commitment
 from scoring.decisions import TOP_STAGE, Placed
-from scoring.models import Focus, Headline, OrderBasis, Result, StageEstimate
+from scoring.models import Evidence, Focus, Headline, OrderBasis, Result, StageEstimate
 from scoring.tables import Piece, Tables
 
 BEGIN_HERE = 3
+# What a condition's stage sentences depend on: its slug, stage, confidence and evidence.
+StageKey = tuple[str, int | None, str, tuple[Evidence, ...]]
 # Answers this many stages apart about one condition are reported as a contradiction.
 CONTRADICTION_GAP = 2
 
@@ -45,6 +47,9 @@ class Explainer:
         self.t = tables
         # Commitments depend only on which conditions are in "Begin here": a few dozen lists.
         self._commitments: dict[tuple[str, ...], list[Piece]] = {}
+        # The sentences saying which answers placed a condition depend on those answers alone:
+        # a few dozen combinations a condition, each worded once.
+        self._stage_sentences: dict[StageKey, list[str]] = {}
 
     def explain(
         self,
@@ -241,11 +246,19 @@ class Explainer:
         priorities: set[str],
     ) -> list[str]:
         """Plain sentences: which answers produced the stage, and why the condition ranks here."""
-        reasons = self.stage_reasons(estimate)
+        reasons = self.stage_sentences(estimate)
         reasons.append(self.position_reason(estimate, ranked))
         if place.basis != "stage":
             reasons.append(self.tie_reason(estimate, place.basis, place.tied_with, priorities))
         return reasons
+
+    def stage_sentences(self, estimate: StageEstimate) -> list[str]:
+        """`stage_reasons`, worded once for each set of answers (a new list each time)."""
+        key = (estimate.slug, estimate.stage, estimate.confidence, estimate.evidence)
+        found = self._stage_sentences.get(key)
+        if found is None:
+            found = self._stage_sentences[key] = self.stage_reasons(estimate)
+        return list(found)
 
     def stage_reasons(self, estimate: StageEstimate) -> list[str]:
         name = self.t.conditions[estimate.slug].name
@@ -507,7 +520,7 @@ class Explainer3(Explainer):
         placed: dict[str, Placed],
         priorities: set[str],
     ) -> list[str]:
-        reasons = self.stage_reasons(estimate)
+        reasons = self.stage_sentences(estimate)
         # Only the sentence of a condition that waits reads the other conditions' stages.
         stage_of = {e.slug: e.stage for e in ranked} if place.waits_for else {}
         known = _any_next_step(ranked)
