@@ -130,9 +130,10 @@ def client_address(request: Request) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SubmissionServices:
-    """What storing a submission takes from the app, handed over by one dependency: FastAPI
-    resolves each dependency of a route on every request (a few tens of µs apiece), and the
-    submission route took six for these (docs/performance.md, "Submission CPU, 2026-12-02")."""
+    """What storing a submission takes from the app, in one piece: FastAPI resolves each
+    dependency of a route on every request (a few tens of µs apiece), and the submission route
+    took six for these (its one dependency hands this over: app/api/routes/responses.py;
+    docs/performance.md, "Submission CPU, 2026-12-02")."""
 
     engine: Engine
     results: Results
@@ -162,7 +163,6 @@ FrameworkDep = Annotated[Framework, Depends(get_framework)]
 QuizDep = Annotated[Quiz, Depends(get_quiz)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TokensDep = Annotated[Tokens, Depends(get_tokens)]
-SubmissionServicesDep = Annotated[SubmissionServices, Depends(get_submission_services)]
 
 
 # --- checks on what a request brings ---------------------------------------------------------

@@ -1,5 +1,6 @@
 """`POST /responses` stores a scored submission; `GET /responses/{id}` reads it back as stored."""
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -13,8 +14,9 @@ from app.deps import (
     CachesDep,
     EngineDep,
     ResultsDep,
-    SubmissionServicesDep,
+    SubmissionServices,
     client_address,
+    get_submission_services,
     in_session,
     require_json,
 )
@@ -38,16 +40,29 @@ from scoring import DEFAULT_TOP, Submission
 router = APIRouter(tags=["responses"])
 
 
-async def get_key_partner(
-    services: SubmissionServicesDep,
+@dataclass(frozen=True, slots=True)
+class Submitting:
+    """All a submission takes besides its body and parameters, from one dependency (each one
+    a route has costs FastAPI a few tens of µs a request): the app's services, and the partner
+    whose `X-API-Key` came with the request (None without a key)."""
+
+    services: SubmissionServices
+    partner: Partner | None
+
+
+async def get_submitting(
+    request: Request,
     api_key: Annotated[str | None, Header(alias="X-API-Key")] = None,
-) -> Partner | None:
-    """The partner whose `X-API-Key` came with the request (401 for a wrong or revoked one), or
-    None without a key. `async`: most submissions bring no key, and cost no thread-pool hop."""
-    return None if api_key is None else await in_session(services.engine, partner_for_key, api_key)
+) -> Submitting:
+    """401 for a wrong or revoked key. `async`: most submissions bring no key, and cost no
+    thread-pool hop."""
+    services = await get_submission_services(request)
+    if api_key is None:
+        return Submitting(services, None)
+    return Submitting(services, await in_session(services.engine, partner_for_key, api_key))
 
 
-KeyPartnerDep = Annotated[Partner | None, Depends(get_key_partner)]
+SubmittingDep = Annotated[Submitting, Depends(get_submitting)]
 
 
 @router.post(
@@ -60,8 +75,7 @@ KeyPartnerDep = Annotated[Partner | None, Depends(get_key_partner)]
 async def create_response(
     submission: Submission,
     request: Request,
-    services: SubmissionServicesDep,
-    partner: KeyPartnerDep,
+    submitting: SubmittingDep,
     top: TopQuery = DEFAULT_TOP,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
@@ -70,6 +84,7 @@ async def create_response(
     it came with, so another body is another key. With `X-API-Key`, the response is attributed
     to the key's partner (`attribution: "api_key"`) and counted against the partner's rate limit
     instead of the address's; `partner` is accepted only with the key (401 without)."""
+    services, partner = submitting.services, submitting.partner
     if partner is not None:
         submission = _attributed(submission, partner.slug)
         bucket, limit = f"key:{partner.id}", partner.rate_limit_per_minute
