@@ -235,9 +235,12 @@ class Scorer(Tables):
             top,
         )
 
-    def compute_and_explain(self, submission: Submission) -> tuple[Computed, Piece]:
-        """Both at once, deciding once: what to store, and the whole result to answer with (as
-        JSON values, `Explainer.explained`)."""
+    def compute_and_explain(
+        self, submission: Submission, top: int | None = None
+    ) -> tuple[Computed, Piece]:
+        """Both at once, deciding once: what to store, and the result to answer with (as JSON
+        values, `Explainer.explained`), its first `top` recommendations worded (all by
+        default)."""
         estimates, placed = self._decide(submission)
         result = self.explainer().explained(
             estimates,
@@ -245,7 +248,7 @@ class Scorer(Tables):
             submission.priorities,
             self.quiz.version,
             submission.context.state,
-            None,
+            top,
         )
         return self._computed(submission, estimates, placed), result
 

@@ -49,7 +49,8 @@ MAX_IDEMPOTENCY_KEY = 255
 @dataclass(frozen=True)
 class Submitted:
     id: str
-    # The whole result, every recommendation; callers cut it to the `top` they were asked for.
+    # The result, with at least the `top` recommendations `submit` was asked for (all of them
+    # when replayed); callers cut it to their `top`.
     result: StoredResult
     replayed: bool
     # A webhook delivery was stored with it: wake the sender.
@@ -125,6 +126,7 @@ async def submit(
     attribution: Attribution | None = None,
     ref: str | None = None,
     base_url: str = "",
+    top: int | None = None,
 ) -> Submitted:
     """Score a submission and store it. With an idempotency key, a retry (same key, same body)
     returns the first stored response and stores nothing new, even when the retries race each
@@ -139,6 +141,12 @@ async def submit(
     that has a webhook, the delivery is written in the same transaction as the response, with
     links on `base_url`. The rows are written by `writer` (app/responses/writer.py).
 
+    `top`: how many recommendations the caller answers with. Only those are worded (the API's
+    default of 3 of 11 saves a fifth of scoring's CPU), and the result is kept for later
+    readers (`Results.remember`, serialised: another 60 µs) only when it is whole (`top=None`,
+    as for the form, whose result page is read next); the first reader of a response answered
+    with part of its result explains it from its row, as after a restart.
+
     Runs on the event loop: scoring is short CPU work done in place, and everything read or
     written after it (the replay check, the team and `based_on`, the rate limit, the rows) is
     one piece of work awaited from the writer, so no thread waits for a commit. `engine` is
@@ -149,8 +157,7 @@ async def submit(
         slug = partner.slug if partner is not None else None
         key = _Key(_key_hash(idempotency_key, key_kind, slug, request_hash), request_hash)
     try:
-        # Every recommendation, so a later reader can ask for any `top`; dumped once and answered.
-        computed, answered = results.scorer.compute_and_explain(submission)
+        computed, answered = results.scorer.compute_and_explain(submission, top)
     except SubmissionInvalid:
         # A retry is answered with what was stored even when its body would not pass now (the
         # quiz has a new version).
@@ -213,7 +220,7 @@ async def submit(
         return replay
     if isinstance(outcome, AppError):
         raise outcome
-    if not outcome.replayed:
+    if not outcome.replayed and len(answered["recommendations"]) == len(results.scorer.conditions):
         results.remember(outcome.id, answered)
     return outcome
 

@@ -90,6 +90,23 @@ def test_store_and_read_back(server: LiveServer | InProcessServer, quiz: Quiz) -
     assert partner is None  # a partner is named only with its key (tests/api/test_partners.py)
 
 
+def test_the_answer_is_the_whole_result_cut_to_top(
+    server: LiveServer | InProcessServer, quiz: Quiz
+) -> None:
+    """A submission words only the recommendations it answers with (`top`); reading it back
+    explains the whole result from its row, and the answer is exactly its first `top`."""
+    with server.client() as c:
+        for top in (1, 3, 11, 100):
+            created = c.post(
+                f"/api/v1/responses?top={top}", json=body(quiz, priorities=["measuring-success"])
+            )
+            assert created.status_code == 201, created.text
+            answered = created.json()["result"]
+            whole = c.get(f"/api/v1/responses/{created.json()['id']}?top=100").json()["result"]
+            assert len(whole["recommendations"]) == 11
+            assert answered == {**whole, "recommendations": whole["recommendations"][:top]}
+
+
 @pytest.mark.parametrize("bad_id", ["nope", "A" * 22, "../../etc/passwd", "x" * 300, "%00"])
 def test_unknown_or_malformed_ids_are_404(
     server: LiveServer | InProcessServer, bad_id: str

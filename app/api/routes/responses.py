@@ -103,6 +103,7 @@ async def create_response(
         partner=partner,
         attribution="api_key" if partner is not None else None,
         base_url=base_url,
+        top=top,
     )
     if submitted.webhook:
         services.webhooks.wake()
