@@ -62,6 +62,7 @@ EXTRA_COLUMNS = ("group_responses", "ranked_first", "top_three")
 DEFAULT_RELEASE_AT: int = Settings.model_fields["min_group_size"].default
 Row = dict[str, Any]
 Cell = tuple[str, ...]
+NO_COUNTS: dict[str, int] = dict.fromkeys(COUNTS, 0)
 
 
 # --- keeping the rollup ------------------------------------------------------------------------
@@ -78,21 +79,24 @@ def rollup_rows(
     attribution: str | None = None,
 ) -> list[Row]:
     """The increments one response adds: a row per condition, with its day and month."""
-    day = created_at.astimezone(UTC).date() if created_at.tzinfo else created_at.date()
+    day = (
+        created_at.astimezone(UTC).date() if created_at.tzinfo else created_at.date()
+    ).isoformat()
+    # What every row of the response shares, made once (a submission's rows are made in the
+    # writer's batch, where each µs is one the event loop waits for the GIL).
+    shared = {
+        "day": day,
+        "month": day[:7],
+        "state": state or "",
+        "role": role or "",
+        "partner": partner or "",
+        "quiz_version": quiz_version,
+    }
+    attribution = attribution or ""
     rows = []
     for condition in result["conditions"]:
         stage = condition.get("stage")
-        row = {
-            "day": day.isoformat(),
-            "month": day.isoformat()[:7],
-            "state": state or "",
-            "role": role or "",
-            "partner": partner or "",
-            "quiz_version": quiz_version,
-            "condition": condition["slug"],
-            "attribution": attribution or "",
-            **dict.fromkeys(COUNTS, 0),
-        }
+        row = {**shared, "condition": condition["slug"], "attribution": attribution, **NO_COUNTS}
         row["unknown" if stage is None else f"stage_{stage}"] = 1
         row["ranked_first"] = int(condition.get("rank") == 1)
         row["top_three"] = int((condition.get("rank") or 99) <= 3)
@@ -276,13 +280,14 @@ def _statements(dialect: str) -> tuple[Any, Any, Any, Any, Any]:
 def fold(rows: Iterable[Row], key: tuple[str, ...]) -> list[Row]:
     """Rollup rows added up by `key` (KEY for days, MONTH_KEY for months, dropping the day)."""
     folded: dict[tuple[str, ...], Row] = {}
+    kept = {*key, *COUNTS, "month"}
     for row in rows:
         k = tuple(row[name] for name in key)
         if k in folded:
             for c in COUNTS:
                 folded[k][c] += row[c]
         else:
-            folded[k] = {n: v for n, v in row.items() if n in key or n in COUNTS or n == "month"}
+            folded[k] = {n: v for n, v in row.items() if n in kept}
     return list(folded.values())
 
 
