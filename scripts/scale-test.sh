@@ -68,6 +68,7 @@ compose logs --no-color app-1 app-2 | grep "up to date" | sort -u | sed "s/^/  /
 python3 scripts/smoke_check.py --plan-pdf "http://127.0.0.1:$PROXY_PORT"
 
 app1=$(compose ps -q app-1)
+app2=$(compose ps -q app-2)
 db=$(compose ps -q db)
 python3 scripts/scale_check.py \
   --proxy "http://127.0.0.1:$PROXY_PORT" \
@@ -76,7 +77,8 @@ python3 scripts/scale_check.py \
   --seconds "${SCALE_SECONDS:-30}" --threads "${SCALE_THREADS:-32}" \
   --kill-at "${SCALE_KILL_AT:-8}" --kill "docker kill -s KILL $app1" \
   --restart-at "${SCALE_RESTART_AT:-10}" --restart "docker start $app1" \
-  --psql "docker exec -i $db psql -U quiz -d quiz -At -v ON_ERROR_STOP=1"
+  --psql "docker exec -i $db psql -U quiz -d quiz -At -v ON_ERROR_STOP=1" \
+  --cli "docker exec -i $app2 python3 -m app.cli"
 echo "nginx's error log over the run: $(compose logs --no-color proxy | grep -c -E '\[(error|warn)\]' || true) lines:"
 compose logs --no-color proxy | grep -o -E '\[(error|warn)\] [0-9#]+: \*[0-9]+ [^,]+' \
   | sed -E 's/\[(error|warn)\] [0-9#]+: \*[0-9]+ //' | sort | uniq -c | sed 's/^/ /' || true
