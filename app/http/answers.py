@@ -5,10 +5,11 @@
   slowly).
 - `TokenPage`: a page rendered once, split where its form token goes, so each answer gets a
   fresh token without rendering again.
-- `served`: what a route says about how it answered (`cache` when it answered from a `Cache`),
-  which the access log writes as `served=...` (app/http/middleware.py): `route` when the route
-  built the answer, `cache`, or `layer` when a middleware answered before routing (a body too
-  large, the drain before shutdown, a CORS preflight).
+- `served`: how a request was answered, which the access log writes as `served=...`
+  (app/http/middleware.py): `route` when the route built the answer, `cache` when the route
+  answered from what it kept, `kept` when the layer before routing answered from what the
+  route kept (app/http/kept.py), or `layer` when another middleware answered before routing (a
+  body too large, the drain before shutdown, a CORS preflight).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 Headers = list[tuple[bytes, bytes]]
-Served = Literal["route", "cache", "layer"]
+Served = Literal["route", "cache", "kept", "layer"]
 SERVED = "app.served"  # the scope key
 
 

@@ -15,8 +15,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.types import Scope
 
+from app.cache import CachePolicy
+from app.deps import CachesDep
 from app.errors import NotFound
 from app.http.answers import JSON, Built, cacheable, header
+from app.http.kept import Kept, keeps
 from app.http.middleware import public
 from app.http.openapi import statuses
 from quiz import Condition, Framework, Quiz
@@ -68,11 +71,24 @@ async def get_content_json(request: Request) -> ContentJson:
 ContentJsonDep = Annotated[ContentJson, Depends(get_content_json)]
 
 
+def _static_answer(document: StaticJson, request: Request) -> Built:
+    return document.built(request.scope)
+
+
+# The two most requested documents, kept by their routes once answered, so that the layer
+# before routing answers them (app/http/kept.py); a kept document is the bytes built at
+# start-up, so keeping it costs nothing.
+CONTENT_DOCUMENTS = CachePolicy("content documents", max_items=2)
+FRAMEWORK_JSON: Kept[StaticJson] = Kept(CONTENT_DOCUMENTS, lambda *_: "framework", _static_answer)
+QUIZ_JSON: Kept[StaticJson] = Kept(CONTENT_DOCUMENTS, lambda *_: "quiz", _static_answer)
+
+
 @router.get("/framework", response_model=Framework, responses=statuses(304))
 @public
-async def read_framework(request: Request, content: ContentJsonDep) -> Response:
+@keeps(FRAMEWORK_JSON)
+async def read_framework(request: Request, content: ContentJsonDep, caches: CachesDep) -> Response:
     """The whole framework: stages, strategies, conditions, commitments and open notes."""
-    return content.framework.answer(request)
+    return FRAMEWORK_JSON.keep(request, caches, "", content.framework).response()
 
 
 @router.get("/conditions/{slug}", response_model=Condition, responses=statuses(304, 404))
@@ -87,6 +103,7 @@ async def read_condition(slug: str, request: Request, content: ContentJsonDep) -
 
 @router.get("/quiz", response_model=Quiz, responses=statuses(304))
 @public
-async def read_quiz(request: Request, content: ContentJsonDep) -> Response:
+@keeps(QUIZ_JSON)
+async def read_quiz(request: Request, content: ContentJsonDep, caches: CachesDep) -> Response:
     """The questions, each option mapped to a stage (null for "I'm not sure")."""
-    return content.quiz.answer(request)
+    return QUIZ_JSON.keep(request, caches, "", content.quiz).response()
