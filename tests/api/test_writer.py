@@ -91,6 +91,36 @@ def test_callers_on_the_event_loop_await_their_writes(writer: GroupCommitWriter)
     assert stored(writer) == list(range(1, 41))
 
 
+def test_the_writes_of_one_turn_of_the_event_loop_are_one_batch(writer: GroupCommitWriter) -> None:
+    """Requests that run in the same turn of the event loop hand the writer their jobs together
+    at the end of the turn: one transaction for all of them, not one for each as it came."""
+    writer.start()
+    try:
+
+        def transaction(i: int):  # type: ignore[no-untyped-def]
+            def work(session: Session) -> tuple[int, int]:
+                note(i)(session)
+                return i, id(session.get_transaction())
+
+            return work
+
+        async def request(i: int) -> tuple[int, int]:
+            # A request's work before its write, letting the writer thread take the GIL as
+            # real work does (a socket write, a system call): the writer could start a batch.
+            time.sleep(0.005)
+            return await writer.write(transaction(i))
+
+        async def one_turn() -> list[tuple[int, int]]:
+            return await asyncio.gather(*(request(i) for i in range(1, 21)))
+
+        answers = asyncio.run(one_turn())
+    finally:
+        writer.stop()
+    assert [i for i, _ in answers] == list(range(1, 21))
+    assert len({transaction for _, transaction in answers}) == 1
+    assert stored(writer) == list(range(1, 21))
+
+
 @pytest.mark.postgres
 def test_on_postgres_a_connection_gone_while_idle_is_replaced_before_a_batch(
     pg_cluster: PostgresCluster, monkeypatch: pytest.MonkeyPatch
