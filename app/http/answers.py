@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -46,6 +47,11 @@ class Built:
         response = Response(self.body, status_code=self.status)
         response.raw_headers = list(self.headers)
         return response
+
+
+def etag_of(body: bytes) -> str:
+    """A strong ETag for bytes that never change once built: a hash of them."""
+    return '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
 
 
 def with_length(headers: Headers, body: bytes) -> Headers:

@@ -35,7 +35,7 @@ from app.deps import (
     in_session,
 )
 from app.errors import IdempotencyKeyReused, InvalidRequest, NotFound
-from app.http.answers import HTML, Built, TokenPage, cacheable, header, with_length
+from app.http.answers import HTML, Built, TokenPage, cacheable, etag_of, header, with_length
 from app.http.kept import Kept, keeps
 from app.models import ResponseRecord, Team
 from app.partners.ratelimit import all_of
@@ -605,7 +605,7 @@ class KeptPage:
 
     @classmethod
     def of(cls, body: bytes) -> KeptPage:
-        return cls(body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
+        return cls(body, etag_of(body))
 
 
 def result_page_key(request: Request, response_id: str) -> tuple[str, ...]:

@@ -6,7 +6,6 @@ Content only changes with a deployment, so each document is serialised once, at 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -18,7 +17,7 @@ from starlette.types import Scope
 from app.cache import CachePolicy
 from app.deps import CachesDep
 from app.errors import NotFound
-from app.http.answers import JSON, Built, cacheable, header
+from app.http.answers import JSON, Built, cacheable, etag_of, header
 from app.http.kept import Kept, keeps
 from app.http.middleware import public
 from app.http.openapi import statuses
@@ -37,7 +36,7 @@ class StaticJson:
     @classmethod
     def of(cls, model: BaseModel) -> StaticJson:
         body = model.model_dump_json().encode()
-        return cls(body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
+        return cls(body, etag_of(body))
 
     def built(self, scope: Scope) -> Built:
         """The whole answer, headers and all."""
