@@ -35,7 +35,7 @@ from app.deps import (
     in_session,
 )
 from app.errors import IdempotencyKeyReused, InvalidRequest, NotFound
-from app.http.answers import HTML, Built, TokenPage, cacheable, header, with_length
+from app.http.answers import HTML, Built, Tagged, TokenPage, with_length
 from app.http.kept import Kept, keeps
 from app.models import ResponseRecord, Team
 from app.partners.ratelimit import all_of
@@ -596,18 +596,6 @@ def _already_submitted(request: Request, response_id: str | None, embed: Embed) 
     return embed.allow_framing(page)
 
 
-@dataclass(frozen=True)
-class KeptPage:
-    """A rendered result page and its ETag (a hash of the page, computed once)."""
-
-    body: bytes
-    etag: str
-
-    @classmethod
-    def of(cls, body: bytes) -> KeptPage:
-        return cls(body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
-
-
 def result_page_key(request: Request, response_id: str) -> tuple[str, ...]:
     """What a kept result page depends on: the result, the query (an embed, `completed`) and
     the base its share link is made on."""
@@ -615,14 +603,13 @@ def result_page_key(request: Request, response_id: str) -> tuple[str, ...]:
     return (response_id, request.url.query, public_base(request, settings))
 
 
-def _result_page_answer(page: KeptPage, request: Request) -> Built:
-    if_none_match = header(request.scope, b"if-none-match")
-    return cacheable(page.body, HTML, page.etag.encode(), b"private, max-age=60", if_none_match)
+def _result_page_answer(page: Tagged, request: Request) -> Built:
+    return page.built(request.scope, HTML, b"private, max-age=60")
 
 
 # Rendered result pages, for a minute: as long as the peer figures they show (BENCHMARKS).
 RESULT_PAGES = CachePolicy("result pages", max_items=256, ttl=60.0)
-RESULT_PAGE: Kept[KeptPage] = Kept(RESULT_PAGES, result_page_key, _result_page_answer)
+RESULT_PAGE: Kept[Tagged] = Kept(RESULT_PAGES, result_page_key, _result_page_answer)
 
 
 @router.get("/results/{response_id}", response_class=HTMLResponse)
@@ -647,7 +634,7 @@ async def read_result_page(
         body = await in_session(
             engine, _result_page, request, results, settings, embed, peers, response_id
         )
-        built = RESULT_PAGE.keep(request, caches, response_id, KeptPage.of(body))
+        built = RESULT_PAGE.keep(request, caches, response_id, Tagged.of(body))
     return embed.allow_framing(built.response())
 
 
