@@ -306,14 +306,16 @@ class ConditionRollup(_RollupCounts, table=True):
     condition: str = Field(primary_key=True, max_length=80)
     # The response's attribution ("api_key", "widget"); "" for none or not recorded.
     attribution: str = Field(primary_key=True, max_length=10, default="")
+    # The partner's widget tag (`responses.ref`); "" for none (migration 0016).
+    ref: str = Field(primary_key=True, max_length=40, default="")
     month: str = Field(max_length=7, index=True)  # YYYY-MM, for grouping by month
 
 
 class PendingRollup(_RollupCounts, table=True):
     """Counts of responses not yet published: a cell's responses (one quiz version, state,
-    role, partner and attribution) wait here until MIN_GROUP_SIZE of them have arrived, and are then added to
-    the rollups together, as one batch (app/analytics/aggregates.py). One row per cell and condition; ""
-    stands for "not given". Nothing reads it but the write path."""
+    role, partner, attribution and tag) wait here until MIN_GROUP_SIZE of them have arrived, and
+    are then added to the rollups together, as one batch (app/analytics/aggregates.py). One row
+    per cell and condition; "" stands for "not given". Nothing reads it but the write path."""
 
     __tablename__ = "pending_rollup"
 
@@ -322,6 +324,7 @@ class PendingRollup(_RollupCounts, table=True):
     role: str = Field(primary_key=True, max_length=40)
     partner: str = Field(primary_key=True, max_length=64)
     attribution: str = Field(primary_key=True, max_length=10, default="")
+    ref: str = Field(primary_key=True, max_length=40, default="")
     condition: str = Field(primary_key=True, max_length=80)
 
 
@@ -338,6 +341,7 @@ class ConditionRollupMonth(_RollupCounts, table=True):
     quiz_version: str = Field(primary_key=True, max_length=100)
     condition: str = Field(primary_key=True, max_length=80)
     attribution: str = Field(primary_key=True, max_length=10, default="")
+    ref: str = Field(primary_key=True, max_length=40, default="")
 
 
 class Plan(SQLModel, table=True):

@@ -73,8 +73,8 @@ def simulate(
         top = {first, (first + 1) % len(conditions), (first + 2) % len(conditions)}
         for j, condition in enumerate(conditions):
             stage = rnd.choice(STAGES)
-            # KEY's order: day, state, role, partner, quiz version, condition, attribution.
-            key = (*dims, quiz_version, condition, "")
+            # KEY's order: day, state, role, partner, quiz version, condition, attribution, ref.
+            key = (*dims, quiz_version, condition, "", "")
             counts = daily.setdefault(key, [0] * len(COUNTS))
             counts[4 if stage is None else stage] += 1
             counts[5] += j == first

@@ -62,7 +62,7 @@ META_COLUMNS = (
 MEASURES = ("stage", "ranked_first", "top_three")
 # Our wording for the answers that place no stage: the framework names stages 0..3 only.
 UNKNOWN_STAGE = "Not sure or unanswered"
-FILTER_NAMES = ("quiz_version", "state", "role", "partner", "since", "until")
+FILTER_NAMES = ("quiz_version", "state", "role", "partner", "ref", "since", "until")
 Row = dict[str, Any]
 
 
@@ -175,7 +175,7 @@ def filename(
     filters and the groups, in characters every file system and header takes."""
     parts = [f"{prefix}-{generated_at:%Y-%m-%dT%H%M%SZ}"]
     given = filters.as_dict()
-    for name in ("quiz_version", "state", "role", "partner"):
+    for name in ("quiz_version", "state", "role", "partner", "ref"):
         value = given.get(name)
         if value is not None:
             parts.append(f"{name.replace('_', '-')}-{_UNSAFE.sub('-', value)[:40] or 'none'}")
