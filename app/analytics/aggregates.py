@@ -455,11 +455,17 @@ def aggregate(
         keys = [*columns, col(model.condition), col(model.quiz_version)]
         sums = [func.sum(col(getattr(model, c))) for c in COUNTS]
         query = select(*keys, *sums).where(*filters.where(model), *dates).group_by(*keys)
-        for row in session.execute(query):
-            versions.add(row[len(group_by) + 1])
-            counts = totals.setdefault(tuple(row[: len(group_by) + 1]), dict.fromkeys(COUNTS, 0))
-            for name, n in zip(COUNTS, row[len(group_by) + 2 :], strict=True):
-                counts[name] += int(n or 0)
+        width = len(group_by) + 1  # the groups' values and the condition
+        # Plain tuples, not Row objects: the widest export reads thousands of rows.
+        for row in session.execute(query).tuples():
+            versions.add(row[width])
+            key, added = row[:width], [int(n or 0) for n in row[width + 1 :]]
+            counts = totals.get(key)
+            if counts is None:  # the first quiz version or span of this group and condition
+                totals[key] = dict(zip(COUNTS, added, strict=True))
+            else:
+                for name, n in zip(COUNTS, added, strict=True):
+                    counts[name] += n
     groups: dict[tuple[str, ...], Group] = {}
     for key, counts in totals.items():
         values, condition = key[:-1], key[-1]

@@ -11,6 +11,13 @@ a tag's is whole batches too. The three rollup tables get `ref` ("" for none) in
 primary keys; SQLite rebuilds them (a new table, the rows copied), PostgreSQL replaces the key
 in place.
 
+While the keys change anyway, the two published tables get the order exports read them in:
+(month or day, state, quiz version, condition, then role, partner, attribution, tag), and on
+SQLite they become WITHOUT ROWID tables, stored in that order. An export by state and month,
+the widest, is then read in key order and grouped as it goes, with no sort of the whole
+table (bench/export.py: 0.39x a bare scan before, see docs/performance.md); on PostgreSQL the
+order is only the key's.
+
 The backfill: the rows the tables already hold were released in cells without a tag, so where
 any stored response has a tag they are recounted from the stored responses (`rebuild`, in
 creation order under the batch rule with MIN_GROUP_SIZE from the environment, as 0009 did):
@@ -30,29 +37,27 @@ down_revision = '0015'
 branch_labels = None
 depends_on = None
 
-# Each table's primary key before this migration, and where `ref` goes in it: a pending cell's
-# rows are read by the key's first columns (the cell), so there `ref` comes before `condition`.
+# Each table's primary key before this migration, and after it. A pending cell's rows are read
+# by the key's first columns (the cell), so there `ref` comes before `condition`.
 KEYS = {
     'condition_rollup': ['day', 'state', 'role', 'partner', 'quiz_version', 'condition', 'attribution'],
     'condition_rollup_month': ['month', 'state', 'role', 'partner', 'quiz_version', 'condition', 'attribution'],
     'pending_rollup': ['quiz_version', 'state', 'role', 'partner', 'attribution', 'condition'],
 }
+NEW_KEYS = {
+    'condition_rollup': ['day', 'state', 'quiz_version', 'condition', 'role', 'partner', 'attribution', 'ref'],
+    'condition_rollup_month': ['month', 'state', 'quiz_version', 'condition', 'role', 'partner', 'attribution', 'ref'],
+    'pending_rollup': ['quiz_version', 'state', 'role', 'partner', 'attribution', 'ref', 'condition'],
+}
+# Stored in key order on SQLite (the published tables; nothing scans the pending one).
+WITHOUT_ROWID = {'condition_rollup', 'condition_rollup_month'}
 COUNTS = ('stage_0', 'stage_1', 'stage_2', 'stage_3', 'unknown', 'ranked_first', 'top_three')
 LENGTHS = {'day': 10, 'month': 7, 'state': 8, 'role': 40, 'partner': 64, 'quiz_version': 100, 'condition': 80, 'attribution': 10}
 
 
-def _with_ref(table: str) -> list[str]:
-    key = list(KEYS[table])
-    if table == 'pending_rollup':
-        key.insert(key.index('condition'), 'ref')
-    else:
-        key.append('ref')
-    return key
-
-
 def upgrade() -> None:
-    for table in KEYS:
-        _rekey(table, _with_ref(table), add=True)
+    for table, key in NEW_KEYS.items():
+        _rekey(table, key, add=True)
     if _any_tagged():
         _recount()
 
@@ -91,7 +96,8 @@ def _ref() -> sa.Column:
 
 
 def _rekey(table: str, key: list[str], *, add: bool) -> None:
-    """Give `table` the primary key `key`, adding (or dropping) the ref column."""
+    """Give `table` the primary key `key`, adding (or dropping) the ref column; on SQLite,
+    going up, a published table is stored WITHOUT ROWID (in the key's order)."""
     if op.get_bind().dialect.name == 'postgresql':
         with op.batch_alter_table(table) as batch_op:
             batch_op.drop_constraint(f'{table}_pkey', type_='primary')
@@ -115,7 +121,8 @@ def _rekey(table: str, key: list[str], *, add: bool) -> None:
     if table == 'condition_rollup':
         columns.append(sa.Column('month', sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False))
     kept = ', '.join(c.name for c in columns if c.name != 'ref')
-    op.create_table(f'{table}_new', *columns, sa.PrimaryKeyConstraint(*key, name=f'{table}_pkey'))
+    clustered = {'sqlite_with_rowid': False} if add and table in WITHOUT_ROWID else {}
+    op.create_table(f'{table}_new', *columns, sa.PrimaryKeyConstraint(*key, name=f'{table}_pkey'), **clustered)
     op.execute(f'INSERT INTO {table}_new ({kept}) SELECT {kept} FROM {table}')
     if table == 'condition_rollup':
         op.drop_index('ix_condition_rollup_month', table_name=table)
