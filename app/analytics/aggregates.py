@@ -456,8 +456,7 @@ def aggregate(
         sums = [func.sum(col(getattr(model, c))) for c in COUNTS]
         query = select(*keys, *sums).where(*filters.where(model), *dates).group_by(*keys)
         width = len(group_by) + 1  # the groups' values and the condition
-        # Plain tuples, not Row objects: the widest export reads thousands of rows.
-        for row in session.execute(query).tuples():
+        for row in session.execute(query):
             versions.add(row[width])
             key, added = row[:width], [int(n or 0) for n in row[width + 1 :]]
             counts = totals.get(key)
