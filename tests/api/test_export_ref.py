@@ -167,3 +167,37 @@ def test_rebuild_counts_tags_as_the_write_path_does(
         assert rebuild(conn, release_at=K) == len(FIRST)
     engine.dispose()
     assert snapshot(url) == kept
+
+
+def test_the_cli_export_takes_a_tag_with_its_partner(
+    tagged: tuple[str, LiveServer | InProcessServer],
+) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    url, _ = tagged
+    root = Path(__file__).resolve().parents[2]
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "DATABASE_URL": url, "MIN_GROUP_SIZE": str(K)}
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", "export", *args],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    grouped = cli("--partner", "news", "--group-by", "ref")
+    assert grouped.returncode == 0, grouped.stderr
+    rows = list(csv.DictReader(io.StringIO(grouped.stdout)))
+    assert {(r["ref"], r["group_responses"]) for r in rows} == {("", str(K)), ("spring", str(K))}
+    one = cli("--partner", "news", "--ref", "spring", "--layout", "long")
+    assert {r["filters"] for r in csv.DictReader(io.StringIO(one.stdout))} == {
+        "partner=news; ref=spring"
+    }
+    alone = cli("--ref", "spring")
+    assert alone.returncode != 0 and "name the partner too" in alone.stderr
