@@ -33,18 +33,25 @@ ensure_compose() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
 }
 
+# How debootstrap_image makes a base; a change here (or to the packages) rebuilds it next run.
+# 2: without the .debs debootstrap leaves in /var/cache/apt/archives (45 MB in every image).
+BASE_RECIPE=2
+
 # debootstrap_image IMAGE PACKAGES: a Debian 12 minbase image with PACKAGES (comma-separated),
-# built once and kept (`docker rmi IMAGE` to rebuild).
+# built once and kept (`docker rmi IMAGE` to rebuild), labelled with the recipe that made it:
+# an image of another recipe is replaced (its tag moves; images built on it keep their layers).
 debootstrap_image() {
-  local image=$1 packages=$2 rootfs
-  docker image inspect "$image" >/dev/null 2>&1 && return 0
+  local image=$1 packages=$2 rootfs recipe="$BASE_RECIPE minbase $2"
+  [ "$(docker image inspect -f '{{index .Config.Labels "where-to-begin.base-recipe"}}' \
+    "$image" 2>/dev/null)" = "$recipe" ] && return 0
   rootfs=$(mktemp -d /var/tmp/rootfs.XXXXXX)
   echo "building $image with debootstrap (minbase + $packages) ..."
   debootstrap --variant=minbase --include="$packages" bookworm "$rootfs" \
     "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >/dev/null
-  # Package lists and docs are not needed at run time.
+  # Package lists, downloaded packages and docs are not needed at run time.
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* \
-    "$rootfs"/var/cache/apt/*.bin
-  tar -C "$rootfs" -c . | docker import - "$image" >/dev/null
+    "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
+  tar -C "$rootfs" -c . \
+    | docker import --change "LABEL where-to-begin.base-recipe=\"$recipe\"" - "$image" >/dev/null
   rm -rf "$rootfs"
 }

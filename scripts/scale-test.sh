@@ -2,8 +2,9 @@
 # `make scale-test`: compose.yaml for real. Builds the four images from one Debian 12 base
 # (debootstrap; the app's Dockerfile, Debian's postgresql-15 and nginx-light), starts PostgreSQL,
 # two app replicas and nginx with Debian's docker-compose 1.29 on a fresh database, checks one
-# submission through the proxy (smoke_check.py), then loads it (scale_check.py): 32 clients
-# submitting through nginx for 30 s, one replica SIGKILLed at 8 s and started again at 10 s.
+# submission and a plan's PDF through the proxy (smoke_check.py), then loads it
+# (scale_check.py): 32 clients submitting through nginx for 30 s, one replica SIGKILLed at 8 s
+# and started again at 10 s.
 # Every acknowledged submission must be stored, and idempotency must hold across replicas;
 # exit 1 otherwise. Containers, network and volume are removed at the end, images kept (a run
 # after the first builds nothing). Needs root; one run at a time on a machine.
@@ -64,9 +65,10 @@ for url in "http://127.0.0.1:$PROXY_PORT" "http://127.0.0.1:$APP1_PORT" "http://
 done
 # Both replicas ran `app.cli migrate` at once on the empty database; one waited for the other.
 compose logs --no-color app-1 app-2 | grep "up to date" | sort -u | sed "s/^/  /" || true
-python3 scripts/smoke_check.py "http://127.0.0.1:$PROXY_PORT"
+python3 scripts/smoke_check.py --plan-pdf "http://127.0.0.1:$PROXY_PORT"
 
 app1=$(compose ps -q app-1)
+app2=$(compose ps -q app-2)
 db=$(compose ps -q db)
 python3 scripts/scale_check.py \
   --proxy "http://127.0.0.1:$PROXY_PORT" \
@@ -75,7 +77,8 @@ python3 scripts/scale_check.py \
   --seconds "${SCALE_SECONDS:-30}" --threads "${SCALE_THREADS:-32}" \
   --kill-at "${SCALE_KILL_AT:-8}" --kill "docker kill -s KILL $app1" \
   --restart-at "${SCALE_RESTART_AT:-10}" --restart "docker start $app1" \
-  --psql "docker exec -i $db psql -U quiz -d quiz -At -v ON_ERROR_STOP=1"
+  --psql "docker exec -i $db psql -U quiz -d quiz -At -v ON_ERROR_STOP=1" \
+  --cli "docker exec -i $app2 python3 -m app.cli"
 echo "nginx's error log over the run: $(compose logs --no-color proxy | grep -c -E '\[(error|warn)\]' || true) lines:"
 compose logs --no-color proxy | grep -o -E '\[(error|warn)\] [0-9#]+: \*[0-9]+ [^,]+' \
   | sed -E 's/\[(error|warn)\] [0-9#]+: \*[0-9]+ //' | sort | uniq -c | sed 's/^/ /' || true

@@ -10,15 +10,19 @@ python3).
    is what makes a lost answer safe, since nginx does not resend a POST a replica may have
    stored (docker/proxy/nginx.conf).
 2. Nothing lost: every acknowledged (201) submission is read back through the proxy with the
-   result it was acknowledged with, and is in PostgreSQL (--psql), its key mapping to its id.
-3. Idempotency across replicas: keys sent to both replicas directly, in sequence and at the
-   same moment, store one row each and replay its id; a key reused with another body is a 409.
+   result it was acknowledged with, and is in PostgreSQL (--psql) with exactly one key row.
+3. Idempotency across replicas, in both of the app's key scopes (app/responses/submissions.py,
+   `_key_hash`): keys sent to both replicas directly, in sequence and at the same moment, store
+   one row each and replay its id. A key reused with another body is a 409 for a partner's API
+   key (a partner made for the run with --cli), and for a client without one another key (the
+   body is part of its scope): a new row, never the first one's id.
 
 Prints the figures; exits 1 on any loss, idempotency breach, unexpected answer or submission
 never acknowledged.
 """
 
 import argparse
+import collections
 import hashlib
 import http.client
 import json
@@ -76,9 +80,41 @@ def result_digest(result: object) -> str:
     return hashlib.sha256(json.dumps(result, sort_keys=True).encode()).hexdigest()
 
 
-def key_hash(key: str) -> str:
-    """What app/responses/submissions.py stores for a key sent without a partner."""
-    return hashlib.sha256(f"\x00{key}".encode()).hexdigest()
+def partner_key_hash(slug: str, key: str) -> str:
+    """What app/responses/submissions.py stores for a partner's key. A key sent without a
+    partner is stored hashed with the request as the app validated it (defaults filled in),
+    which this script does not rebuild: those are found by their response id instead."""
+    return hashlib.sha256(f"{slug}\x00{key}".encode()).hexdigest()
+
+
+def make_partner(cli: str, run: str) -> tuple[str, str]:
+    """A partner for the run, through the app's CLI in a container: (slug, API key). Its own
+    rate limit is far above the run's few submissions with it."""
+    slug = f"{run}-partner"
+    out = subprocess.run(
+        [
+            *shlex.split(cli),
+            "partners",
+            "add",
+            "--name",
+            f"Scale test {run}",
+            "--slug",
+            slug,
+            "--origin",
+            "https://scale-test.invalid",
+            "--rate-limit",
+            "100000",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    keys = [
+        line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("API key:")
+    ]
+    if len(keys) != 1:
+        raise SystemExit(f"no API key in the CLI's output: {out!r}")
+    return slug, keys[0]
 
 
 @dataclass
@@ -242,9 +278,13 @@ def read_back(proxy: str, acks: list[Ack], threads: int) -> list[str]:
     return problems
 
 
-def post(conn: Connection, key: str, body: bytes) -> tuple[int, str, bool]:
-    """(status, id or error code, replayed) of one keyed submission."""
+def post(
+    conn: Connection, key: str, body: bytes, api_key: str | None = None
+) -> tuple[int, str, bool]:
+    """(status, id or error code, replayed) of one keyed submission, a partner's with api_key."""
     headers = {"Content-Type": "application/json", "Idempotency-Key": key}
+    if api_key is not None:
+        headers["X-API-Key"] = api_key
     status, answer, data = conn.request("POST", PATH, body, headers)
     doc = json.loads(data)
     if status == 201:
@@ -253,71 +293,99 @@ def post(conn: Connection, key: str, body: bytes) -> tuple[int, str, bool]:
 
 
 def across_replicas(
-    app1: str, app2: str, proxy: str, load: Load, run: str, command: str
+    app1: str, app2: str, proxy: str, load: Load, run: str, command: str, partner: tuple[str, str]
 ) -> tuple[list[str], str]:
-    """Keys sent to both replicas directly: the breaches found, and a summary."""
+    """Keys sent to both replicas directly, without a partner and with `partner` (slug, API
+    key): the breaches found, and a summary."""
     breaches: list[str] = []
     rng = random.Random(run)
     ids_before, _, _ = db_state(command)
     conns = {"app-1": Connection(app1), "app-2": Connection(app2), "proxy": Connection(proxy)}
-    sent: dict[str, str] = {}  # key -> the id it must map to
+    slug, api_key = partner
+    sent: dict[tuple[str, str], str] = {}  # (scope, key) -> the id it must map to
+    others = 0  # rows stored by a key reused with another body (no partner: another key)
 
-    # In sequence: one replica first, then the other, then the proxy; both orders.
-    for i in range(10):
-        key, body = f"{run}-seq-{i}", load.body(rng)
-        order = ["app-1", "app-2"] if i % 2 == 0 else ["app-2", "app-1"]
-        answers = [post(conns[name], key, body) for name in [*order, "proxy"]]
-        first, *rest = answers
-        if first[0] != 201 or first[2]:
-            breaches.append(f"in sequence, {key} on {order[0]}: {first}")
-        for name, answer in zip([order[1], "proxy"], rest, strict=True):
-            if answer[:3] != (201, first[1], True):
-                breaches.append(f"in sequence, {key} on {name}: {answer}, first stored {first[1]}")
-        sent[key] = first[1]
-        # The same key with another body, on the replica that did not store it: refused.
-        other = post(conns[order[1]], key, load.body(random.Random(f"{key}-other")))
-        if other[:2] != (409, "idempotency_key_reused"):
-            breaches.append(f"reused key {key} with another body on {order[1]}: {other}")
+    for scope, with_key in (("anonymous", None), ("partner", api_key)):
+        # In sequence: one replica first, then the other, then the proxy; both orders.
+        for i in range(10):
+            key, body = f"{run}-{scope}-seq-{i}", load.body(rng)
+            order = ["app-1", "app-2"] if i % 2 == 0 else ["app-2", "app-1"]
+            answers = [post(conns[name], key, body, with_key) for name in [*order, "proxy"]]
+            first, *rest = answers
+            if first[0] != 201 or first[2]:
+                breaches.append(f"in sequence, {key} on {order[0]}: {first}")
+            for name, answer in zip([order[1], "proxy"], rest, strict=True):
+                if answer[:3] != (201, first[1], True):
+                    breaches.append(
+                        f"in sequence, {key} on {name}: {answer}, first stored {first[1]}"
+                    )
+            sent[scope, key] = first[1]
+            # The same key with another body, on the replica that did not store it.
+            other_body = load.body(random.Random(f"{key}-other"))
+            other = post(conns[order[1]], key, other_body, with_key)
+            if scope == "partner" and other[:2] != (409, "idempotency_key_reused"):
+                breaches.append(f"reused partner key {key} with another body: {other}, want 409")
+            if scope == "anonymous":
+                if other[0] != 201 or other[2] or other[1] == first[1]:
+                    breaches.append(
+                        f"reused key {key} with another body: {other}, want a new response "
+                        f"(not {first[1]}, not replayed)"
+                    )
+                others += 1
 
-    # At the same moment on both replicas, each on a connection already open.
-    for i in range(20):
-        key, body = f"{run}-race-{i}", load.body(rng)
-        barrier = threading.Barrier(2)
-        got: dict[str, tuple[int, str, bool]] = {}
+        # At the same moment on both replicas, each on a connection already open.
+        for i in range(20):
+            key, body = f"{run}-{scope}-race-{i}", load.body(rng)
+            barrier = threading.Barrier(2)
+            got: dict[str, tuple[int, str, bool]] = {}
 
-        def race(name: str, key: str = key, body: bytes = body, barrier=barrier, got=got) -> None:
-            conns[name].request("GET", "/healthz")
-            barrier.wait()
-            try:
-                got[name] = post(conns[name], key, body)
-            except (OSError, http.client.HTTPException) as exc:
-                got[name] = (0, repr(exc), False)
+            def race(
+                name: str,
+                key: str = key,
+                body: bytes = body,
+                barrier=barrier,
+                got=got,
+                with_key: str | None = with_key,
+            ) -> None:
+                conns[name].request("GET", "/healthz")
+                barrier.wait()
+                try:
+                    got[name] = post(conns[name], key, body, with_key)
+                except (OSError, http.client.HTTPException) as exc:
+                    got[name] = (0, repr(exc), False)
 
-        threads = [threading.Thread(target=race, args=(name,)) for name in ("app-1", "app-2")]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        a, b = got["app-1"], got["app-2"]
-        if a[0] != 201 or b[0] != 201 or a[1] != b[1] or a[2] == b[2]:
-            breaches.append(f"at once, {key}: app-1 {a}, app-2 {b} (want one stored, one replayed)")
-        sent[key] = a[1]
+            threads = [threading.Thread(target=race, args=(name,)) for name in ("app-1", "app-2")]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            a, b = got["app-1"], got["app-2"]
+            if a[0] != 201 or b[0] != 201 or a[1] != b[1] or a[2] == b[2]:
+                breaches.append(
+                    f"at once, {key}: app-1 {a}, app-2 {b} (want one stored, one replayed)"
+                )
+            sent[scope, key] = a[1]
 
     for conn in conns.values():
         conn.close()
     ids_after, keys, _ = db_state(command)
-    for key, response_id in sent.items():
-        if keys.get(key_hash(key)) != response_id:
-            breaches.append(
-                f"{key} maps to {keys.get(key_hash(key))} in PostgreSQL, not {response_id}"
-            )
+    key_rows = collections.Counter(keys.values())
+    for (scope, key), response_id in sent.items():
+        if scope == "partner":
+            found = keys.get(partner_key_hash(slug, key))
+            if found != response_id:
+                breaches.append(f"{key} maps to {found} in PostgreSQL, not {response_id}")
+        elif key_rows[response_id] != 1:
+            breaches.append(f"{key}'s response {response_id} has {key_rows[response_id]} key rows")
     new_rows = len(ids_after - ids_before)
-    if new_rows != len(sent):
-        breaches.append(f"{len(sent)} keys stored {new_rows} rows")
+    if new_rows != len(sent) + others:
+        breaches.append(f"{len(sent)} keys and {others} reused stored {new_rows} rows")
     summary = (
-        f"10 keys in sequence (one replica, the other, the proxy) and 20 keys on both replicas "
-        f"at once: {new_rows} rows for {len(sent)} keys, every repeat replayed the first id; "
-        f"a key reused with another body on the other replica: 409 (10 of 10)"
+        f"without a partner and with a partner's API key, each 10 keys in sequence (one "
+        f"replica, the other, the proxy) and 20 on both replicas at once: {new_rows} rows for "
+        f"{len(sent)} keys and {others} reused, every repeat replayed the first id; a key "
+        f"reused with another body on the other replica: a partner's 409 (10 of 10), without "
+        f"a partner a new response (10 of 10)"
         if not breaches
         else f"{len(breaches)} breaches"
     )
@@ -366,6 +434,9 @@ def main() -> int:
     parser.add_argument("--restart-at", type=float, default=10)
     parser.add_argument("--restart", required=True, help="command that starts app1 again")
     parser.add_argument("--psql", required=True, help="psql command line, e.g. docker exec ...")
+    parser.add_argument(
+        "--cli", required=True, help="the app's CLI in a container, e.g. docker exec ... app.cli"
+    )
     args = parser.parse_args()
     names = dict(item.split("=", 1) for item in args.names.split(",") if item)
 
@@ -438,13 +509,15 @@ def main() -> int:
     ids, keys, unkeyed_after = db_state(args.psql)
     acked_ids = {a.id for a in acks}
     lost = sorted(acked_ids - ids)
-    wrong_key = [a for a in acks if keys.get(key_hash(a.key)) != a.id]
+    # Each acknowledged id the response of exactly one key (the load's keys are all different).
+    key_rows = collections.Counter(keys.values())
+    wrong_key = [a for a in acks if key_rows[a.id] != 1]
     if lost:
         failures.append(f"{len(lost)} acknowledged submissions not in PostgreSQL: {lost[:5]}")
     if problems:
         failures.append(f"{len(problems)} read back wrong through the proxy: {problems[:5]}")
     if wrong_key:
-        failures.append(f"{len(wrong_key)} keys map to another row: {wrong_key[:3]}")
+        failures.append(f"{len(wrong_key)} acknowledged ids without one key row: {wrong_key[:3]}")
     if len(acked_ids) != len(acks):
         failures.append("two keys were acknowledged with the same id")
     if unkeyed_after != unkeyed_before:
@@ -456,7 +529,10 @@ def main() -> int:
     retried = [a for a in acks if a.attempts > 1]
     stored_unacked = len(ids) - len(acked_ids) - unkeyed_after
     # Idempotency across replicas, now that the killed one answers again.
-    breaches, across = across_replicas(args.app1, args.app2, args.proxy, load, run, args.psql)
+    partner = make_partner(args.cli, run)
+    breaches, across = across_replicas(
+        args.app1, args.app2, args.proxy, load, run, args.psql, partner
+    )
     failures += breaches
 
     latencies = [a.latency * 1000 for a in acks]
@@ -498,8 +574,8 @@ def main() -> int:
         ),
         f"retried with the same Idempotency-Key: {len(retried)} submissions, all acknowledged; "
         f"{sum(a.replayed for a in retried)} of them had been stored before their answer was "
-        f"lost (the retry answered Idempotent-Replayed, same id); retried keys mapping to one "
-        f"row, the acknowledged id: {len(retried) - wrong_retried} of {len(retried)}",
+        f"lost (the retry answered Idempotent-Replayed, same id); retried keys whose "
+        f"acknowledged id has one key row: {len(retried) - wrong_retried} of {len(retried)}",
         f"nginx sent {passed_on} submissions on to the other replica after a failed connect",
         "answered by: " + "; ".join(spread),
         f"PostgreSQL: {len(ids)} responses, {len(keys)} keys, {unkeyed_after} without a key "
