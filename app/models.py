@@ -295,11 +295,9 @@ class ConditionRollup(_RollupCounts, table=True):
     transaction that stores the response completing a batch), so exports and insights cost as
     much as the number of groups, not of responses. One row per release day, state, quiz
     version, condition, role, partner, attribution and tag; "" stands for "not given". The key
-    is in the order exports read it (migration 0016), and on SQLite the rows are stored in it
-    (WITHOUT ROWID): an export by state and month groups as it reads, with no sort."""
+    is in the order exports read it (migration 0016)."""
 
     __tablename__ = "condition_rollup"
-    __table_args__ = {"sqlite_with_rowid": False}
 
     day: str = Field(primary_key=True, max_length=10)  # YYYY-MM-DD, UTC
     state: str = Field(primary_key=True, max_length=8)
@@ -333,7 +331,10 @@ class PendingRollup(_RollupCounts, table=True):
 
 class ConditionRollupMonth(_RollupCounts, table=True):
     """The same counts by month: whole months are read from here (about 30 times fewer rows),
-    only the days at the ends of a date range from the daily table. Keyed and stored like it."""
+    only the days at the ends of a date range from the daily table. Keyed like it, and on
+    SQLite stored in key order (WITHOUT ROWID, migration 0016): an export by state and month,
+    the widest, groups as it reads, with no sort. (The daily table keeps its rowid: stored by
+    key it made each released batch's write about a fifth slower, bench/export.py.)"""
 
     __tablename__ = "condition_rollup_month"
     __table_args__ = {"sqlite_with_rowid": False}

@@ -13,10 +13,11 @@ in place.
 
 While the keys change anyway, the two published tables get the order exports read them in:
 (month or day, state, quiz version, condition, then role, partner, attribution, tag), and on
-SQLite they become WITHOUT ROWID tables, stored in that order. An export by state and month,
-the widest, is then read in key order and grouped as it goes, with no sort of the whole
-table (bench/export.py: 0.39x a bare scan before, see docs/performance.md); on PostgreSQL the
-order is only the key's.
+SQLite the monthly one becomes a WITHOUT ROWID table, stored in that order. An export by state
+and month, the widest, is then read in key order and grouped as it goes, with no sort of the
+whole table (bench/export.py: 0.39x a bare scan before, see docs/performance.md). The daily
+table keeps its rowid: stored by key, it made every released batch's write slower. On
+PostgreSQL the order is only the key's.
 
 The backfill: the rows the tables already hold were released in cells without a tag, so where
 any stored response has a tag they are recounted from the stored responses (`rebuild`, in
@@ -49,8 +50,8 @@ NEW_KEYS = {
     'condition_rollup_month': ['month', 'state', 'quiz_version', 'condition', 'role', 'partner', 'attribution', 'ref'],
     'pending_rollup': ['quiz_version', 'state', 'role', 'partner', 'attribution', 'ref', 'condition'],
 }
-# Stored in key order on SQLite (the published tables; nothing scans the pending one).
-WITHOUT_ROWID = {'condition_rollup', 'condition_rollup_month'}
+# Stored in key order on SQLite: the table whole-month exports scan.
+WITHOUT_ROWID = {'condition_rollup_month'}
 COUNTS = ('stage_0', 'stage_1', 'stage_2', 'stage_3', 'unknown', 'ranked_first', 'top_three')
 LENGTHS = {'day': 10, 'month': 7, 'state': 8, 'role': 40, 'partner': 64, 'quiz_version': 100, 'condition': 80, 'attribution': 10}
 
