@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,12 @@ def simulate(
 def seed(engine: Engine, conditions: list[str], quiz_version: str) -> None:
     began = time.perf_counter()
     rows, bare = simulate(conditions, quiz_version)
-    months = fold(rows, MONTH_KEY)
+    # In the order a running service writes them: a day's rows are made on the day its first
+    # batch is released, so the daily table's rows lie in day order (in any order within a
+    # day), as the monthly table's in month order. (Inserted in random order, a date range's
+    # rows were scattered over the whole table, which no running service makes.)
+    rows.sort(key=itemgetter("day"))
+    months = sorted(fold(rows, MONTH_KEY), key=itemgetter("month"))
     with engine.begin() as conn:
         for model, values in ((ConditionRollup, rows), (ConditionRollupMonth, months)):
             table = model.__table__  # type: ignore[attr-defined]
