@@ -47,4 +47,4 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
 # Migrate once, then serve: the app itself only checks that the schema is current. The uvicorn
 # options are `make run`'s (app/server.py): a bounded request head, and a shutdown that fits in
 # `docker stop`'s ten seconds (a two-second drain, then five for requests in flight).
-CMD ["sh", "-c", "python3 -m app.cli migrate && exec uvicorn app.asgi:app --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY:-2} --http app.server:BoundedHttpTools --timeout-graceful-shutdown 5 --no-proxy-headers"]
+CMD ["sh", "-c", "python3 -m app.cli migrate && exec uvicorn app.asgi:app --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY:-2} --http app.asgi:BoundedHttpTools --timeout-graceful-shutdown 5 --no-proxy-headers"]

@@ -35,7 +35,7 @@ BYTECODE = $(BIN)/python -m compileall -q -j0 app quiz scoring bench
 # How uvicorn serves the app, here and in the Dockerfile's CMD (app/server.py says why; a test
 # checks both against app.server.UVICORN_OPTIONS): a bounded request head (431 past 100 fields
 # or 16 KiB), five seconds for requests in flight at shutdown, no proxy headers.
-UVICORN_OPTIONS := --http app.server:BoundedHttpTools --timeout-graceful-shutdown 5 --no-proxy-headers
+UVICORN_OPTIONS := --http app.asgi:BoundedHttpTools --timeout-graceful-shutdown 5 --no-proxy-headers
 
 run: $(VENV)/.installed-run
 	$(BYTECODE)

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # The access log names method, route and status. Client addresses and full paths (with
     # result ids) only when this is on: the privacy promise covers logs too.
     access_log_detail: bool = False
+    # A GET without a query is answered from what its route kept, before routing
+    # (app/http/kept.py); off, every request reaches its route (which still keeps answers).
+    answer_kept_before_routing: bool = True
     # Another copy of the framework content (a folder like `data/`).
     quiz_data_dir: Path = DATA_DIR
     # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed.

@@ -23,6 +23,7 @@ from app.config import Settings, get_settings
 from app.db import check_schema, make_engine
 from app.deps import storable_text
 from app.errors import install_error_handlers
+from app.http.kept import KeptAnswers
 from app.http.middleware import (
     AccessLog,
     Cors,
@@ -110,6 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(partner_embed.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # The last added runs first: security headers go on every answer, even the early 413.
+    if settings.answer_kept_before_routing:
+        app.add_middleware(KeptAnswers, routes=app.routes)  # innermost: app/http/kept.py
     app.add_middleware(Cors, origins=lambda: app.state.origins, routes=app.routes)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes)

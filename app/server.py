@@ -3,7 +3,9 @@
 `make run`, the image's CMD and the tests' servers all start uvicorn with `UVICORN_OPTIONS`
 (tests/test_project.py checks that the Makefile and the Dockerfile carry them):
 
-- `--http app.server:BoundedHttpTools`: uvicorn's httptools protocol (its default), refusing a
+- `--http app.asgi:BoundedHttpTools` (this module's class, named through the module uvicorn
+  serves, which a worker imports first for it: app/asgi.py says why): uvicorn's httptools
+  protocol (its default), refusing a
   request whose head has more than MAX_HEADERS fields or MAX_HEAD_BYTES with a 431 as soon as it
   gets there, before buffering more. As it comes, uvicorn reads a head of any size (8 MB and
   100,000 fields were accepted), and the h11 protocol, which has a limit, is the slower one.
@@ -44,7 +46,7 @@ GRACEFUL_SHUTDOWN_SECONDS = 5
 LINGER_SECONDS = 2.0
 UVICORN_OPTIONS = (
     "--http",
-    "app.server:BoundedHttpTools",
+    "app.asgi:BoundedHttpTools",
     "--timeout-graceful-shutdown",
     str(GRACEFUL_SHUTDOWN_SECONDS),
     "--no-proxy-headers",  # TRUSTED_PROXIES is the only switch (app/main.py)

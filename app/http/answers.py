@@ -1,18 +1,20 @@
 """Answers built ahead of the request, and how each request was answered.
 
-- `Built`, `cacheable`: an answer with an ETag, and the 304 without a body when the client
+- `Built`, `cacheable`, `Tagged`: an answer with an ETag, and the 304 without a body when the client
   already has it (content, stored responses and result pages, which never change or change
   slowly).
 - `TokenPage`: a page rendered once, split where its form token goes, so each answer gets a
   fresh token without rendering again.
-- `served`: what a route says about how it answered (`cache` when it answered from a `Cache`),
-  which the access log writes as `served=...` (app/http/middleware.py): `route` when the route
-  built the answer, `cache`, or `layer` when a middleware answered before routing (a body too
-  large, the drain before shutdown, a CORS preflight).
+- `served`: how a request was answered, which the access log writes as `served=...`
+  (app/http/middleware.py): `route` when the route built the answer, `cache` when the route
+  answered from what it kept, `kept` when the layer before routing answered from what the
+  route kept (app/http/kept.py), or `layer` when another middleware answered before routing (a
+  body too large, the drain before shutdown, a CORS preflight).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -21,7 +23,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 Headers = list[tuple[bytes, bytes]]
-Served = Literal["route", "cache", "layer"]
+Served = Literal["route", "cache", "kept", "layer"]
 SERVED = "app.served"  # the scope key
 
 
@@ -45,6 +47,24 @@ class Built:
         response = Response(self.body, status_code=self.status)
         response.raw_headers = list(self.headers)
         return response
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """Bytes built once and never changed (a content document, a rendered result page), and
+    their ETag: a hash of them, computed once."""
+
+    body: bytes
+    etag: bytes
+
+    @classmethod
+    def of(cls, body: bytes) -> Tagged:
+        return cls(body, ('"' + hashlib.sha256(body).hexdigest()[:20] + '"').encode())
+
+    def built(self, scope: Scope, content_type: tuple[bytes, bytes], cache_control: bytes) -> Built:
+        """The answer, or a 304 when the request's If-None-Match names it."""
+        if_none_match = header(scope, b"if-none-match")
+        return cacheable(self.body, content_type, self.etag, cache_control, if_none_match)
 
 
 def with_length(headers: Headers, body: bytes) -> Headers:

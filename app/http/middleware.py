@@ -1,10 +1,11 @@
 """Every layer a request passes through before its route, in the order they run (create_app
-adds them): one module, so that following a request means reading one file.
+adds them): this module, so that following a request means reading one file, and the last
+one, which lives with the kept answers it serves (app/http/kept.py).
 
 1. `AccessLog`: one line per request, written by the app instead of uvicorn's, which names
    every client address and full path (a result's id is the key to someone's answers): method,
    the route's pattern (`/results/{response_id}`, not the id), status, milliseconds and how it
-   was answered (`served=route`, `served=cache`, `served=layer`, `served=none`:
+   was answered (`served=route`, `served=cache`, `served=kept`, `served=layer`, `served=none`:
    app/http/answers.py). ACCESS_LOG_DETAIL=true adds the client address and the full path,
    for debugging on a machine where that is allowed.
 2. `SecurityHeaders`: on every answer, even the early 413 (app/http/answers.py `HEADERS`).
@@ -21,6 +22,10 @@ adds them): one module, so that following a request means reading one file.
    the paths are read from the app's routes. The rest of the API answers the registered
    partners' origins and ALLOWED_ORIGINS, and nobody else; a preflight from any other origin
    gets a 403 in the error shape.
+
+8. `KeptAnswers` (app/http/kept.py): a `GET` without a query string that its route has
+   answered before and kept (the plain `/quiz` page, result pages, stored responses, the quiz
+   and framework JSON) is answered from that, without routing.
 
 Then FastAPI: the app-wide dependency that refuses text no database can store and each route's
 own dependencies (app/deps.py), and the route.

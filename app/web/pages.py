@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from app.analytics.aggregates import BenchmarkCache
-from app.cache import CachePolicy, Caches
+from app.cache import CachePolicy
 from app.config import Settings
 from app.deps import (
     BenchmarksDep,
@@ -35,7 +35,8 @@ from app.deps import (
     in_session,
 )
 from app.errors import IdempotencyKeyReused, InvalidRequest, NotFound
-from app.http.answers import HTML, Built, TokenPage, cacheable, header, served
+from app.http.answers import HTML, Built, Tagged, TokenPage, with_length
+from app.http.kept import Kept, keeps
 from app.models import ResponseRecord, Team
 from app.partners.ratelimit import all_of
 from app.partners.webhooks import result_summary
@@ -155,7 +156,32 @@ PREVIEW_NOTE = (
 )
 
 
+TOKEN_SLOT = "form-token-slot-000000"  # where the kept page's token goes, fresh each time
+# The most requested page, rendered once per process (it changes only with a deployment); each
+# answer gets a fresh form token.
+PLAIN_QUIZ_PAGE = CachePolicy("the plain quiz page", max_items=1)
+
+
+def _token_page_answer(page: TokenPage, request: Request) -> Built:
+    body = page.body()
+    return Built(200, with_length([HTML], body), body)
+
+
+PLAIN_QUIZ: Kept[TokenPage] = Kept(PLAIN_QUIZ_PAGE, lambda request, _: None, _token_page_answer)
+
+
+def _plain_quiz_page(
+    request: Request, framework: Framework, quiz: Quiz, embed: Embed, tokens: Tokens
+) -> TokenPage:
+    """The quiz page without a query, rendered with a slot where each answer's token goes."""
+    answer = quiz_page(
+        request, framework, quiz, QuizForm(), {}, embed, tokens, form_token=TOKEN_SLOT
+    )
+    return TokenPage.of(bytes(answer.body), TOKEN_SLOT, tokens.form)
+
+
 @router.get("/quiz", response_class=HTMLResponse)
+@keeps(PLAIN_QUIZ)
 async def read_quiz_form(
     request: Request,
     framework: FrameworkDep,
@@ -176,11 +202,14 @@ async def read_quiz_form(
     the answers of an earlier result, to change them or add priorities; `?state=` and `?role=`
     (from an embed's data attributes) preselect the context questions. `?from=ID&plan=TOKEN`
     is a plan's "Check in again": the new response is based on ID and belongs to the plan;
-    `?from=ID&check_in=1`, the result page's, only links it to ID. `async`: the plain page is
-    kept and goes out without a thread-pool hop; a form with a query is made through
-    `in_session`."""
+    `?from=ID&check_in=1`, the result page's, only links it to ID. The plain page (no query)
+    is rendered once and kept (`PLAIN_QUIZ`: after the first, the layer before routing
+    answers it); a form with a query is made through `in_session`."""
     if not request.url.query:
-        return _plain_quiz_page(request, framework, quiz, embed, tokens, caches)
+        page = PLAIN_QUIZ.find(request, caches) or PLAIN_QUIZ.keep(
+            request, caches, "", _plain_quiz_page(request, framework, quiz, embed, tokens)
+        )
+        return page.response()
     asked = FormQuery(from_id, state, role, team, plan, check_in)
     form = await in_session(engine, _form_for, quiz, results, asked)
     return quiz_page(request, framework, quiz, form, {}, embed, tokens)
@@ -226,33 +255,6 @@ def _form_for(session: Session, quiz: Quiz, results: Results, asked: FormQuery) 
         if value and question is not None and question.option(value) is not None:
             form.fields.setdefault(question_id, value)
     return form
-
-
-TOKEN_SLOT = "form-token-slot-000000"  # where the kept page's token goes, fresh each time
-# The most requested page, rendered once per process (it changes only with a deployment).
-PLAIN_QUIZ_PAGE = CachePolicy("the plain quiz page", max_items=1)
-
-
-def _plain_quiz_page(
-    request: Request,
-    framework: Framework,
-    quiz: Quiz,
-    embed: Embed,
-    tokens: Tokens,
-    caches: Caches,
-) -> Response:
-    """The quiz page without a query, kept; only its form token is new each time."""
-    kept = caches.of(PLAIN_QUIZ_PAGE)
-    page: TokenPage | None = kept.get(None)
-    if page is None:
-        answer = quiz_page(
-            request, framework, quiz, QuizForm(), {}, embed, tokens, form_token=TOKEN_SLOT
-        )
-        page = TokenPage.of(bytes(answer.body), TOKEN_SLOT, tokens.form)
-        kept.put(None, page)
-    else:
-        served(request.scope, "cache")
-    return HTMLResponse(page.body())
 
 
 def _prefill(quiz: Quiz, session: Session, results: Results, response_id: str) -> QuizForm:
@@ -594,7 +596,24 @@ def _already_submitted(request: Request, response_id: str | None, embed: Embed) 
     return embed.allow_framing(page)
 
 
+def result_page_key(request: Request, response_id: str) -> tuple[str, ...]:
+    """What a kept result page depends on: the result, the query (an embed, `completed`) and
+    the base its share link is made on."""
+    settings: Settings = request.app.state.settings
+    return (response_id, request.url.query, public_base(request, settings))
+
+
+def _result_page_answer(page: Tagged, request: Request) -> Built:
+    return page.built(request.scope, HTML, b"private, max-age=60")
+
+
+# Rendered result pages, for a minute: as long as the peer figures they show (BENCHMARKS).
+RESULT_PAGES = CachePolicy("result pages", max_items=256, ttl=60.0)
+RESULT_PAGE: Kept[Tagged] = Kept(RESULT_PAGES, result_page_key, _result_page_answer)
+
+
 @router.get("/results/{response_id}", response_class=HTMLResponse)
+@keeps(RESULT_PAGE)
 async def read_result_page(
     response_id: str,
     request: Request,
@@ -608,43 +627,15 @@ async def read_result_page(
     """The shareable result, rendered from the result exactly as it was stored: a stage map, the
     list to begin with and the reasons. Results stored under older quiz versions render too.
     In a partner's embed, `completed=1` (set by the form's redirect) tells the partner's page.
-    A rendered page is kept for a minute (as long as the peer figures it shows); `async`, so a
-    kept page goes out without a thread-pool hop, and only a miss renders, through `in_session`."""
-    kept = caches.of(RESULT_PAGES)
-    key = result_page_key(request, response_id, settings)
-    page: KeptPage | None = kept.get(key)
-    if page is None:
+    A rendered page is kept for a minute (`RESULT_PAGE`, as long as the peer figures it shows);
+    only a miss renders, through `in_session`."""
+    built = RESULT_PAGE.find(request, caches, response_id)
+    if built is None:
         body = await in_session(
             engine, _result_page, request, results, settings, embed, peers, response_id
         )
-        page = KeptPage(body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
-        kept.put(key, page)
-    else:
-        served(request.scope, "cache")
-    built = page.built(header(request.scope, b"if-none-match"))
+        built = RESULT_PAGE.keep(request, caches, response_id, Tagged.of(body))
     return embed.allow_framing(built.response())
-
-
-# Rendered result pages, for a minute: as long as the peer figures they show (BENCHMARKS).
-RESULT_PAGES = CachePolicy("result pages", max_items=256, ttl=60.0)
-
-
-def result_page_key(request: Request, response_id: str, settings: Settings) -> tuple[str, ...]:
-    """What a kept result page depends on: the result, the query (an embed, `completed`) and
-    the base its share link is made on."""
-    return (response_id, request.url.query, public_base(request, settings))
-
-
-@dataclass(frozen=True)
-class KeptPage:
-    """A rendered result page and its ETag (a hash of the page, computed once)."""
-
-    body: bytes
-    etag: str
-
-    def built(self, if_none_match: bytes | None) -> Built:
-        etag = self.etag.encode()
-        return cacheable(self.body, HTML, etag, b"private, max-age=60", if_none_match)
 
 
 def _result_page(

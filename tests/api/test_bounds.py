@@ -81,6 +81,7 @@ def test_every_in_process_cache_has_a_size_bound(app_client: TestClient) -> None
     ).json()
     for path in ("/quiz", f"/results/{created['id']}", f"/api/v1/responses/{created['id']}"):
         assert app_client.get(path).status_code == 200
+    assert app_client.get("/api/v1/quiz").status_code == 200
     app_client.options(
         "/api/v1/responses",
         headers={"Origin": "https://a.example", "Access-Control-Request-Method": "POST"},
@@ -94,6 +95,7 @@ def test_every_in_process_cache_has_a_size_bound(app_client: TestClient) -> None
         "the plain quiz page",
         "result pages",
         "stored responses, serialised",
+        "content documents",
     }
     for name, cache in kept.items():
         assert 0 < cache.max_items <= 1024, name

@@ -1,5 +1,6 @@
 """`POST /responses` stores a scored submission; `GET /responses/{id}` reads it back as stored."""
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -22,7 +23,8 @@ from app.deps import (
     require_json,
 )
 from app.errors import InvalidRequest, Unauthorized
-from app.http.answers import JSON, Built, cacheable, header, served
+from app.http.answers import JSON, Built, cacheable, header
+from app.http.kept import Kept, keeps
 from app.http.openapi import statuses
 from app.models import Partner, ResponseCreated, ResponsePublic, as_utc
 from app.partners.registry import partner_for_key
@@ -140,11 +142,42 @@ def _attributed(submission: Submission, slug: str) -> Submission:
     return submission.model_copy(update={"partner": slug})
 
 
+@dataclass(frozen=True)
+class StoredAnswer:
+    """A stored response serialised for one `top`, and its ETag: the id and `top` (stored
+    results never change)."""
+
+    body: bytes
+    etag: bytes
+
+    @staticmethod
+    def etag_of(response_id: str, top: int) -> bytes:
+        return f'"{response_id}.{top}"'.encode()
+
+
+def _stored_key(request: Request, response_id: str) -> tuple[str, int]:
+    # `top` as the route reads it (validated there; the layer before routing has no query).
+    return (response_id, int(request.query_params.get("top", DEFAULT_TOP)))
+
+
+def _stored_answer(stored: StoredAnswer, request: Request) -> Built:
+    if_none_match = header(request.scope, b"if-none-match")
+    return cacheable(stored.body, JSON, stored.etag, CACHE_CONTROL, if_none_match)
+
+
+CACHE_CONTROL = b"private, max-age=86400"
+# Serialised stored responses, by id and `top`: they never change, and serialising one (its
+# result explained from the lean row) cost more than answering.
+STORED_RESPONSES = CachePolicy("stored responses, serialised", max_items=1024)
+STORED_RESPONSE: Kept[StoredAnswer] = Kept(STORED_RESPONSES, _stored_key, _stored_answer)
+
+
 @router.get(
     "/responses/{response_id}",
     response_model=ResponsePublic,
     responses=statuses(304, 404, 422, 503),
 )
+@keeps(STORED_RESPONSE)
 async def read_stored_response(
     response_id: str,
     request: Request,
@@ -155,37 +188,18 @@ async def read_stored_response(
 ) -> Response:
     """A stored response, exactly as it was scored when submitted (never re-scored). Stored
     results never change, so the ETag is the id and `top`, a client that has it gets a 304
-    without a database read, and each process keeps recent answers serialised. `async`: a kept
-    answer goes out without a thread-pool hop; only a miss reads, through `in_session`."""
-    if_none_match = header(request.scope, b"if-none-match")
-    kept = caches.of(STORED_RESPONSES)
-    key = (response_id, top)
-    body: bytes | None = kept.get(key)
-    if body is not None:
-        served(request.scope, "cache")
-    built = stored_answer(response_id, top, if_none_match, body)
-    if built is None:
-        body = await in_session(engine, _serialised, results, response_id, top)
-        kept.put(key, body)
-        built = stored_answer(response_id, top, if_none_match, body)
-    assert built is not None  # a body was given
-    return built.response()
-
-
-# Serialised stored responses, by id and `top`: they never change, and serialising one (its
-# result explained from the lean row) cost more than answering.
-STORED_RESPONSES = CachePolicy("stored responses, serialised", max_items=1024)
-
-
-def stored_answer(
-    response_id: str, top: int, if_none_match: bytes | None, body: bytes | None
-) -> Built | None:
-    """The answer for a stored response: 304 when the client has it (checked without reading
-    anything), else the body; None when the body has yet to be read."""
-    etag = f'"{response_id}.{top}"'.encode()
-    if body is None and not (if_none_match == etag and RESPONSE_ID.match(response_id)):
-        return None
-    return cacheable(body or b"", JSON, etag, b"private, max-age=86400", if_none_match)
+    without a database read, and each process keeps recent answers serialised
+    (`STORED_RESPONSE`: after the first, the layer before routing answers it); only a miss
+    reads, through `in_session`."""
+    built = STORED_RESPONSE.find(request, caches, response_id)
+    if built is not None:
+        return built.response()
+    etag = StoredAnswer.etag_of(response_id, top)
+    if header(request.scope, b"if-none-match") == etag and RESPONSE_ID.match(response_id):
+        # The client has it: answered without reading anything.
+        return Built(304, [(b"etag", etag), (b"cache-control", CACHE_CONTROL)], b"").response()
+    body = await in_session(engine, _serialised, results, response_id, top)
+    return STORED_RESPONSE.keep(request, caches, response_id, StoredAnswer(body, etag)).response()
 
 
 def _serialised(session: Session, results: Results, response_id: str, top: int) -> bytes:
