@@ -3,10 +3,11 @@
 Responses are published in **released batches** (docs/privacy.md). A *cell* is one quiz
 version, state, role, partner, attribution and ref (the partner's widget tag, `data-ref`): every
 value an aggregate can filter or group on, besides dates. In the transaction that stores a
-response, its per-condition counts go to `pending_rollup`, keyed by cell and condition. When a cell's pending responses reach the release
-size k (MIN_GROUP_SIZE, passed by the writer), the whole batch is added to `condition_rollup`
-(by day) and `condition_rollup_month` under the *release day*, the day of the response that
-completed it, and the cell's pending rows are emptied, in that same transaction.
+response, its per-condition counts go to `pending_rollup`, keyed by cell and condition. When a
+cell's pending responses reach the release size k (MIN_GROUP_SIZE, passed by the writer), the
+whole batch is added to `condition_rollup` (by day) and `condition_rollup_month` under the
+*release day*, the day of the response that completed it, and the cell's pending rows are
+emptied, in that same transaction.
 
 Everything that reads (exports, insights, benchmarks) reads only those released counts, so every
 published population is a union of whole batches of at least k responses with identical cell
