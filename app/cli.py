@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--until", type=_day, help=DATE_RULE)
     for name in ("state", "partner", "quiz-version"):
         export.add_argument(f"--{name}")
+    export.add_argument("--ref", help="a partner's widget tag (data-ref); needs --partner")
     aggregates = sub.add_parser("aggregates", help="the rollup behind exports")
     aggregates.add_subparsers(dest="action", required=True).add_parser(
         "rebuild",
@@ -144,6 +145,7 @@ def _export(args: argparse.Namespace, session: Session, settings: Settings) -> N
         state=args.state,
         partner=args.partner,
         quiz_version=args.quiz_version,
+        ref=args.ref,
     )
     agg = aggregate(session, filters, groups, settings.min_group_size)
     now = datetime.now(UTC)

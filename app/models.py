@@ -293,27 +293,30 @@ class _RollupCounts(SQLModel):
 class ConditionRollup(_RollupCounts, table=True):
     """Published counts, kept up to date as responses are released in batches (in the
     transaction that stores the response completing a batch), so exports and insights cost as
-    much as the number of groups, not of responses. One row per release day, state, role,
-    partner, quiz version and condition; "" stands for "not given"."""
+    much as the number of groups, not of responses. One row per release day, state, quiz
+    version, condition, role, partner, attribution and tag; "" stands for "not given". The key
+    is in the order exports read it (migration 0016)."""
 
     __tablename__ = "condition_rollup"
 
     day: str = Field(primary_key=True, max_length=10)  # YYYY-MM-DD, UTC
     state: str = Field(primary_key=True, max_length=8)
-    role: str = Field(primary_key=True, max_length=40)
-    partner: str = Field(primary_key=True, max_length=64)
     quiz_version: str = Field(primary_key=True, max_length=100)
     condition: str = Field(primary_key=True, max_length=80)
+    role: str = Field(primary_key=True, max_length=40)
+    partner: str = Field(primary_key=True, max_length=64)
     # The response's attribution ("api_key", "widget"); "" for none or not recorded.
     attribution: str = Field(primary_key=True, max_length=10, default="")
+    # The partner's widget tag (`responses.ref`); "" for none (migration 0016).
+    ref: str = Field(primary_key=True, max_length=40, default="")
     month: str = Field(max_length=7, index=True)  # YYYY-MM, for grouping by month
 
 
 class PendingRollup(_RollupCounts, table=True):
     """Counts of responses not yet published: a cell's responses (one quiz version, state,
-    role, partner and attribution) wait here until MIN_GROUP_SIZE of them have arrived, and are then added to
-    the rollups together, as one batch (app/analytics/aggregates.py). One row per cell and condition; ""
-    stands for "not given". Nothing reads it but the write path."""
+    role, partner, attribution and tag) wait here until MIN_GROUP_SIZE of them have arrived, and
+    are then added to the rollups together, as one batch (app/analytics/aggregates.py). One row
+    per cell and condition; "" stands for "not given". Nothing reads it but the write path."""
 
     __tablename__ = "pending_rollup"
 
@@ -322,22 +325,28 @@ class PendingRollup(_RollupCounts, table=True):
     role: str = Field(primary_key=True, max_length=40)
     partner: str = Field(primary_key=True, max_length=64)
     attribution: str = Field(primary_key=True, max_length=10, default="")
+    ref: str = Field(primary_key=True, max_length=40, default="")
     condition: str = Field(primary_key=True, max_length=80)
 
 
 class ConditionRollupMonth(_RollupCounts, table=True):
     """The same counts by month: whole months are read from here (about 30 times fewer rows),
-    only the days at the ends of a date range from the daily table."""
+    only the days at the ends of a date range from the daily table. Keyed like it, and on
+    SQLite stored in key order (WITHOUT ROWID, migration 0016): an export by state and month,
+    the widest, groups as it reads, with no sort. (The daily table keeps its rowid: stored by
+    key it made each released batch's write about a fifth slower, bench/export.py.)"""
 
     __tablename__ = "condition_rollup_month"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     month: str = Field(primary_key=True, max_length=7)
     state: str = Field(primary_key=True, max_length=8)
-    role: str = Field(primary_key=True, max_length=40)
-    partner: str = Field(primary_key=True, max_length=64)
     quiz_version: str = Field(primary_key=True, max_length=100)
     condition: str = Field(primary_key=True, max_length=80)
+    role: str = Field(primary_key=True, max_length=40)
+    partner: str = Field(primary_key=True, max_length=64)
     attribution: str = Field(primary_key=True, max_length=10, default="")
+    ref: str = Field(primary_key=True, max_length=40, default="")
 
 
 class Plan(SQLModel, table=True):

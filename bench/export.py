@@ -3,8 +3,10 @@
 Seeds 1,000,000 responses' worth of counts quickly: the daily and monthly rollup rows the
 responses would have produced (computed in Python from seeded random responses and
 bulk-inserted, not sent through HTTP), and, for the baseline, a 1,000,000-row table of the same
-responses scanned with a plain GROUP BY. Then times, in the same run: the full export, one
-grouped by state and month, a filtered one (one state, one month), the long layout as CSV,
+responses scanned with a plain GROUP BY. One partner's responses carry widget tags (`ref`), a
+dimension of the cells like the others. Then times, in the same run: the full export, one
+grouped by state and month, a filtered one (one state, one month), the long layout as CSV, one
+partner's export by tag and month,
 the comparisons (states, roles, months side by side, as the API answers them), the bare
 GROUP BY; and the extra time the rollup adds to a submission's transaction.
 """
@@ -19,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +55,8 @@ DAYS = 690
 STATES = ["AL", "AK", "AZ", "CA", "CO", "KY", "NH", "OH", "PA", "SC", "TX", "VT", None]
 ROLES = ["legislator", "state-board", "state-agency", "educator", None]
 PARTNERS = ["news", "assoc", None, None, None]
+# The widget tags (`ref`) of one partner's responses: each is a cell dimension of its own.
+TAGS = ["spring-2027", "article.4211", None]
 STAGES = (0, 0, 1, 1, 1, 2, 2, 3, None)
 REPEAT = 5
 BARE = f"bare GROUP BY over {RESPONSES:,} rows"
@@ -68,13 +73,15 @@ def simulate(
     bare: list[tuple[Any, ...]] = []
     for _ in range(RESPONSES):
         day = (first_day + timedelta(days=rnd.randrange(DAYS))).isoformat()
-        dims = (day, rnd.choice(STATES) or "", rnd.choice(ROLES) or "", rnd.choice(PARTNERS) or "")
+        partner = rnd.choice(PARTNERS)
+        tag = (rnd.choice(TAGS) or "") if partner == "news" else ""
+        dims = (day, rnd.choice(STATES) or "", rnd.choice(ROLES) or "", partner or "")
         first = rnd.randrange(len(conditions))
         top = {first, (first + 1) % len(conditions), (first + 2) % len(conditions)}
         for j, condition in enumerate(conditions):
             stage = rnd.choice(STAGES)
-            # KEY's order: day, state, role, partner, quiz version, condition, attribution.
-            key = (*dims, quiz_version, condition, "")
+            # KEY's order: day, state, role, partner, quiz version, condition, attribution, ref.
+            key = (*dims, quiz_version, condition, "", tag)
             counts = daily.setdefault(key, [0] * len(COUNTS))
             counts[4 if stage is None else stage] += 1
             counts[5] += j == first
@@ -94,7 +101,12 @@ def simulate(
 def seed(engine: Engine, conditions: list[str], quiz_version: str) -> None:
     began = time.perf_counter()
     rows, bare = simulate(conditions, quiz_version)
-    months = fold(rows, MONTH_KEY)
+    # In the order a running service writes them: a day's rows are made on the day its first
+    # batch is released, so the daily table's rows lie in day order (in any order within a
+    # day), as the monthly table's in month order. (Inserted in random order, a date range's
+    # rows were scattered over the whole table, which no running service makes.)
+    rows.sort(key=itemgetter("day"))
+    months = sorted(fold(rows, MONTH_KEY), key=itemgetter("month"))
     with engine.begin() as conn:
         for model, values in ((ConditionRollup, rows), (ConditionRollupMonth, months)):
             table = model.__table__  # type: ignore[attr-defined]
@@ -161,6 +173,7 @@ def main() -> None:
 
     one_month = Filters(state="OH", since=date(2026, 1, 1), until=date(2026, 1, 31))
     odd_range = Filters(since=date(2025, 3, 17), until=date(2026, 2, 9))
+    news = Filters(partner="news")
     names = Names.of(framework)
     results = {
         BARE: timed(bare),
@@ -169,6 +182,7 @@ def main() -> None:
         "filtered (one state, one month)": timed(export(engine, one_month, [])),
         "filtered (mid-month to mid-month)": timed(export(engine, odd_range, [])),
         "long CSV by state x month": timed(long_export(engine, names, ["state", "month"])),
+        "one partner by tag x month": timed(export(engine, news, ["ref", "month"])),
         "compare states": timed(comparison(engine, names, "state")),
         "compare roles": timed(comparison(engine, names, "role")),
         "compare months": timed(comparison(engine, names, "month")),

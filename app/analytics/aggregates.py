@@ -1,12 +1,13 @@
 """Aggregates for analysts and peer benchmarks, never a single respondent.
 
 Responses are published in **released batches** (docs/privacy.md). A *cell* is one quiz
-version, state, role, partner and attribution: every value an aggregate can filter or group on,
-besides dates. In the transaction that stores a response, its per-condition counts go to
-`pending_rollup`, keyed by cell and condition. When a cell's pending responses reach the release
-size k (MIN_GROUP_SIZE, passed by the writer), the whole batch is added to `condition_rollup`
-(by day) and `condition_rollup_month` under the *release day*, the day of the response that
-completed it, and the cell's pending rows are emptied, in that same transaction.
+version, state, role, partner, attribution and ref (the partner's widget tag, `data-ref`): every
+value an aggregate can filter or group on, besides dates. In the transaction that stores a
+response, its per-condition counts go to `pending_rollup`, keyed by cell and condition. When a
+cell's pending responses reach the release size k (MIN_GROUP_SIZE, passed by the writer), the
+whole batch is added to `condition_rollup` (by day) and `condition_rollup_month` under the
+*release day*, the day of the response that completed it, and the cell's pending rows are
+emptied, in that same transaction.
 
 Everything that reads (exports, insights, benchmarks) reads only those released counts, so every
 published population is a union of whole batches of at least k responses with identical cell
@@ -34,8 +35,11 @@ from functools import cache
 from operator import itemgetter
 from typing import Any, Literal
 
-from sqlalchemy import Table, bindparam, delete, func, select, text
+from sqlalchemy import Table, bindparam, delete, func, inspect, null, select, text
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.expression import TableClause
 from sqlmodel import Session, col
 
 from app.cache import Cache, CachePolicy, Caches
@@ -44,16 +48,25 @@ from app.db import dialect_insert
 from app.errors import InvalidRequest
 from app.models import ConditionRollup, ConditionRollupMonth, PendingRollup, ResponseRecord
 
-GroupColumn = Literal["state", "role", "partner", "attribution", "month"]
-GROUP_COLUMNS: tuple[GroupColumn, ...] = ("state", "role", "partner", "attribution", "month")
+GroupColumn = Literal["state", "role", "partner", "attribution", "ref", "month"]
+GROUP_COLUMNS: tuple[GroupColumn, ...] = (
+    "state",
+    "role",
+    "partner",
+    "attribution",
+    "ref",
+    "month",
+)
 STAGES: tuple[str, ...] = ("0", "1", "2", "3", "unknown")
 COUNTS = ("stage_0", "stage_1", "stage_2", "stage_3", "unknown", "ranked_first", "top_three")
 # Every response counts once in each condition, at one of these: their sum is a response count.
 STAGE_COUNTS = COUNTS[:5]
-KEY = ("day", "state", "role", "partner", "quiz_version", "condition", "attribution")
-MONTH_KEY = ("month", "state", "role", "partner", "quiz_version", "condition", "attribution")
-# What a batch shares: every dimension an aggregate can filter or group on, besides dates.
-CELL = ("quiz_version", "state", "role", "partner", "attribution")
+KEY = ("day", "state", "role", "partner", "quiz_version", "condition", "attribution", "ref")
+MONTH_KEY = ("month", "state", "role", "partner", "quiz_version", "condition", "attribution", "ref")
+# What a batch shares: every dimension an aggregate can filter or group on, besides dates. A
+# tag (`ref`) is part of it, so a tag's figures are whole batches of that tag, and a partner's
+# figure minus its tags' figures is whole batches too (the untagged ones and other tags').
+CELL = ("quiz_version", "state", "role", "partner", "attribution", "ref")
 PENDING_KEY = (*CELL, "condition")
 Rollup = type[ConditionRollup] | type[ConditionRollupMonth]
 CSV_COLUMNS = ("condition", "stage", "count", "share", "suppressed")
@@ -77,6 +90,7 @@ def rollup_rows(
     quiz_version: str,
     result: dict[str, Any],
     attribution: str | None = None,
+    ref: str | None = None,
 ) -> list[Row]:
     """The increments one response adds: a row per condition, with its day and month."""
     day = (
@@ -92,11 +106,17 @@ def rollup_rows(
         "partner": partner or "",
         "quiz_version": quiz_version,
     }
-    attribution = attribution or ""
+    attribution, ref = attribution or "", ref or ""
     rows = []
     for condition in result["conditions"]:
         stage = condition.get("stage")
-        row = {**shared, "condition": condition["slug"], "attribution": attribution, **NO_COUNTS}
+        row = {
+            **shared,
+            "condition": condition["slug"],
+            "attribution": attribution,
+            "ref": ref,
+            **NO_COUNTS,
+        }
         row["unknown" if stage is None else f"stage_{stage}"] = 1
         row["ranked_first"] = int(condition.get("rank") == 1)
         row["top_three"] = int((condition.get("rank") or 99) <= 3)
@@ -297,7 +317,12 @@ def rebuild(conn: Connection, release_at: int | None, batch: int = 2000) -> int:
     `release_at` (MIN_GROUP_SIZE), which rewrites `pending_rollup` too; `release_at=None` counts
     every response at once on its own day (live rollups: the schema before migration 0009, which
     has no `pending_rollup`). Submissions wait meanwhile: the tables are emptied first (SQLite's
-    write lock) and on PostgreSQL new responses are locked out until the commit."""
+    write lock) and on PostgreSQL new responses are locked out until the commit.
+
+    Migrations 0009 to 0015 call it on their own schema, which has no `ref` in the rollups (it
+    came with 0016; `responses.ref` with 0013): every response is then counted untagged, which is
+    all those tables could say."""
+    tagged = "ref" in {c["name"] for c in inspect(conn).get_columns(_table(PendingRollup).name)}
     if conn.dialect.name == "postgresql":
         conn.execute(text("LOCK TABLE responses IN SHARE MODE"))
     models: list[Rollup | type[PendingRollup]] = [ConditionRollup, ConditionRollupMonth]
@@ -314,6 +339,7 @@ def rebuild(conn: Connection, release_at: int | None, batch: int = 2000) -> int:
             col(ResponseRecord.quiz_version),
             col(ResponseRecord.result),
             col(ResponseRecord.attribution),
+            col(ResponseRecord.ref) if tagged else null(),
         )
         .order_by(col(ResponseRecord.created_at), col(ResponseRecord.id))
         .execution_options(yield_per=batch)
@@ -322,7 +348,7 @@ def rebuild(conn: Connection, release_at: int | None, batch: int = 2000) -> int:
     pending: dict[Cell, dict[str, dict[str, int]]] = {}
 
     def daily() -> Iterator[Row]:  # streamed: a million responses never sit in memory
-        for created_at, state, role, partner, quiz_version, result, attribution in rows:
+        for created_at, state, role, partner, quiz_version, result, attribution, ref in rows:
             counted[0] += 1
             one = rollup_rows(
                 created_at=created_at,
@@ -332,6 +358,7 @@ def rebuild(conn: Connection, release_at: int | None, batch: int = 2000) -> int:
                 quiz_version=quiz_version,
                 result=result,
                 attribution=attribution,
+                ref=ref,
             )
             if release_at is None or not one:
                 yield from one
@@ -349,8 +376,13 @@ def rebuild(conn: Connection, release_at: int | None, batch: int = 2000) -> int:
     ]
     tables = ((ConditionRollup, totals), (ConditionRollupMonth, months), (PendingRollup, held))
     for model, values in tables:
+        into: TableClause = _table(model)
+        if not tagged:  # the schema before 0016: the same columns but `ref`
+            names = [c.name for c in into.columns if c.name != "ref"]
+            into = sql_table(into.name, *(sql_column(n) for n in names))
+            values = [{n: v for n, v in value.items() if n != "ref"} for value in values]
         for start in range(0, len(values), batch):
-            conn.execute(_table(model).insert(), values[start : start + batch])
+            conn.execute(into.insert(), values[start : start + batch])
     return counted[0]
 
 
@@ -365,12 +397,15 @@ class Filters:
     partner: str | None = None
     quiz_version: str | None = None
     role: str | None = None
+    # A partner's tag (`data-ref`); "" for the partner's untagged responses. The export takes
+    # it only with `partner` (`export_query`): a tag is one partner's word, not a shared one.
+    ref: str | None = None
 
     def where(self, model: Rollup) -> list[Any]:
         """The filters other than dates, for either rollup table."""
         return [
             getattr(model, name) == getattr(self, name)
-            for name in ("state", "partner", "quiz_version", "role")
+            for name in ("state", "partner", "quiz_version", "role", "ref")
             if getattr(self, name) is not None
         ]
 
@@ -431,11 +466,16 @@ def aggregate(
         keys = [*columns, col(model.condition), col(model.quiz_version)]
         sums = [func.sum(col(getattr(model, c))) for c in COUNTS]
         query = select(*keys, *sums).where(*filters.where(model), *dates).group_by(*keys)
+        width = len(group_by) + 1  # the groups' values and the condition
         for row in session.execute(query):
-            versions.add(row[len(group_by) + 1])
-            counts = totals.setdefault(tuple(row[: len(group_by) + 1]), dict.fromkeys(COUNTS, 0))
-            for name, n in zip(COUNTS, row[len(group_by) + 2 :], strict=True):
-                counts[name] += int(n or 0)
+            versions.add(row[width])
+            key, added = row[:width], [int(n or 0) for n in row[width + 1 :]]
+            counts = totals.get(key)
+            if counts is None:  # the first quiz version or span of this group and condition
+                totals[key] = dict(zip(COUNTS, added, strict=True))
+            else:
+                for name, n in zip(COUNTS, added, strict=True):
+                    counts[name] += n
     groups: dict[tuple[str, ...], Group] = {}
     for key, counts in totals.items():
         values, condition = key[:-1], key[-1]
@@ -509,7 +549,8 @@ def rows(agg: Aggregate) -> Iterator[dict[str, Any]]:
 def suppression_rule(min_group_size: int) -> str:
     return (
         f"Responses are counted in released batches: a response counts once {min_group_size} "
-        "responses with its quiz version, state, role, partner and attribution have arrived, "
+        "responses with its quiz version, state, role, partner, attribution and partner's tag "
+        "(ref) have arrived, "
         "all of them on the day the batch completed (dates are release dates), so no difference between two "
         f"figures covers fewer than {min_group_size} responses. Groups with fewer than "
         f"{min_group_size} responses are suppressed: their counts, shares and size are withheld "
@@ -706,4 +747,33 @@ def export_query(
             "The request is not valid; see details.",
             [{"field": "query.until", "code": "before_since", "message": "until is before since"}],
         )
+    check_ref(filters.get("ref"), "ref" in groups, filters.get("partner"))
     return groups, Filters(since=since, until=until, **filters)
+
+
+# A partner's tag as the widget takes it (`data-ref`, app/web/embedding.py), or empty: the
+# partner's untagged responses.
+REF_SHAPE = "[A-Za-z0-9][A-Za-z0-9._-]{0,39}"
+REF_PATTERN = f"^(?:{REF_SHAPE})?$"
+_REF = re.compile(REF_PATTERN)
+NEEDS_PARTNER = "a tag (ref) is one partner's: name the partner too (partner=SLUG)"
+
+
+def check_ref(ref: str | None, grouped: bool, partner: str | None) -> None:
+    """A tag filter must look like a tag, and a tag (filter or group) needs a partner: tags are
+    each partner's own words, and two partners' "spring" are not one campaign."""
+    details = []
+    if ref is not None and not _REF.match(ref):
+        details.append(
+            {
+                "field": "query.ref",
+                "code": "invalid_ref",
+                "message": "expected a widget's data-ref: 1 to 40 of A-Z a-z 0-9 . _ -, "
+                "starting with a letter or digit (empty: the partner's untagged responses)",
+            }
+        )
+    elif (ref is not None or grouped) and not partner:
+        field = "query.ref" if ref is not None else "query.group_by"
+        details.append({"field": field, "code": "needs_partner", "message": NEEDS_PARTNER})
+    if details:
+        raise InvalidRequest("The request is not valid; see details.", details)

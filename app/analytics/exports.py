@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -62,7 +62,7 @@ META_COLUMNS = (
 MEASURES = ("stage", "ranked_first", "top_three")
 # Our wording for the answers that place no stage: the framework names stages 0..3 only.
 UNKNOWN_STAGE = "Not sure or unanswered"
-FILTER_NAMES = ("quiz_version", "state", "role", "partner", "since", "until")
+FILTER_NAMES = ("quiz_version", "state", "role", "partner", "ref", "since", "until")
 Row = dict[str, Any]
 
 
@@ -146,23 +146,58 @@ def long_json(
 
 
 def long_csv(agg: Aggregate, names: Names, scoring_version: str, generated_at: datetime) -> str:
-    """RFC 4180 with one header row: the long layout, then the provenance columns."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([*agg.group_by, *LONG_COLUMNS, *META_COLUMNS])
-    meta = (
-        " ".join(agg.quiz_versions),
-        scoring_version,
-        filters_text(agg.filters),
-        agg.min_group_size,
-        generated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    """RFC 4180 with one header row: the long layout, then the provenance columns. The same
+    text `csv.writer` makes of `long_values` (a test holds them equal), written line by line
+    from fields escaped once each: the widest export has tens of thousands of rows, whose
+    every text field but the counts repeats (a group's values, a condition's name, a stage's,
+    the provenance), and the csv module spent most of the export's time escaping them again."""
+    field = _escaper()
+    header = ",".join(field(c) for c in (*agg.group_by, *LONG_COLUMNS, *META_COLUMNS))
+    meta = ",".join(
+        field(v)
+        for v in (
+            " ".join(agg.quiz_versions),
+            scoring_version,
+            filters_text(agg.filters),
+            str(agg.min_group_size),
+            generated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
     )
-    # The csv module writes None as an empty cell; only the flag needs spelling out.
-    writer.writerows(
-        (*values[:-1], "true" if values[-1] else "false", *meta)
-        for values in long_values(agg, names)
-    )
-    return out.getvalue()
+    stage_parts = [f"stage,{field(stage)},{field(names.stages[stage])}," for stage in STAGES]
+    measure_parts = [f"{m},,," for m in MEASURES[1:]]
+    order = {slug: i for i, slug in enumerate(names.conditions)}
+    lines = [header + "\r\n"]
+    add = lines.append
+    for group in agg.groups:
+        hidden = agg.suppressed(group)
+        n = group.responses
+        head = "".join(field(group.values[g]) + "," for g in agg.group_by)
+        for condition in sorted(group.conditions, key=lambda s: (order.get(s, len(order)), s)):
+            counts = group.conditions[condition]
+            base = f"{head}{field(condition)},{field(names.condition(condition))},"
+            values = [*stage_counts(counts).values(), *(counts[m] for m in MEASURES[1:])]
+            for part, k in zip((*stage_parts, *measure_parts), values, strict=True):
+                if hidden:
+                    add(f"{base}{part},,,true,{meta}\r\n")
+                else:
+                    add(f"{base}{part}{k},{percent(k, n)!r},{n},false,{meta}\r\n")
+    return "".join(lines)
+
+
+def _escaper() -> Callable[[str | None], str]:
+    """A field as `csv.writer` writes it in a row of several (QUOTE_MINIMAL: quoted when it
+    holds a comma, a quote or a line break; None empty), kept for the texts that repeat."""
+    kept: dict[str | None, str] = {None: ""}
+
+    def field(value: str | None) -> str:
+        found = kept.get(value)
+        if found is None:
+            out = io.StringIO()
+            csv.writer(out, lineterminator="\n").writerow([value, None])
+            found = kept[value] = out.getvalue()[: -len(",\n")]
+        return found
+
+    return field
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
@@ -175,7 +210,7 @@ def filename(
     filters and the groups, in characters every file system and header takes."""
     parts = [f"{prefix}-{generated_at:%Y-%m-%dT%H%M%SZ}"]
     given = filters.as_dict()
-    for name in ("quiz_version", "state", "role", "partner"):
+    for name in ("quiz_version", "state", "role", "partner", "ref"):
         value = given.get(name)
         if value is not None:
             parts.append(f"{name.replace('_', '-')}-{_UNSAFE.sub('-', value)[:40] or 'none'}")

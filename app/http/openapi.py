@@ -24,7 +24,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from app.analytics.aggregates import DATE_PATTERN, DATE_RULE, GROUP_BY_VALUES
+from app.analytics.aggregates import DATE_PATTERN, DATE_RULE, GROUP_BY_VALUES, REF_PATTERN
 from app.analytics.exports import PARTNER_PATTERN
 from scoring import Scorer
 
@@ -177,8 +177,18 @@ def _parameters(scorer: Scorer) -> dict[tuple[str, str, str], dict[str, Any]]:
         "description": "A registered partner's slug (422 `unknown_partner` for any other); "
         "empty: responses with no partner.",
     }
+    # A tag's form is stated; that it needs `partner` too is said in words (a rule across two
+    # parameters): the server answers 422 `needs_partner`.
+    ref = {
+        "type": "string",
+        "pattern": REF_PATTERN,
+        "description": "A partner's widget tag (`data-ref`); only with `partner` (422 "
+        "`needs_partner` without). Empty: that partner's untagged responses.",
+    }
     return {
         ("get", compare, "since"): day,
+        ("get", compare, "ref"): ref,
+        ("get", export, "ref"): ref,
         ("get", compare, "until"): until,
         ("get", compare, "partner"): partner,
         ("get", export, "partner"): partner,
@@ -186,7 +196,7 @@ def _parameters(scorer: Scorer) -> dict[tuple[str, str, str], dict[str, Any]]:
             "type": "string",
             "enum": list(GROUP_BY_VALUES),
             "description": "Distinct groups joined by commas, in the order of the columns; "
-            "empty: no grouping.",
+            "empty: no grouping. `ref` only with `partner` (422 `needs_partner` without).",
         },
         ("get", export, "since"): day,
         # One rule JSON Schema cannot state across two parameters: the server answers 422.

@@ -339,6 +339,7 @@ def _add_rows(
             quiz_version=row["quiz_version"],
             result=answered,
             attribution=row["attribution"],
+            ref=row["ref"],
         ),
     )
     if key is None and webhook is None:

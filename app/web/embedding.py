@@ -33,6 +33,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlmodel import Session, select
 
+from app.analytics.aggregates import REF_SHAPE
 from app.config import Settings
 from app.deps import EngineDep, SettingsDep, in_session
 from app.errors import EmbedUnavailable, PartnerError
@@ -43,8 +44,9 @@ from app.responses.submissions import public_base
 from app.web.templating import is_embed
 from app.web.theme import HIDEABLE, Hideable, Theme, parse_hide
 
-# A campaign or article tag: short, plain, and the same in a URL, a CSV and a log line.
-REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+# A campaign or article tag: short, plain, and the same in a URL, a CSV and a log line. The
+# export's `ref` filter takes the same (or empty: untagged).
+REF = re.compile(f"^{REF_SHAPE}$")
 MAX_SHARE_URL = 500
 
 

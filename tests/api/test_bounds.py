@@ -427,4 +427,15 @@ def test_the_schema_and_the_server_agree_on_every_edge(app_client: TestClient, q
         status = send(value).status_code
         if valid != (status == accepted):
             disagreements.append((value, "schema accepts" if valid else "schema refuses", status))
+    # A tag needs its partner too (a rule across parameters, in words in the document): sent
+    # alone, a tag of the form is refused for that (`needs_partner`), any other for its form.
+    ref = _parameter(doc, export, "ref")
+    for value in ("spring-2027", "article.4211", "A", "x" * 40, "", "x" * 41, "-a", ".a",
+                  "a b", "a;b", "é", f"a{NUL}"):  # fmt: skip
+        valid = jsonschema_rs.validator_for(ref).is_valid(value)
+        r = app_client.get(export, params={"ref": value}, headers=AUTH)
+        code = r.json()["error"]["details"][0]["code"] if r.status_code == 422 else None
+        # (A NUL is refused before any parameter is read: `invalid_character`.)
+        if valid != (code == "needs_partner") or code is None:
+            disagreements.append((value, "schema accepts" if valid else "schema refuses", code))
     assert not disagreements

@@ -392,13 +392,22 @@ DAYS = [FIRST_DAY + timedelta(days=i) for i in range(7)]
 Box = tuple[tuple[str | None, ...], date | None, date | None]  # cell values or None: any
 
 
-def cells() -> st.SearchStrategy[tuple[str, str, str, str]]:
+def cells() -> st.SearchStrategy[tuple[str, str, str, str, str]]:
+    """A cell's values; a tag (ref) only on a partner's responses, as the widget stores it."""
     return st.tuples(
         st.sampled_from(["v1", "v2"]),
         st.sampled_from(["OH", "WY", ""]),
         st.sampled_from(["legislator", ""]),
         st.sampled_from(["news", ""]),
-    )
+        st.sampled_from(["spring", "fall", ""]),
+    ).map(lambda c: c if c[3] else (*c[:4], ""))
+
+
+def with_partner_only(request: dict[str, Any]) -> dict[str, Any]:
+    """A tag, as a filter or a group, only where the partner is named (the export's rule)."""
+    if request["partner"]:
+        return request
+    return {**request, "ref": None, "group_by": [g for g in request["group_by"] if g != "ref"]}
 
 
 @st.composite
@@ -429,16 +438,17 @@ def histories(draw: st.DrawFn) -> dict[str, Any]:
                     "quiz_version": st.sampled_from([None, "v1", "v2"]),
                     "state": st.sampled_from([None, "OH", "WY", ""]),
                     "role": st.sampled_from([None, "legislator", ""]),
-                    "partner": st.sampled_from([None, "news", ""]),
+                    "partner": st.sampled_from([None, "news", "news", ""]),
+                    "ref": st.sampled_from([None, None, "spring", "fall", ""]),
                     "since": st.none() | st.sampled_from(DAYS),
                     "until": st.none() | st.sampled_from(DAYS),
                     "group_by": st.lists(
-                        st.sampled_from(["state", "role", "partner", "month"]),
+                        st.sampled_from(["state", "role", "partner", "ref", "month"]),
                         unique=True,
                         max_size=3,
                     ),
                 }
-            ),
+            ).map(with_partner_only),
             min_size=2,
             max_size=5,
         )
@@ -452,7 +462,7 @@ def histories(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _rows(response: dict[str, Any], moment: datetime) -> list[dict[str, Any]]:
-    quiz_version, state, role, partner = response["cell"]
+    quiz_version, state, role, partner, ref = response["cell"]
     result = {
         "conditions": [
             {"slug": slug, "stage": stage, "rank": rank}
@@ -468,6 +478,7 @@ def _rows(response: dict[str, Any], moment: datetime) -> list[dict[str, Any]]:
         partner=partner,
         quiz_version=quiz_version,
         result=result,
+        ref=ref,
     )
 
 
@@ -527,7 +538,7 @@ def _comparison_boxes(
         )
 
 
-CELL_DIMENSIONS = ("quiz_version", "state", "role", "partner")
+CELL_DIMENSIONS = ("quiz_version", "state", "role", "partner", "ref")
 
 
 def _inside(inner: Box, outer: Box) -> bool:
@@ -566,7 +577,9 @@ def test_no_pair_of_figures_isolates_fewer_than_k(
     inside it, the same request earlier and later), the difference is 0 or at least k. The
     figures include every comparison of each request's filters (states, roles, months side by
     side), column by column and cell by cell, so a comparison minus an export, or one heatmap
-    cell minus another, is held to the same rule."""
+    cell minus another, is held to the same rule. Responses carry partners' tags (ref) and
+    requests filter and group by them where they name the partner, so a tag's figure minus its
+    partner's figure (or another tag's, or the untagged one's) is held to it too."""
     k = history["release_at"]
     url = migrated(database_url)
     engine = create_engine(url)

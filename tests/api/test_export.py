@@ -68,7 +68,8 @@ def store(
     release_at: int = K,
 ) -> None:
     """Submit each row through the app's write path, at noon of its day (a second apart, so
-    creation order is the order of the list), in batches of `release_at`."""
+    creation order is the order of the list), in batches of `release_at`. A row may end with a
+    partner's tag (ref) after the funding stage."""
     engine = create_engine(url)
     results = Results(scorer)
     with engine.begin() as connection:
@@ -76,7 +77,7 @@ def store(
     writer = DirectWriter(engine, release_at=release_at)
 
     async def store_all() -> None:
-        for i, (day, state, role, partner, funding) in enumerate(rows):
+        for i, (day, state, role, partner, funding, *tag) in enumerate(rows):
             moment = datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
             moment += timedelta(seconds=i)
             monkeypatch.setattr(app.responses.submissions, "utcnow", lambda m=moment: m)
@@ -90,7 +91,13 @@ def store(
                     "partner": partner,
                 }
             )
-            await submit(engine=engine, results=results, writer=writer, submission=submission)
+            await submit(
+                engine=engine,
+                results=results,
+                writer=writer,
+                submission=submission,
+                ref=tag[0] if tag else None,
+            )
 
     # In a thread of its own: a browser test's thread already runs Playwright's event loop.
     with ThreadPoolExecutor(1) as thread:

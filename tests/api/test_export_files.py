@@ -271,3 +271,51 @@ def test_comparisons_suppress_like_the_export(raised) -> None:  # type: ignore[n
     assert kentucky["suppressed"] and kentucky["responses"] is None
     assert all(set(cell.values()) - {None} == {cell["condition"]} for cell in kentucky["cells"])
     assert body["meta"]["min_group_size"] == 5
+
+
+def test_the_long_csv_is_what_the_csv_module_writes_of_its_rows() -> None:
+    """`long_csv` writes lines from fields escaped once (for speed, bench/export.py); it must
+    be byte for byte what `csv.writer` makes of `long_values`, the rows the JSON has too: here
+    with names and values that need quoting (commas, quotes, line breaks), empty group values,
+    a suppressed group, a condition of another version (named by its slug), odd percentages."""
+    from datetime import UTC, datetime
+
+    from app.analytics.aggregates import COUNTS, Aggregate, Filters, Group
+    from app.analytics.exports import LONG_COLUMNS, META_COLUMNS, Names, long_values
+    from app.analytics.exports import long_csv as write_long_csv
+
+    names = Names(
+        {"a": 'Funding, "responsive"', "b": "Two\nlines", "c": "Plain"},
+        {"0": "Not yet", "1": "Early, and", "2": '"2"', "3": "3", "unknown": "Not sure"},
+    )
+
+    def counts(*n: int) -> dict[str, int]:
+        return dict(zip(COUNTS, n, strict=True))
+
+    groups = [
+        Group(
+            {"state": "", "ref": "spring"},
+            7,
+            {"a": counts(1, 2, 3, 0, 1, 2, 5), "zz": counts(7, 0, 0, 0, 0, 0, 1)},
+        ),
+        Group(
+            {"state": "OH", "ref": "a,b"},
+            3,
+            {"b": counts(1, 1, 1, 0, 0, 1, 3), "c": counts(0, 0, 0, 0, 3, 0, 0)},
+        ),
+        Group({"state": 'W"Y', "ref": ""}, 2, {"a": counts(2, 0, 0, 0, 0, 1, 2)}),  # below 5
+    ]
+    agg = Aggregate(
+        ["state", "ref"], Filters(partner="news", ref="spring"), 5, groups, ["v1", "v,2"]
+    )
+    now = datetime(2026, 12, 2, 4, 0, tzinfo=UTC)
+    written = write_long_csv(agg, names, SCORING_VERSION, now)
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\r\n")
+    writer.writerow([*agg.group_by, *LONG_COLUMNS, *META_COLUMNS])
+    meta = ("v1 v,2", SCORING_VERSION, "partner=news; ref=spring", 5, "2026-12-02T04:00:00Z")
+    for values in long_values(agg, names):
+        writer.writerow((*values[:-1], "true" if values[-1] else "false", *meta))
+    assert written == expected.getvalue()
+    assert len(written.splitlines()) > 30 and '"Funding, ""responsive"""' in written
+    assert ",42.9," in written and ",,,true," in written  # 3 of 7; the withheld group

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -161,8 +163,57 @@ def snapshot_live(url: str) -> list[list[tuple[object, ...]]]:
     engine = make_engine(url)
     with engine.connect() as conn:
         tables = [
-            sorted(tuple(r._mapping.items()) for r in conn.execute(select(m.__table__)))  # type: ignore[attr-defined]
+            # The schema of 0008: no `ref` (0016) yet.
+            sorted(tuple(r._mapping.items()) for r in conn.execute(select(*_before_tags(m))))
             for m in (ConditionRollup, ConditionRollupMonth)
         ]
     engine.dispose()
     return tables
+
+
+def _before_tags(model: Any) -> list[Any]:
+    return [c for c in model.__table__.c if c.name != "ref"]
+
+
+def test_0016_counts_tagged_responses_under_their_tags_and_downgrade_adds_them_up(
+    database_url: str, scorer: Scorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before 0016 a tagged response was released in its partner's batch, under no tag; the
+    upgrade's backfill recounts where tags exist, so the rollups are exactly what the write path
+    keeps with tags in the cell (every tag in batches of its own). The downgrade adds the tags'
+    rows up and recounts under the old cells. Stored responses are not touched."""
+    from tests.api.test_export import responses_counted, snapshot, store
+    from tests.api.test_export_ref import FIRST, K
+
+    monkeypatch.setenv("MIN_GROUP_SIZE", str(K))
+    get_settings.cache_clear()
+    try:
+        engine = make_engine(database_url)
+        migrate(engine, database_url)
+        store(database_url, scorer, FIRST, monkeypatch, release_at=K)
+        kept = snapshot(database_url)
+
+        def responses() -> list[tuple[object, ...]]:
+            with engine.connect() as conn:
+                found = conn.execute(text("SELECT id, ref, result FROM responses"))
+                return sorted(tuple(r) for r in found)
+
+        stored = responses()
+        with engine.begin() as conn:
+            config = alembic_config(database_url)
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0015")
+        with engine.connect() as conn:
+            for table in ("condition_rollup", "condition_rollup_month", "pending_rollup"):
+                assert "ref" not in {c["name"] for c in inspect(conn).get_columns(table)}
+            daily = conn.execute(text("SELECT * FROM condition_rollup")).all()
+        # The old cells: news's 8 responses in one cell (6 released, 2 waiting), 3 without.
+        assert responses_counted([tuple(r._mapping.items()) for r in daily]) == 3 * K
+        assert responses() == stored
+
+        migrate(engine, database_url)
+        assert snapshot(database_url) == kept  # spring, untagged, no partner; fall waits
+        assert responses() == stored
+        engine.dispose()
+    finally:
+        get_settings.cache_clear()

@@ -169,6 +169,7 @@ def test_rollup_rows_are_written_in_the_order_of_their_keys() -> None:
                 "quiz_version": "v",
                 "condition": condition,
                 "attribution": "",
+                "ref": "",
                 **dict.fromkeys(COUNTS, 1),
             }
             for day in ("2026-12-01", "2026-11-30")

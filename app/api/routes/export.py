@@ -79,6 +79,13 @@ PartnerParam = Annotated[
     str | None,
     Query(description="a registered partner's slug (422 for any other); empty: no partner"),
 ]
+RefParam = Annotated[
+    str | None,
+    Query(
+        description="a partner's widget tag (`data-ref`), only with `partner`; empty: that "
+        "partner's untagged responses"
+    ),
+]
 
 
 @router.get(
@@ -108,13 +115,17 @@ def read_aggregate(
     ] = "rows",
     group_by: Annotated[
         str | None,
-        Query(description="comma-separated: state, role, partner, attribution, month"),
+        Query(
+            description="comma-separated: state, role, partner, attribution, ref, month "
+            "(`ref` only with `partner`)"
+        ),
     ] = None,
     since: DateParam = None,
     until: DateParam = None,
     state: str | None = None,
     partner: PartnerParam = None,
     quiz_version: str | None = None,
+    ref: RefParam = None,
 ) -> Response:
     """Counts by condition and stage, optionally by group, of responses released in batches of
     MIN_GROUP_SIZE (dates are release dates); groups below MIN_GROUP_SIZE are suppressed
@@ -130,6 +141,7 @@ def read_aggregate(
         state=state,
         partner=partner,
         quiz_version=quiz_version,
+        ref=ref,
     )
     check_partner(session, partner)
     agg = aggregate(session, filters, groups, settings.min_group_size)
@@ -250,6 +262,7 @@ def read_comparison(
     quiz_version: Annotated[
         str | None, Query(description="default: the version the service asks now")
     ] = None,
+    ref: RefParam = None,
 ) -> CompareBody:
     """States, roles or release months side by side, per condition: counts and percentages at
     each stage and the share at stage 2 or beyond, from released batches with the export's
@@ -265,6 +278,7 @@ def read_comparison(
         role=role,
         partner=partner,
         quiz_version=quiz_version or quiz.version,
+        ref=ref,
     )
     check_partner(session, partner)
     labels = {o.id: o.label for q in quiz.context_questions for o in q.options if q.id == by}
