@@ -110,8 +110,8 @@ def _rekey(table: str, key: list[str], *, add: bool) -> None:
         return
     # SQLite cannot change a primary key in place: a new table, the rows copied, then renamed
     # (as 0008 did for attribution).
-    columns = [
-        *(sa.Column(c, sa.Integer(), nullable=False) for c in COUNTS),
+    counts = [sa.Column(c, sa.Integer(), nullable=False) for c in COUNTS]
+    keys = [
         *(
             sa.Column(c, sqlmodel.sql.sqltypes.AutoString(length=LENGTHS[c]), nullable=False, **({'server_default': ''} if c == 'attribution' else {}))
             for c in key
@@ -119,10 +119,14 @@ def _rekey(table: str, key: list[str], *, add: bool) -> None:
         ),
         *([_ref()] if add else []),
     ]
+    clustered = {'sqlite_with_rowid': False} if add and table in WITHOUT_ROWID else {}
+    # A WITHOUT ROWID table has its key columns first: SQLite 3.40's integrity and quick
+    # checks (what `app.cli backup` runs on its copy) report "NULL value" in every NOT NULL
+    # column that comes before the primary key's columns of such a table, with no NULL there.
+    columns = [*keys, *counts] if clustered else [*counts, *keys]
     if table == 'condition_rollup':
         columns.append(sa.Column('month', sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False))
     kept = ', '.join(c.name for c in columns if c.name != 'ref')
-    clustered = {'sqlite_with_rowid': False} if add and table in WITHOUT_ROWID else {}
     op.create_table(f'{table}_new', *columns, sa.PrimaryKeyConstraint(*key, name=f'{table}_pkey'), **clustered)
     op.execute(f'INSERT INTO {table}_new ({kept}) SELECT {kept} FROM {table}')
     if table == 'condition_rollup':
