@@ -244,6 +244,33 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
+def paired(
+    binary: str,
+    folder: Path,
+    submission: str,
+    baseline: tuple[str, CpuSample],
+    service: tuple[str, CpuSample],
+    reads: list[tuple[str, str]],
+) -> list[tuple[str, Run, Run]]:
+    """Each read of the service right after a bare GET, and submissions right after a bare
+    POST: rows of (name, the service's run, the baseline's run it is divided by). Both apps
+    are served at once: the VM's speed drifts within a run."""
+    (bare, bare_cpu), (root, cpu) = baseline, service
+    rows = []
+    for name, path in reads:
+        bare_get = wrk(binary, f"{bare}/json", cpu=bare_cpu)
+        rows.append((name, wrk(binary, root + path, cpu=cpu), bare_get))
+    bare_post = wrk(
+        binary,
+        f"{bare}/items",
+        post_script(folder, '{"name": "a condition", "value": 3}'),
+        cpu=bare_cpu,
+    )
+    submitted = wrk(binary, f"{root}/api/v1/responses", post_script(folder, submission), cpu=cpu)
+    rows.append(("`POST /api/v1/responses`", submitted, bare_post))
+    return rows
+
+
 COLD_ROUNDS = 5
 
 
@@ -298,36 +325,19 @@ def sqlite_part(binary: str, submission: str) -> None:
             base_cpu, cpu = app_cpu(baseline.pid), app_cpu(service.pid)
             root = f"http://127.0.0.1:{app_port}"
             created = create_one(root, submission)
-            for name, path in (
+            reads = [
                 ("`GET /api/v1/quiz`", "/api/v1/quiz"),
                 ("`GET /quiz` page", "/quiz"),
                 ("`GET /results/{id}` page", f"/results/{created}"),
                 ("`GET /api/v1/responses/{id}`", f"/api/v1/responses/{created}"),
-            ):
-                bare_get = wrk(binary, f"http://127.0.0.1:{base_port}/json", cpu=base_cpu)
-                rows.append((name, wrk(binary, root + path, cpu=cpu), bare_get))
-            bare_post = wrk(
-                binary,
-                f"http://127.0.0.1:{base_port}/items",
-                post_script(folder, '{"name": "a condition", "value": 3}'),
-                cpu=base_cpu,
-            )
-            rows.append(
-                (
-                    "`POST /api/v1/responses`",
-                    wrk(
-                        binary,
-                        f"{root}/api/v1/responses",
-                        post_script(folder, submission),
-                        cpu=cpu,
-                    ),
-                    bare_post,
-                )
-            )
+            ]
+            bare = f"http://127.0.0.1:{base_port}"
+            rows += paired(binary, folder, submission, (bare, base_cpu), (root, cpu), reads)
         finally:
             stop(service)
             stop(baseline)
         count, per_response, row_json = stored_bytes(db)
+        bare_post = rows[-1][2]  # the bare insert the submissions were divided by
 
         # The default rate limit (30 a minute per address) on, as in production: every
         # submission is also counted in the database, in the same write.
@@ -515,30 +525,11 @@ def postgres_part(binary: str, submission: str) -> None:
                 root = f"http://127.0.0.1:{app_port}"
                 cpu = both_cpu(service.pid, pg.pid())
                 created = create_one(root, submission)
-                bare_get = wrk(binary, f"{bare}/json", cpu=bare_cpu)
-                for name, path in (
+                reads = [
                     ("`GET /api/v1/responses/{id}`", f"/api/v1/responses/{created}"),
                     ("`GET /results/{id}` page", f"/results/{created}"),
-                ):
-                    rows.append((name, wrk(binary, root + path, cpu=cpu), bare_get))
-                bare_post = wrk(
-                    binary,
-                    f"{bare}/items",
-                    post_script(folder, '{"name": "a condition", "value": 3}'),
-                    cpu=bare_cpu,
-                )
-                rows.append(
-                    (
-                        "`POST /api/v1/responses`",
-                        wrk(
-                            binary,
-                            f"{root}/api/v1/responses",
-                            post_script(folder, submission),
-                            cpu=cpu,
-                        ),
-                        bare_post,
-                    )
-                )
+                ]
+                rows += paired(binary, folder, submission, (bare, bare_cpu), (root, cpu), reads)
             finally:
                 stop(service)
                 stop(baseline)
@@ -548,15 +539,16 @@ def postgres_part(binary: str, submission: str) -> None:
     print(f"\nwrk, {CONNECTIONS} connections, {SECONDS} s each; 2 uvicorn workers each; PostgreSQL")
     print(f"({settings})\n")
     print(
-        "| work | bare app req/s (p50 / p99 ms) | this service req/s (p50 / p99 ms) | ratio "
-        "| CPU µs a request, app + PostgreSQL |"
+        "| work | bare app req/s (p50 / p99 ms), measured just before | this service req/s "
+        "(p50 / p99 ms) | ratio | CPU µs a request (app + PostgreSQL), bare / service |"
     )
     print("| --- | --- | --- | --- | --- |")
-    print(f"| baseline GET 6 KB JSON | {figures(bare_get)} | | | {bare_get.cpu_note()} |")
-    print(f"| baseline POST one-row insert | {figures(bare_post)} | | | {bare_post.cpu_note()} |")
     for name, run, bare in rows:
         note = f" ({run.errors})" if run.errors else ""
-        print(f"| {name} | | {figures(run)}{note} | {run.rps / bare.rps:.2f}× | {run.cpu_note()} |")
+        print(
+            f"| {name} | {figures(bare)} | {figures(run)}{note} | {run.rps / bare.rps:.2f}× "
+            f"| {bare.cpu_note()} / {run.cpu_note()} |"
+        )
 
 
 def both_cpu(app: int, postgres: int) -> CpuSample:

@@ -273,3 +273,24 @@ class AppProcess:
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=30)
+
+
+def register_partner(url: str, name: str, slug: str, origin: str) -> None:
+    """A partner registered straight in the database at `url`, as `app.cli partner create`
+    would: no webhook, the default limit a test needs."""
+    from sqlmodel import Session
+
+    from app.partners.registry import create_partner
+
+    engine = make_engine(url)
+    with Session(engine) as session:
+        create_partner(
+            session,
+            name=name,
+            slug=slug,
+            origins=[origin],
+            webhook_url=None,
+            rate_limit_per_minute=60,
+            allow_private_webhooks=False,
+        )
+    engine.dispose()

@@ -23,14 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
-from sqlmodel import Session
 
-from app.partners.registry import create_partner
 from quiz import Quiz
 from scoring import SCORING_VERSION
 from tests.api.test_export import AUTH, RELEASED, exported, raised, stored  # noqa: F401
-from tests.support import missing
+from tests.support import missing, register_partner
 
 LONG = [
     "state", "condition", "condition_name", "measure", "stage", "stage_name", "count",
@@ -124,18 +121,7 @@ def test_a_suppressed_group_is_withheld_in_the_long_layout(raised) -> None:  # t
 
 
 def test_the_partner_filter_takes_registered_partners_only(exported, stored: str) -> None:  # type: ignore[no-untyped-def]
-    engine = create_engine(stored)
-    with Session(engine) as session:
-        create_partner(
-            session,
-            name="Ohio Capital Journal",
-            slug="ohio-journal",
-            origins=["https://journal.example"],
-            webhook_url=None,
-            rate_limit_per_minute=60,
-            allow_private_webhooks=False,
-        )
-    engine.dispose()
+    register_partner(stored, "Ohio Capital Journal", "ohio-journal", "https://journal.example")
     with exported.client() as c:
         for path, more in (("aggregate", {}), ("compare", {"by": "state"})):
             for value, code in (("the-news", "unknown_partner"), ("The News", "invalid_partner")):

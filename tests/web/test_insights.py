@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from scoring import Scorer
 from tests.api.test_export import FIXTURE, TOKEN, K, store
-from tests.support import app_settings, migrated
+from tests.support import app_settings, migrated, register_partner
 
 
 @pytest.fixture
@@ -134,23 +134,9 @@ def test_comparisons_and_the_partner_choice(insights: TestClient, insights_db: s
     """States, roles and release months side by side, each with a table; a comparison's CSV
     holds every stage's figures by that group; the partner is chosen from a list of partners
     (registered ones by name, and partners claimed before they were checked), not typed."""
-    from sqlalchemy import create_engine
-    from sqlmodel import Session
-
-    from app.partners.registry import create_partner
-
-    engine = create_engine(insights_db)
-    with Session(engine) as session:
-        create_partner(
-            session,
-            name="Ohio <Capital> Journal",
-            slug="ohio-journal",
-            origins=["https://journal.example"],
-            webhook_url=None,
-            rate_limit_per_minute=60,
-            allow_private_webhooks=False,
-        )
-    engine.dispose()
+    register_partner(
+        insights_db, "Ohio <Capital> Journal", "ohio-journal", "https://journal.example"
+    )
     login(insights)
     html = insights.get("/insights").text
     for title in ("States side by side", "Roles side by side", "By month of release"):
