@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.analytics.aggregates import BenchmarkCache
-from app.api.router import api_router, root_router
+from app.api.router import api_mounts
 from app.api.routes.content import ContentJson
 from app.cache import Caches
 from app.config import Settings, get_settings
@@ -32,6 +32,7 @@ from app.http.middleware import (
     RequestLimits,
     SecurityHeaders,
 )
+from app.http.mounts import Mount, declared
 from app.http.openapi import install_openapi
 from app.partners.ratelimit import RateLimiter
 from app.partners.registry import OriginCache
@@ -45,9 +46,15 @@ from quiz import load_content
 from scoring import Scorer
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# Every router, in the order routing tries them: the JSON API's, then the pages'.
+MOUNTS: tuple[Mount, ...] = (
+    *api_mounts,
+    *(Mount("", face.router) for face in (pages, insights, teams, drafts, plans, partner_embed)),
+)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, mounts: tuple[Mount, ...] = MOUNTS) -> FastAPI:
+    """The app, serving `mounts` (a test adds its own routes there)."""
     settings = settings or get_settings()
     # Content is validated here, before the server accepts a request: a broken file stops
     # start-up. The scoring tables are built once and shared by every request.
@@ -101,19 +108,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.benchmarks = BenchmarkCache(caches)
     install_error_handlers(app)
     install_openapi(app, scorer)
-    app.include_router(root_router)
-    app.include_router(api_router)
-    app.include_router(pages.router)
-    app.include_router(insights.router)
-    app.include_router(teams.router)
-    app.include_router(drafts.router)
-    app.include_router(plans.router)
-    app.include_router(partner_embed.router)
+    for mount in mounts:
+        app.include_router(mount.router, prefix=mount.prefix)
+    routes = list(declared(mounts))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # The last added runs first: security headers go on every answer, even the early 413.
     if settings.answer_kept_before_routing:
-        app.add_middleware(KeptAnswers, routes=app.routes)  # innermost: app/http/kept.py
-    app.add_middleware(Cors, origins=lambda: app.state.origins, routes=app.routes)
+        app.add_middleware(KeptAnswers, routes=routes)  # innermost: app/http/kept.py
+    app.add_middleware(Cors, origins=lambda: app.state.origins, routes=routes)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes)
     app.add_middleware(Draining, drain=drain)

@@ -1,18 +1,15 @@
-"""The JSON API: every resource router under one `/api/v1` prefix, and health at the root."""
-
-from fastapi import APIRouter
+"""The JSON API: every resource router under one `/api/v1` prefix, and health and the embed
+script at the root (app/http/mounts.py says why they are mounted one by one)."""
 
 from app.api.routes import content, drafts, embed, export, health, plans, responses, score, teams
+from app.http.mounts import Mount
 
-api_router = APIRouter(prefix="/api/v1")
-api_router.include_router(content.router)
-api_router.include_router(score.router)
-api_router.include_router(responses.router)
-api_router.include_router(export.router)
-api_router.include_router(teams.router)
-api_router.include_router(drafts.router)
-api_router.include_router(plans.router)
-
-root_router = APIRouter()
-root_router.include_router(health.router)
-root_router.include_router(embed.router)
+API_PREFIX = "/api/v1"
+api_mounts = (
+    Mount("", health.router),
+    Mount("", embed.router),
+    *(
+        Mount(API_PREFIX, router.router)
+        for router in (content, score, responses, export, teams, drafts, plans)
+    ),
+)

@@ -22,13 +22,12 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from fastapi.routing import iter_route_contexts
 from starlette.requests import Request
-from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.cache import CachePolicy, Caches
 from app.http.answers import Built, served
+from app.http.mounts import DeclaredRoute
 
 V = TypeVar("V")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -59,7 +58,7 @@ class Kept(Generic[V]):
 
 def keeps(kept: Kept[Any]) -> Callable[[F], F]:
     """Mark a route's endpoint as keeping its answers in `kept` (put it under the route's
-    decorator): the layer reads the mark and the route's full path from the app's routes."""
+    decorator): the layer reads the mark and the route's full path from the app's mounts."""
 
     def mark(endpoint: F) -> F:
         endpoint.kept = kept  # type: ignore[attr-defined]  # read by `kept_routes`
@@ -76,31 +75,31 @@ class KeptRoute:
     endpoint: Callable[..., Any]
 
 
-def kept_routes(routes: Sequence[BaseRoute]) -> list[KeptRoute]:
-    """The routes marked `@keeps`, with their full paths. A kept path is fixed or ends in its
-    one parameter (`/results/{response_id}`): that is all the layer matches."""
+def kept_routes(routes: Sequence[DeclaredRoute]) -> list[KeptRoute]:
+    """The routes marked `@keeps`. A kept path is fixed or ends in its one parameter
+    (`/results/{response_id}`): that is all the layer matches."""
     found = []
-    for context in iter_route_contexts(routes):
-        kept = getattr(context.endpoint, "kept", None)
-        if kept is None or context.endpoint is None or not context.path:
+    for route in routes:
+        kept = getattr(route.endpoint, "kept", None)
+        if kept is None:
             continue
-        head, brace, tail = context.path.partition("{")
+        head, brace, tail = route.path.partition("{")
         if brace and ("/" in tail or "{" in tail or not tail.endswith("}")):
-            raise ValueError(f"{context.path}: a kept path may only end in one parameter")
-        found.append(KeptRoute(head, tail[:-1] if brace else None, kept, context.endpoint))
+            raise ValueError(f"{route.path}: a kept path may only end in one parameter")
+        found.append(KeptRoute(head, tail[:-1] if brace else None, kept, route.endpoint))
     return found
 
 
 class KeptAnswers:
     """Answers a `GET` without a query string from what its route kept (module docstring).
-    The routes are read when the first request comes (every router is in by then); the caches
-    are the app's (`app.state.caches`), read on each request."""
+    `routes`: the app's (app/http/mounts.py); the caches are the app's (`app.state.caches`),
+    read on each request."""
 
-    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]):
+    def __init__(self, app: ASGIApp, routes: Sequence[DeclaredRoute]):
         self.app = app
-        self.routes = routes
-        self._fixed: dict[str, KeptRoute] | None = None
-        self._by_prefix: list[KeptRoute] = []
+        kept = kept_routes(routes)
+        self._fixed = {r.path: r for r in kept if r.param is None}
+        self._by_prefix = [r for r in kept if r.param is not None]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and not scope["query_string"]:
@@ -126,10 +125,6 @@ class KeptAnswers:
         return built
 
     def _route(self, path: str) -> tuple[KeptRoute | None, str]:
-        if self._fixed is None:
-            routes = kept_routes(self.routes)
-            self._fixed = {r.path: r for r in routes if r.param is None}
-            self._by_prefix = [r for r in routes if r.param is not None]
         fixed = self._fixed.get(path)
         if fixed is not None:
             return fixed, ""

@@ -19,7 +19,7 @@ one, which lives with the kept answers it serves (app/http/kept.py).
 6. Starlette's `GZipMiddleware`.
 7. `Cors`, for the JSON API: a route marked `@public` (read-only content: the quiz, the
    framework, a condition, the benchmarks) answers any origin; the mark is on the route, and
-   the paths are read from the app's routes. The rest of the API answers the registered
+   the paths are read from the app's mounts (app/http/mounts.py). The rest of the API answers the registered
    partners' origins and ALLOWED_ORIGINS, and nobody else; a preflight from any other origin
    gets a 403 in the error shape.
 
@@ -42,13 +42,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from fastapi import HTTPException
-from fastapi.routing import iter_route_contexts
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import BaseRoute, compile_path
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import RETRY_AFTER_SECONDS, error_body
 from app.http.answers import HEADERS, SERVED, route_pattern, served, served_as
+from app.http.mounts import DeclaredRoute
 
 # --- 1. the access log -------------------------------------------------------------------------
 
@@ -358,13 +358,12 @@ def public(endpoint: F) -> F:
     return endpoint
 
 
-def public_paths(routes: Sequence[BaseRoute]) -> list[re.Pattern[str]]:
-    """The path patterns of the routes marked `@public`, included routers' too (FastAPI keeps
-    them nested: `iter_route_contexts` gives each route with its full path)."""
+def public_paths(routes: Sequence[DeclaredRoute]) -> list[re.Pattern[str]]:
+    """The path patterns of the routes marked `@public`."""
     return [
-        compile_path(context.path)[0]
-        for context in iter_route_contexts(routes)
-        if context.path and getattr(context.endpoint, "cors_public", False)
+        compile_path(route.path)[0]
+        for route in routes
+        if getattr(route.endpoint, "cors_public", False)
     ]
 
 
@@ -377,17 +376,16 @@ class Origins(Protocol):
 class Cors:
     """`origins`: where the allowed origins are kept (app/partners/registry.py OriginCache),
     read from the database in the thread pool when they are not at hand (every 30 s at most).
-    `routes`: the app's, read when the first request comes (every router is in by then)."""
+    `routes`: the app's (app/http/mounts.py)."""
 
-    def __init__(self, app: ASGIApp, origins: Callable[[], Origins], routes: Sequence[BaseRoute]):
+    def __init__(
+        self, app: ASGIApp, origins: Callable[[], Origins], routes: Sequence[DeclaredRoute]
+    ):
         self.app = app
         self.origins = origins
-        self.routes = routes
-        self._public: list[re.Pattern[str]] | None = None
+        self._public = public_paths(routes)
 
     def is_public(self, path: str) -> bool:
-        if self._public is None:
-            self._public = public_paths(self.routes)
         return any(pattern.match(path) for pattern in self._public)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

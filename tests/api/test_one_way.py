@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
+import pytest
 from fastapi import APIRouter
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
@@ -19,8 +20,9 @@ from app.api.routes.score import ComparedResult
 from app.api.routes.teams import TeamCreated, TeamPublic
 from app.deps import get_session
 from app.http.middleware import public
+from app.http.mounts import Mount, declared
 from app.http.openapi import ERROR_REF, statuses
-from app.main import create_app
+from app.main import MOUNTS, create_app
 from app.models import ResponseCreated, ResponsePublic
 from quiz import Condition, Framework, Quiz
 from tests.support import app_settings, migrated
@@ -183,8 +185,7 @@ def test_the_session_is_closed_when_the_request_ends(client: TestClient) -> None
 
 def _probe_app(tmp_path: Path) -> TestClient:
     """The app with two more API routes: one marked `@public`, one not, one declaring a 404."""
-    app = create_app(app_settings(migrated(f"sqlite:///{tmp_path / 'quiz.db'}")))
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter()
 
     @router.get("/probe/open", responses=statuses(404))
     @public
@@ -195,8 +196,8 @@ def _probe_app(tmp_path: Path) -> TestClient:
     async def read_closed_probe() -> dict[str, str]:
         return {"probe": "closed"}
 
-    app.include_router(router)
-    return TestClient(app)
+    settings = app_settings(migrated(f"sqlite:///{tmp_path / 'quiz.db'}"))
+    return TestClient(create_app(settings, mounts=(*MOUNTS, Mount("/api/v1", router))))
 
 
 def test_a_route_marked_public_answers_any_origin_and_no_table_lists_it(tmp_path: Path) -> None:
@@ -223,3 +224,20 @@ def test_the_statuses_a_route_declares_are_its_openapi_statuses(tmp_path: Path) 
     assert "content" not in stored["304"]
     # The error schema is the one the server sends.
     TypeAdapter(dict[str, Any]).validate_python(document["components"]["schemas"]["Error"])
+
+
+def test_the_mounts_are_every_route_the_app_serves_and_hold_no_router(client: TestClient) -> None:
+    """The layers that read route marks (`@keeps`, `@public`) read the mounts, not FastAPI's
+    routing: the two must list the same routes, with the same full paths, in the same order."""
+    served = [
+        (context.path, context.endpoint)
+        for context in iter_route_contexts(client.app.routes)  # type: ignore[attr-defined]
+        if isinstance(context.original_route, APIRoute)
+    ]
+    assert [(route.path, route.endpoint) for route in declared(MOUNTS)] == served
+    assert len(served) > 40
+    outer, inner = APIRouter(), APIRouter()
+    inner.add_api_route("/inner", lambda: None)
+    outer.include_router(inner)
+    with pytest.raises(TypeError, match="holds routes only"):
+        list(declared((Mount("/api/v1", outer),)))
