@@ -271,7 +271,7 @@ def paired(
     return rows
 
 
-COLD_ROUNDS = 5
+COLD_ROUNDS = 9
 
 
 def cold_starts(env: dict[str, str], folder: Path) -> tuple[list[float], list[float]]:

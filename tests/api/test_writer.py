@@ -7,6 +7,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -288,3 +289,32 @@ def test_on_postgres_a_job_that_deadlocks_in_its_savepoint_is_run_again(
         writer.engine.dispose()
     assert not thread.is_alive()
     assert job.error is None and job.value == 2  # the first run failed, the second committed
+
+
+def test_on_sqlite_the_wal_is_checkpointed_beside_the_writer_not_in_its_commits(
+    tmp_path: Path,
+) -> None:
+    """The writer's commits run no checkpoint (`wal_autocheckpoint=0`), yet what they write
+    reaches the database file within a moment: the writer's `Checkpointer` copied it there.
+    Without it, the file would keep its size until the last connection closed."""
+    database = tmp_path / "quiz.db"
+    url = migrated(f"sqlite:///{database}")
+    made = GroupCommitWriter(url)
+    with Session(made.engine) as session:
+        session.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"))
+        session.commit()
+    made.engine.dispose()
+    writer = GroupCommitWriter(url)
+    writer.start()
+    try:
+        assert writer.run(lambda s: s.execute(text("PRAGMA wal_autocheckpoint")).scalar()) == 0
+        size = database.stat().st_size
+        for i in range(1, 400):
+            writer.run(note(i, "x" * 2000))  # about 200 pages of WAL
+        deadline = time.monotonic() + 5
+        while database.stat().st_size < size + 400 * 2000 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert database.stat().st_size >= size + 400 * 2000
+        assert stored(writer) == list(range(1, 400))
+    finally:
+        writer.stop()
