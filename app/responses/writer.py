@@ -370,14 +370,28 @@ class Checkpointer:
             self._thread = None
 
     def _loop(self) -> None:
-        connection = sqlite3.connect(self.database, isolation_level=None, check_same_thread=False)
-        try:
-            while not self._stopping.wait(self.every):
-                try:
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error as exc:  # a full disk, say: the next turn tries again
+        connection: sqlite3.Connection | None = None
+        failing = False
+        while not self._stopping.wait(self.every):
+            try:
+                if connection is None:
+                    # mode=rw: a database that is gone is not made again, empty, here
+                    connection = sqlite3.connect(
+                        f"{self.database.resolve().as_uri()}?mode=rw",
+                        uri=True,
+                        isolation_level=None,
+                        check_same_thread=False,
+                    )
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                failing = False
+            except sqlite3.Error as exc:  # the file gone, a full disk: the next turn tries again
+                if not failing:  # said once, not four times a second
                     log.warning("WAL checkpoint failed: %s", exc)
-        finally:
+                failing = True
+                if connection is not None:
+                    connection.close()
+                    connection = None
+        if connection is not None:
             connection.close()
 
 
