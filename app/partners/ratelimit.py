@@ -6,7 +6,8 @@ count exact across processes; SQLite serialises writers by itself.
 
 What is kept is only what the window needs (docs/privacy.md): a bucket (`ip:<address>`,
 `key:<partner id>`) is stored as its HMAC-SHA256 under the deployment's rate-limit key, never
-as written, and every count first deletes every row older than the window, whoever's it is.
+as written, and every transaction that counts first deletes every row older than the window,
+whoever's it is.
 """
 
 from __future__ import annotations
@@ -18,15 +19,28 @@ import math
 import time
 from collections.abc import Callable
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from app.errors import RateLimited
 from app.models import RateLimitHit
 
 HITS = RateLimitHit.__table__  # type: ignore[attr-defined]  # SQLModel adds it
 WINDOW_SECONDS = 60.0
+# A bucket's count and oldest row in the window, built once: every submission runs it.
+IN_WINDOW = select(func.count(), func.min(HITS.c.at)).where(
+    HITS.c.bucket == bindparam("bucket"), HITS.c.at > bindparam("since")
+)
+# The rows that aged out of the window, for the sweep (`_sweep`).
+AGED = delete(HITS).where(
+    HITS.c.id.in_(
+        select(HITS.c.id)
+        .where(HITS.c.at <= bindparam("since"))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+)
 
 
 # Counts one request in the transaction of the session it is given; returns the refusal, if any.
@@ -71,24 +85,9 @@ class RateLimiter:
             session.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext(:bucket))"), {"bucket": hashed}
             )
-        # Nothing outlives the window: every count sweeps every bucket's old rows
-        # (ix_rate_limit_hits_at finds the few that just aged out, usually none). Rows another
-        # transaction is deleting are skipped, not waited for: two submissions of different
-        # clients never queue, or deadlock, on the same old row (PostgreSQL; SQLite has one
-        # writer and renders no FOR UPDATE).
-        aged = (
-            select(col(RateLimitHit.id))
-            .where(col(RateLimitHit.at) <= since)
-            .with_for_update(skip_locked=True)
-        )
-        session.execute(
-            delete(RateLimitHit).where(col(RateLimitHit.id).in_(aged.scalar_subquery()))
-        )
-        used, oldest = session.execute(
-            select(func.count(), func.min(col(RateLimitHit.at))).where(
-                col(RateLimitHit.bucket) == hashed, col(RateLimitHit.at) > since
-            )
-        ).one()
+        if not session.info.get(SWEPT):
+            _sweep(session, since)
+        used, oldest = session.execute(IN_WINDOW, {"bucket": hashed, "since": since}).one()
         if used >= limit:
             retry_after = max(1, math.ceil(oldest + WINDOW_SECONDS - now))
             return RateLimited(
@@ -98,6 +97,23 @@ class RateLimiter:
             )
         session.execute(HITS.insert(), {"bucket": hashed, "at": now})
         return None
+
+
+# Set on a session whose transaction has swept the old rows: a batch of submissions
+# (app/responses/writer.py) is one transaction, and one sweep serves all of its counts.
+SWEPT = "rate_limits_swept"
+
+
+def _sweep(session: Session, since: float) -> None:
+    """Nothing outlives the window: every transaction that counts first deletes every
+    bucket's old rows (ix_rate_limit_hits_at finds the few that just aged out, usually none),
+    once; a sweep per count was a third of the rate limits' cost in a batch (a sweep rolled
+    back with a failing job's savepoint is left to the next transaction). Rows another
+    transaction is deleting are skipped, not waited for: two submissions of different clients
+    never queue, or deadlock, on the same old row (PostgreSQL; SQLite has one writer and
+    renders no FOR UPDATE)."""
+    session.execute(AGED, {"since": since})
+    session.info[SWEPT] = True
 
 
 def all_of(*admissions: Admission | None) -> Admission | None:

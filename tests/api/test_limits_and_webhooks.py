@@ -23,11 +23,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, event, func, select
 from sqlmodel import Session
 
 from app.main import create_app
-from app.models import Partner, ResponseRecord, WebhookDelivery
+from app.models import Partner, RateLimitHit, ResponseRecord, WebhookDelivery
+from app.partners.ratelimit import RateLimiter, bucket_key
 from app.partners.webhooks import WebhookSender
 from quiz import Quiz, load_content
 from tests.api.test_partners import add_partner
@@ -585,3 +586,34 @@ def store_with_webhook(url: str, quiz: Quiz, partner: Partner) -> None:
         )
     )
     engine.dispose()
+
+
+def test_a_batch_of_counts_sweeps_the_old_rows_once_and_each_count_still_sees_the_others(
+    tmp_path: Path,
+) -> None:
+    """The writer's batch is one transaction: its first count deletes every row older than the
+    window, the later ones do not sweep again, and each count sees the rows the counts before
+    it in the batch added (the limit holds inside one batch)."""
+    engine = create_engine(migrated(f"sqlite:///{tmp_path / 'quiz.db'}"))
+    limiter = RateLimiter(engine, b"k" * 32)
+    with Session(engine) as session:
+        session.add(RateLimitHit(bucket=bucket_key(limiter.key, "ip:old"), at=time.time() - 120))
+        session.commit()
+    deletes: list[str] = []
+    event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda _c, _cur, sql, *_: deletes.append(sql) if sql.startswith("DELETE") else None,
+    )
+    with Session(engine) as session:  # one batch
+        refusals = [limiter.count(session, bucket="ip:a", limit=3) for _ in range(4)]
+        other = limiter.count(session, bucket="ip:b", limit=3)
+        session.commit()
+    assert [r is None for r in refusals] == [True, True, True, False]
+    assert other is None
+    assert len(deletes) == 1
+    with Session(engine) as session:
+        buckets = session.execute(select(RateLimitHit.bucket)).scalars().all()
+    assert sorted(buckets) == sorted(
+        [bucket_key(limiter.key, "ip:a")] * 3 + [bucket_key(limiter.key, "ip:b")]
+    )
