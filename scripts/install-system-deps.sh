@@ -20,6 +20,8 @@ command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 ldconfig -p 2>/dev/null | grep 'libatomic\.so\.1' >/dev/null || need+=(libatomic1)
 # The webhook TLS test makes its certificates with the openssl command.
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The export test opens the CSV in LibreOffice Calc, as an analyst's spreadsheet would.
+command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
 # WeasyPrint's libraries (the same list as the Dockerfile's), a font, and pdftoppm.
 for lib in libpango-1.0.so.0:libpango-1.0-0 libpangoft2-1.0.so.0:libpangoft2-1.0-0 \
   libharfbuzz-subset.so.0:libharfbuzz-subset0; do

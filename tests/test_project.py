@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import gc
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -204,3 +205,18 @@ def test_each_lock_carries_what_installing_the_project_needs(lock: str) -> None:
         name = spec.name.lower()
         assert name in pins, f"{lock} lacks {spec} (pyproject.toml build-system.requires)"
         assert spec.specifier.contains(pins[name]), f"{lock} pins {name}=={pins[name]}, not {spec}"
+
+
+def test_every_command_a_test_looks_for_is_installed_by_the_system_deps_script() -> None:
+    """A test that needs a program (`shutil.which("soffice")`) fails under CI when it is
+    missing, and CI runs on a new machine: scripts/install-system-deps.sh must install each
+    one (a merge once dropped LibreOffice from it, unseen on a machine that still had it)."""
+    script = (ROOT / "scripts" / "install-system-deps.sh").read_text()
+    looked_for = {
+        name
+        for path in (ROOT / "tests").rglob("*.py")
+        for name in re.findall(r'shutil\.which\("([\w.-]+)"\)', path.read_text())
+    }
+    assert looked_for >= {"soffice", "pdftoppm", "openssl"}
+    for name in sorted(looked_for):
+        assert f"command -v {name} " in script, f"{name}: not installed by the script"
