@@ -23,15 +23,19 @@ from app.responses.writer import GroupCommitWriter, _Job
 from tests.support import PostgresCluster, migrated
 
 
-@pytest.fixture
-def writer(database_url: str) -> Iterator[GroupCommitWriter]:
-    url = migrated(database_url)
+def writer_with_notes(url: str) -> GroupCommitWriter:
+    """A writer on the migrated database at `url`, which has a `notes` table to write to."""
     made = GroupCommitWriter(url)
     with Session(made.engine) as session:
         session.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"))
         session.commit()
     made.engine.dispose()
-    writer = GroupCommitWriter(url)
+    return GroupCommitWriter(url)
+
+
+@pytest.fixture
+def writer(database_url: str) -> Iterator[GroupCommitWriter]:
+    writer = writer_with_notes(migrated(database_url))
     yield writer
     writer.engine.dispose()
 
@@ -298,13 +302,7 @@ def test_on_sqlite_the_wal_is_checkpointed_beside_the_writer_not_in_its_commits(
     reaches the database file within a moment: the writer's `Checkpointer` copied it there.
     Without it, the file would keep its size until the last connection closed."""
     database = tmp_path / "quiz.db"
-    url = migrated(f"sqlite:///{database}")
-    made = GroupCommitWriter(url)
-    with Session(made.engine) as session:
-        session.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"))
-        session.commit()
-    made.engine.dispose()
-    writer = GroupCommitWriter(url)
+    writer = writer_with_notes(migrated(f"sqlite:///{database}"))
     writer.start()
     try:
         assert writer.run(lambda s: s.execute(text("PRAGMA wal_autocheckpoint")).scalar()) == 0
