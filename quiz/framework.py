@@ -115,6 +115,13 @@ class ConditionStage(_Content):
         default=None, exclude_if=lambda provenance: provenance is None
     )
 
+    def written_by(self, part: Literal["goal", "actions", "strategic_question"]) -> Provenance:
+        """Whose a part of this stage is: "source" (the framework's, put in our words) or
+        "derived" (ours, in the framework's pattern: the stage or that part of it)."""
+        return (
+            "derived" if self.provenance == "derived" or part in self.derived_fields else "source"
+        )
+
 
 class EarlyAdopter(_Content):
     state: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]

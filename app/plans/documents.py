@@ -15,12 +15,13 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from app.errors import AppError
 from app.plans.plans import TIME_FRAMES, PlanPublic
 from app.responses.results import StoredResult
 from quiz import Framework
+from quiz.framework import ConditionStage
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -132,8 +133,8 @@ def docx_memo(content: BriefContent) -> bytes:
     document.add_heading("The plan", level=1)
     for c in content.plan.conditions:
         document.add_heading(f"{c.name}: toward {c.target_stage_name}", level=2)
-        _para(document, "Goal (the framework's, in our words)", c.stage.goal)
-        document.add_paragraph("Supporting actions (the framework's, in our words)")
+        _para(document, f"Goal {_whose(c.stage, 'goal')}", c.stage.goal)
+        document.add_paragraph(f"Supporting actions {_whose(c.stage, 'actions')}")
         for action in c.stage.actions:
             document.add_paragraph(action, style="List Bullet")
         if c.stage.provenance == "derived" or c.stage.derived_fields:
@@ -154,7 +155,11 @@ def docx_memo(content: BriefContent) -> bytes:
                 cells[3].text = m.due.isoformat() if m.due else ""
         else:
             document.add_paragraph("None left: every rung up to this stage is reached.")
-        _para(document, "Strategic question", c.stage.strategic_question)
+        _para(
+            document,
+            f"Strategic question {_whose(c.stage, 'strategic_question')}",
+            c.stage.strategic_question,
+        )
         whose = (
             "named in the framework's text"
             if c.stage.stakeholders_provenance == "source"
@@ -197,6 +202,13 @@ def docx_memo(content: BriefContent) -> bytes:
 def _names(names: Sequence[str]) -> str:
     """ "A, B and C"."""
     return ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
+
+
+def _whose(stage: ConditionStage, part: Literal["goal", "actions", "strategic_question"]) -> str:
+    """The label a part of the stage goes out with: the framework's only where it is."""
+    if stage.written_by(part) == "source":
+        return "(the framework's, in our words)"
+    return "(ours, in the framework's pattern)"
 
 
 def _para(document: Any, label: str, text: str) -> None:

@@ -471,3 +471,32 @@ def test_a_teams_plan_from_its_picture(client: TestClient, quiz: Quiz) -> None:
     )
     assert made.status_code == 303 and made.headers["location"].startswith("/plans/")
     assert client.post("/api/v1/teams/" + "z" * 22 + "/plans", json={}).status_code == 404
+
+
+def test_the_brief_and_the_memo_call_only_the_frameworks_parts_its_own(
+    client: TestClient, quiz: Quiz
+) -> None:
+    """Funding's stage 2 takes its goal from the framework but its actions and strategic
+    question are ours (`derived_fields`): the documents a leader hands on say so part by part,
+    never "the framework's" for what we wrote."""
+    made = _response(client, quiz)
+    token = client.post(
+        "/api/v1/plans",
+        json={
+            "response_id": made["id"],
+            "conditions": [{"condition": "responsive-funding-systems", "target_stage": 2}],
+        },
+    ).json()["token"]
+    ours, theirs = "(ours, in the framework's pattern)", "(the framework's, in our words)"
+    memo = client.get(f"/plans/{token}/memo.docx")
+    paragraphs = [p.text for p in docx.Document(io.BytesIO(memo.content)).paragraphs]
+    assert any(p.startswith(f"Goal {theirs}") for p in paragraphs), paragraphs
+    assert f"Supporting actions {ours}" in paragraphs
+    assert any(p.startswith(f"Strategic question {ours}") for p in paragraphs)
+    assert not any(p.startswith(f"Supporting actions {theirs}") for p in paragraphs)
+    pdf = client.get(f"/plans/{token}/brief.pdf")
+    reader = pypdf.PdfReader(io.BytesIO(pdf.content))
+    text = " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
+    assert f"Goal {theirs}" in text and f"Supporting actions {ours}" in text, text[:2000]
+    assert f"Strategic question {ours}" in text
+    assert f"Supporting actions {theirs}" not in text
