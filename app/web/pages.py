@@ -706,6 +706,8 @@ def _result_page(
 
 def summary_line(r: dict[str, Any]) -> str:
     """One line on why a condition is on the list, from the rule that placed it."""
+    if r["focus"] == "confirm" and r.get("confidence") == "unanswered":
+        return "Not answered: confirm where your state stands first."
     if r["focus"] == "confirm":
         return "You were not sure where your state stands: confirm it first."
     if r["focus"] == "sustain":

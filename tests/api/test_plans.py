@@ -500,3 +500,20 @@ def test_the_brief_and_the_memo_call_only_the_frameworks_parts_its_own(
     assert f"Goal {theirs}" in text and f"Supporting actions {ours}" in text, text[:2000]
     assert f"Strategic question {ours}" in text
     assert f"Supporting actions {theirs}" not in text
+
+
+def test_the_new_plan_form_offers_only_stages_above_where_the_state_is(
+    client: TestClient, quiz: Quiz
+) -> None:
+    """A goal is a stage to reach: the one the state is at is not offered (the last one is,
+    to sustain); at stage 0 every stage is."""
+    made = _response(client, quiz)
+    page = client.get(f"/results/{made['id']}/plan").text
+
+    def offered(slug: str) -> list[str]:
+        select = re.search(rf'<select name="target-{slug}".*?</select>', page, re.S)
+        assert select is not None, slug
+        return re.findall(r'<option value="(\d)"', select.group(0))
+
+    assert offered("collaborative-leadership") == ["2", "3"]  # at stage 1
+    assert offered("responsive-funding-systems") == ["1", "2", "3"]  # at stage 0

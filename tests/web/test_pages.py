@@ -34,6 +34,8 @@ def test_landing_page(client: httpx.Client, quiz: Quiz) -> None:
         assert text in r.text
     assert f"{quiz.estimated_minutes}-minute" in r.text
     assert "several answers may need a colleague or a quick look-up" in r.text
+    # The footer names the edition once, without brackets inside brackets.
+    assert "</a>, KnowledgeWorks, second edition (about 2019)." in r.text
 
 
 def test_quiz_form_groups_questions_by_strategy(client: httpx.Client, quiz: Quiz) -> None:

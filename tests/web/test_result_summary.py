@@ -19,7 +19,9 @@ def test_each_basis_reads_as_its_rule_and_ours_is_labelled() -> None:
     assert "our own suggested sequence" in summary_line(rec(order_basis="sequence"))
     assert "(links of our reading)" in summary_line(rec(order_basis="dependency"))
     assert "equal with others" in summary_line(rec(order_basis="tie"))
-    assert summary_line(rec(focus="confirm")).startswith("You were not sure")
+    assert summary_line(rec(focus="confirm", confidence="unsure")).startswith("You were not sure")
+    # A question left unanswered (the API takes an empty list) is not a "not sure".
+    assert summary_line(rec(focus="confirm", confidence="unanswered")).startswith("Not answered")
     assert summary_line(rec(order_basis="stage", prioritized=True)).endswith(
         "(one of your priorities)."
     )
