@@ -142,9 +142,23 @@ class Recommendation(BaseModel):
     confidence: Confidence
     focus: Focus
     prioritized: bool = False
-    order_basis: OrderBasis
+    order_basis: OrderBasis = Field(
+        description=(
+            "What put it where it is among the conditions at its stage: `stage` (nothing "
+            "else was needed), `priority`, `progress`, `dependency` (readiness: our reading "
+            "of which steps build on which), `sequence` (scoring 2.0's order of ours) or `tie` "
+            "(nothing separates them: shown as equals)."
+        )
+    )
     # The conditions it was ordered against on `order_basis` (none when that is "stage").
-    tied_with: list[str] = []
+    tied_with: list[str] = Field(
+        default=[],
+        description=(
+            "The slugs of the conditions it was ordered among on `order_basis`, before or "
+            "after it; empty when `order_basis` is `stage`. They are its equals only when "
+            "`order_basis` is `tie` (the name is kept for the clients that read it)."
+        ),
+    )
     # The content models themselves: a stored result keeps them as they were when scored.
     next_stage: ConditionStage | None
     # For a condition at Statewide Transformation: that stage, with its strategic question.

@@ -241,3 +241,13 @@ def test_the_mounts_are_every_route_the_app_serves_and_hold_no_router(client: Te
     outer.include_router(inner)
     with pytest.raises(TypeError, match="holds routes only"):
         list(declared((Mount("/api/v1", outer),)))
+
+
+def test_the_document_says_what_tied_with_and_order_basis_mean(client: TestClient) -> None:
+    """`tied_with` lists the conditions a recommendation was ordered among, which are its
+    equals only for a `tie`: a partner reading the name alone showed "tied with" for
+    conditions it comes before."""
+    recommendation = client.get("/openapi.json").json()["components"]["schemas"]["Recommendation"]
+    tied_with = recommendation["properties"]["tied_with"]["description"]
+    assert "before or after it" in tied_with and "only when `order_basis` is `tie`" in tied_with
+    assert "`dependency`" in recommendation["properties"]["order_basis"]["description"]

@@ -33,7 +33,7 @@ def test_priorities_by_form_reorder_the_list(client: httpx.Client, quiz: Quiz) -
     stages = every_question_at(3) | {"funding": 0, "whole-child": 0}
     plain = client.get(submit_form(client, form_at(quiz, stages))).text
     assert "they are equals, listed in the framework&#39;s order" in plain
-    assert "Choose your priorities and see the list again" in plain
+    assert "Change your priorities and see the list again" in plain
     assert plain.index("Equitable Conditions for Learning</h3>") < plain.index(
         "Responsive Funding Systems</h3>"
     )
