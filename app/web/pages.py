@@ -695,6 +695,7 @@ def _result_page(
             "role_name": _label(quiz, "role", record.role),
             "summary": [summary_line(r) for r in begin],
             "answers_given": answers_given(asked, record.answers),
+            "unsure_in": unsure_conditions(asked, record.answers),
             "too_few_peers": too_few_line(
                 compared, [c["slug"] for c in result["conditions"]], settings.min_group_size
             ),
@@ -758,6 +759,20 @@ def answers_given(quiz: Quiz, answers: list[dict[str, Any]]) -> list[dict[str, A
             }
         )
     return listed
+
+
+def unsure_conditions(quiz: Quiz, answers: list[dict[str, Any]]) -> set[str]:
+    """The conditions with an "I'm not sure" among their answers: scoring sets such an answer
+    aside, so a stage shown for one of them comes from its other answers only, and the page
+    says so beside it."""
+    questions = {q.id: q for q in quiz.questions}
+    found = set()
+    for answer in answers:
+        question = questions.get(answer.get("question_id", ""))
+        option = question.option(answer.get("option_id", "")) if question else None
+        if question is not None and option is not None and option.stage is None:
+            found.add(question.condition)
+    return found
 
 
 def too_few_line(

@@ -231,3 +231,18 @@ def test_an_unknown_stage_is_listed_to_check_first_not_as_the_place_to_begin(
         "quality-framework-for-student-success",
         "balanced-assessments",
     }
+
+
+def test_a_stage_read_past_a_not_sure_answer_says_so_beside_it(
+    client: httpx.Client, quiz: Quiz
+) -> None:
+    """Balanced Assessments has two questions; "not sure" on one is set aside and the stage
+    comes from the other. The stage map says that, beside the stage, for that condition only."""
+    assessments = [q.id for q in quiz.questions if q.condition == "balanced-assessments"]
+    assert len(assessments) == 2
+    stages = every_question_at(2) | {assessments[0]: None}
+    page = client.get(submit_form(client, form_at(quiz, stages))).text
+    note = "; from your other answers: you were not sure of one)"
+    row = re.search(r"Balanced Assessments</span>.*?</li>", page, re.S)
+    assert row is not None and note in row.group(0), row.group(0) if row else page[:500]
+    assert page.count(note) == 1
