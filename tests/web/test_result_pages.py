@@ -34,6 +34,8 @@ def test_priorities_by_form_reorder_the_list(client: httpx.Client, quiz: Quiz) -
     plain = client.get(submit_form(client, form_at(quiz, stages))).text
     assert "they are equals, listed in the framework&#39;s order" in plain
     assert "Change your priorities and see the list again" in plain
+    # The strip of every condition is in the ranking's order, and says so (not "by stage").
+    assert "Every condition in ranked order, with the stage" in plain
     assert plain.index("Equitable Conditions for Learning</h3>") < plain.index(
         "Responsive Funding Systems</h3>"
     )
