@@ -213,6 +213,9 @@ def _detailed(request: Request) -> bool:
     return bool(getattr(request.app.state.settings, "access_log_detail", False))
 
 
+FASTAPI_UNREADABLE_BODY = "There was an error parsing the body"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     def render(
         request: Request,
@@ -250,12 +253,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        details = None
         if exc.status_code == 404 and message == "Not Found":
             message = f"Nothing at {request.url.path}."
+        if exc.status_code == 400 and message == FASTAPI_UNREADABLE_BODY:
+            # FastAPI's words for a body it could not decode at all (bytes that are not UTF-8).
+            message = "The body could not be read: send JSON as UTF-8 text."
+            details = [{"field": "body", "code": "unreadable_body", "message": "not UTF-8 JSON"}]
         headers = getattr(exc, "headers", None)
         if exc.status_code == 405 and (documented := documented_methods(request)):
             headers = (headers or {}) | {"Allow": documented}
-        return render(request, exc.status_code, code, message, None, headers)
+        return render(request, exc.status_code, code, message, details, headers)
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)

@@ -242,3 +242,19 @@ def test_access_log_names_no_address_or_result_id_unless_asked(
     else:
         assert lines[0].startswith("GET /results/{response_id} 200 ")
         assert created["id"] not in lines[0] and "testclient" not in lines[0]
+
+
+def test_a_body_that_is_not_utf8_is_a_400_that_says_so(client: TestClient) -> None:
+    """Bytes FastAPI cannot decode at all: a 400 in the error shape that names the body and
+    what to send, not FastAPI's "There was an error parsing the body"; nothing stored."""
+    r = client.post(
+        "/api/v1/responses",
+        content=b'{"quiz_version": "\xff\xfe"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["message"] == "The body could not be read: send JSON as UTF-8 text."
+    assert error["details"] == [
+        {"field": "body", "code": "unreadable_body", "message": "not UTF-8 JSON"}
+    ]
