@@ -19,9 +19,9 @@ one, which lives with the kept answers it serves (app/http/kept.py).
 6. Starlette's `GZipMiddleware`.
 7. `Cors`, for the JSON API: a route marked `@public` (read-only content: the quiz, the
    framework, a condition, the benchmarks) answers any origin; the mark is on the route, and
-   the paths are read from the app's mounts (app/http/mounts.py). The rest of the API answers the registered
-   partners' origins and ALLOWED_ORIGINS, and nobody else; a preflight from any other origin
-   gets a 403 in the error shape.
+   the paths are read from the app's mounts (app/http/mounts.py). The rest of the API answers
+   the registered partners' origins and ALLOWED_ORIGINS, and nobody else; a preflight from any
+   other origin gets a 403 in the error shape.
 
 8. `KeptAnswers` (app/http/kept.py): a `GET` without a query string that its route has
    answered before and kept (the plain `/quiz` page, result pages, stored responses, the quiz

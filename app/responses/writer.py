@@ -174,17 +174,17 @@ class GroupCommitWriter:
 
     def __init__(self, url: str, max_batch: int = MAX_BATCH, release_at: int = DEFAULT_RELEASE_AT):
         self._lock_path = None
+        self._checkpointer: Checkpointer | None = None
         if is_sqlite(url):
             self.engine = _immediate_engine(url)
             path = sqlite_path(url)
             self._lock_path = path.with_name(path.name + ".write-lock") if path else None
+            self._checkpointer = Checkpointer(path) if path else None
         else:
             # The processes' writers need no lock of ours: PostgreSQL's row locks order them.
             self.engine = _postgres_engine(url)
         self.release_at = release_at
         self.max_batch = max_batch
-        database = sqlite_path(url) if is_sqlite(url) else None
-        self._checkpointer = Checkpointer(database) if database else None
         # Jobs come in lists: a thread's one job, or every job an event loop's turn made.
         self._queue: queue.SimpleQueue[list[_Job]] = queue.SimpleQueue()
         # The jobs of each event loop's current turn, handed over when the turn ends.
