@@ -178,8 +178,9 @@ class GroupCommitWriter:
         if is_sqlite(url):
             self.engine = _immediate_engine(url)
             path = sqlite_path(url)
-            self._lock_path = path.with_name(path.name + ".write-lock") if path else None
-            self._checkpointer = Checkpointer(path) if path else None
+            if path is not None:  # a file, not an in-memory database
+                self._lock_path = path.with_name(path.name + ".write-lock")
+                self._checkpointer = Checkpointer(path)
         else:
             # The processes' writers need no lock of ours: PostgreSQL's row locks order them.
             self.engine = _postgres_engine(url)
