@@ -36,7 +36,9 @@ from scoring.tables import Tables
 TOP_STAGE = 3
 
 
-@dataclass(frozen=True, slots=True)
+# Standing and Placed are built twelve times a ranking, so they are not frozen (a frozen
+# dataclass's __init__ costs four times as much; scoring/models.py): nothing changes one once built.
+@dataclass(slots=True)
 class Standing:
     """What a ranking needs of one condition: where it stands and how much it was chosen."""
 
@@ -47,7 +49,7 @@ class Standing:
     weight: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Placed:
     """A condition's place: its rank, the rule that placed it and the conditions that rule
     ruled on (for a condition waiting on others, `waits_for` names them)."""
@@ -80,22 +82,25 @@ def estimate(slugs: Iterable[str], evidence: dict[str, list[Evidence]]) -> list[
         if found is None:
             estimates.append(StageEstimate(slug, None, "unanswered"))
             continue
-        known = [e.stage for e in found if e.stage is not None]
-        # An answer that cannot say "not yet started" (the district question on the vision)
-        # does not place a condition on its own.
-        if known and all(e.partial for e in found if e.stage is not None):
-            known = []
-        if not known:
+        # The lowest stage named, and whether an answer that can say "not yet started" named
+        # one: an answer that cannot (the district question on the vision) does not place a
+        # condition on its own. One pass: this runs twelve times a scoring.
+        stage: int | None = None
+        placing = False
+        for e in found:
+            if e.stage is not None:
+                if stage is None or e.stage < stage:
+                    stage = e.stage
+                placing = placing or not e.partial
+        if stage is None or not placing:
             estimates.append(StageEstimate(slug, None, "unsure", tuple(found)))
             continue
-        stage = min(known)
         # Signs beyond "just reached the stage": answers pointing past it, and answers at it
         # that name a further step within it.
-        progress = sum(
-            (0 if e.floor else 1) if e.stage > stage else e.progress
-            for e in found
-            if e.stage is not None
-        )
+        progress = 0
+        for e in found:
+            if e.stage is not None:
+                progress += (0 if e.floor else 1) if e.stage > stage else e.progress
         estimates.append(StageEstimate(slug, stage, "answered", tuple(found), progress))
     return estimates
 
@@ -275,9 +280,9 @@ class DependencyRanking:
         supports = {s.slug: self.supports(s, stage_of) for s in standings}
         depth = _depths(waits)
         needed = _needed_for_priorities(standings, waits, groups)
-        weight = {
-            s.slug: max([s.weight, *(w for _, w in needed.get(s.slug, []))]) for s in standings
-        }
+        weight = {s.slug: s.weight for s in standings}
+        for slug, lifting in needed.items():
+            weight[slug] = max(weight[slug], *(w for _, w in lifting))
 
         def key(s: Standing) -> tuple[int, ...]:
             g = groups[s.slug]
@@ -352,17 +357,20 @@ class DependencyRanking:
         # unknown (weight, unlocks), finished (weight).
         names: list[OrderBasis] = ["priority", "dependency", "stage", "progress", "dependency"]
         # shared[j]: how many parts, from the first, the keys of conditions j and j + 1 share.
-        shared = [_shared(keys[a], keys[b]) for a, b in zip(group, group[1:], strict=False)]
+        in_order = [keys[slug] for slug in group]
+        # Padded with 0 at both ends, so that shared[j] and shared[j + 1] are what condition j
+        # shares with the one before and the one after it.
+        shared = [0, *map(_shared, in_order, in_order[1:]), 0]
         found: list[tuple[OrderBasis, list[str]]] = []
-        for j, slug in enumerate(group):
-            most = max(shared[j - 1] if j > 0 else 0, shared[j] if j < len(shared) else 0)
+        for j in range(len(group)):
+            most = max(shared[j], shared[j + 1])
             first, last = j, j
-            while first > 0 and shared[first - 1] >= most:
+            while first > 0 and shared[first] >= most:
                 first -= 1
-            while last < len(shared) and shared[last] >= most:
+            while last < len(group) - 1 and shared[last + 1] >= most:
                 last += 1
-            others = [p for p in group[first : last + 1] if p != slug]
-            found.append(("tie" if most == len(keys[slug]) else names[most - 1], others))
+            others = group[first:j] + group[j + 1 : last + 1]
+            found.append(("tie" if most == len(in_order[j]) else names[most - 1], others))
         return found
 
 

@@ -154,11 +154,12 @@ class Scorer(Tables):
     def evidence_by_condition(self, answers: list[Answer]) -> dict[str, list[Evidence]]:
         """The answers as evidence, per condition, in the quiz's question order."""
         evidence: dict[str, list[Evidence]] = {}
-        for answer in answers:
+        position = self.question_position
+        # One sort of the answers, not one per condition (answers mostly come in question
+        # order already, which Python's sort passes through in one scan).
+        for answer in sorted(answers, key=lambda a: position[a.question_id]):
             slug, answered = self.evidence[(answer.question_id, answer.option_id)]
             evidence.setdefault(slug, []).append(answered)
-        for found in evidence.values():
-            found.sort(key=lambda e: self.question_position[e.question_id])
         return evidence
 
     def estimate(self, submission: Submission) -> list[StageEstimate]:

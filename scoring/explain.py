@@ -363,6 +363,10 @@ class Explainer3(Explainer):
     def __init__(self, tables: Tables):
         super().__init__(tables)
         self.links = {(d.condition, d.needs): d for d in tables.dependencies}
+        # What each question measures, for those that share it with another question.
+        self.measures = {
+            q.id: q.measures for q in tables.questions.values() if q.measures is not None
+        }
 
     def _name(self, slug: str) -> str:
         return self.t.conditions[slug].name
@@ -503,14 +507,14 @@ class Explainer3(Explainer):
 
     def contradiction(self, estimate: StageEstimate) -> Piece | None:
         """Only answers to questions that measure the same thing can contradict each other."""
-        measured: dict[str, list[str]] = {}
+        seen: set[str] = set()
         for e in estimate.evidence:
-            question = self.t.questions.get(e.question_id)
-            if question is not None and question.measures is not None:
-                measured.setdefault(question.measures, []).append(e.question_id)
-        if not any(len(ids) >= 2 for ids in measured.values()):
-            return None
-        return super().contradiction(estimate)
+            measures = self.measures.get(e.question_id)
+            if measures is not None:
+                if measures in seen:
+                    return super().contradiction(estimate)
+                seen.add(measures)
+        return None
 
     def reasons(
         self,

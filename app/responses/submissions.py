@@ -389,12 +389,25 @@ def result_url(base_url: str, response_id: str) -> str:
     return f"{base_url.rstrip('/')}/results/{response_id}"
 
 
+PLAIN_HOST = re.compile(r"[A-Za-z0-9.-]+(?::([0-9]{1,5}))?")
+
+
 def public_base(request: Request, settings: Settings) -> str:
     """Where our links point: PUBLIC_BASE_URL; else the address the request came to, if its
     host is one of ALLOWED_HOSTS; else nothing (relative links). Never a Host header we do not
     know, or a forged one would make the links we hand out point to another site."""
     if settings.public_base_url:
         return settings.public_base_url.rstrip("/")
+    host = request.headers.get("host", "")
+    plain = PLAIN_HOST.fullmatch(host)
+    if plain and int(plain[1] or 0) <= 65535:
+        # The usual Host header, a name or IPv4 address and a port: what Starlette's
+        # `request.url` and `base_url` would make of it, without building and parsing both
+        # URLs on every submission.
+        if host.partition(":")[0].lower() not in settings.hosts:
+            return ""
+        root = request.scope.get("app_root_path", request.scope.get("root_path", ""))
+        return f"{request.scope.get('scheme', 'http')}://{host}{root}".rstrip("/")
     if (request.url.hostname or "").lower() in settings.hosts:
         return str(request.base_url).rstrip("/")
     return ""

@@ -4,18 +4,22 @@ addresses or result ids."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
+from starlette.requests import Request
 
 from app.cache import Caches
 from app.db import make_engine
 from app.main import create_app
 from app.models import ResponseRecord
 from app.responses.results import Results
+from app.responses.submissions import public_base
 from app.responses.writer import GroupCommitWriter
 from quiz import Quiz
 from tests.scoring.support import every_question_at, option_for
@@ -63,6 +67,46 @@ def test_links_never_come_from_a_forged_host(url: str, quiz: Quiz) -> None:
             "/api/v1/responses", json=submission(quiz), headers={"Host": "evil.example"}
         ).json()
         assert created["result_url"] == f"https://quiz.example.org/results/{created['id']}"
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "localhost:8000",
+        "LOCALHOST",
+        "127.0.0.1:8000",
+        "quiz.example.org",
+        "Quiz.Example.Org:443",
+        "evil.example",
+        "localhost.evil.example",
+        "localhost:99999",
+        "[::1]:8000",
+        "user@localhost",
+        "",
+    ],
+)
+def test_links_are_what_starlette_reads_of_the_host(host: str) -> None:
+    """`public_base` reads a plain Host header itself (no URL built and parsed on every
+    submission): it must say what Starlette's `request.url` and `base_url` would, for every
+    scheme and root path, and the rest it leaves to them."""
+    settings = SimpleNamespace(
+        public_base_url="", hosts={"localhost", "127.0.0.1", "quiz.example.org", "::1"}
+    )
+    for scheme, root in itertools.product(("http", "https"), ("", "/quiz", "/quiz/")):
+        scope = {
+            "type": "http",
+            "scheme": scheme,
+            "method": "POST",
+            "path": "/api/v1/responses",
+            "root_path": root,
+            "query_string": b"",
+            "headers": [(b"host", host.encode())] if host else [],
+            "server": ("127.0.0.1", 8000),
+        }
+        request = Request(scope)
+        known = (request.url.hostname or "").lower() in settings.hosts
+        expected = str(request.base_url).rstrip("/") if known else ""
+        assert public_base(Request(scope), settings) == expected, (scheme, root)  # type: ignore[arg-type]
 
 
 def test_database_gone_is_503_with_retry_after(url: str, quiz: Quiz, tmp_path: Path) -> None:
