@@ -1,7 +1,10 @@
 """Drafts: a quiz in progress kept at a private link, without accounts.
 
 The link carries a secret token (192 random bits); the table keeps only its sha256, as teams
-keep theirs (app/teams/service.py). Whoever holds the link can read and change the draft, and
+keep theirs (app/teams/service.py). A draft opened from a team's join link keeps that link's
+token too, since sending the draft joins the team with it; it is kept sealed (AES-GCM, from the
+`cryptography` package, under a key derived from the draft's own token), so the table holds no
+secret a reader of the database could use: only a holder of the draft's link can open it. Whoever holds the link can read and change the draft, and
 nobody else can find it. A draft may be incomplete but never invalid: it is checked by the
 scorer's own rules (unknown questions, options, conditions, a state or role we do not list are
 refused), only not for being complete. Drafts are deleted DRAFT_RETENTION_DAYS after their last
@@ -10,13 +13,19 @@ save: lazily, whenever a draft is created, read or saved, and by `python -m app.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import os
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import delete
 from sqlmodel import Session, col
@@ -111,8 +120,51 @@ def checked(scorer: Scorer, content: DraftContent, session: Session) -> DraftCon
     return content
 
 
-def _stored(content: DraftContent) -> dict[str, Any]:
-    return content.model_dump(mode="json", exclude_none=True)
+# The stored field of a sealed team link (`_stored`); `team` itself, plain, is only in rows saved
+# before links were sealed, read as they are until their next save or their deletion.
+SEALED_TEAM = "team_sealed"
+NONCE_BYTES = 12
+
+
+def _team_key(token: str) -> bytes:
+    """The sealing key of one draft: HKDF-SHA256 of its token, which has 192 random bits, so no
+    slow password hash is needed. The server keeps only the token's sha256 and cannot make it."""
+    info = b"where-to-begin: a draft's team link"
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(token.encode())
+
+
+def _seal(token: str, team: str) -> str:
+    nonce = os.urandom(NONCE_BYTES)  # a fresh one every save
+    # The key is this draft's alone: a sealed link copied into another draft does not open there.
+    sealed = AESGCM(_team_key(token)).encrypt(nonce, team.encode(), None)
+    return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def _unseal(token: str, sealed: str) -> str | None:
+    """The team link, or None when it does not open (a row changed by hand): the draft is then
+    read without its team, as if opened from the plain quiz."""
+    try:
+        raw = base64.urlsafe_b64decode(sealed)
+        opened = AESGCM(_team_key(token)).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], None)
+    except (InvalidTag, ValueError):
+        return None
+    return opened.decode()
+
+
+def _stored(content: DraftContent, token: str) -> dict[str, Any]:
+    stored = content.model_dump(mode="json", exclude_none=True)
+    team = stored.pop("team", None)
+    if team is not None:
+        stored[SEALED_TEAM] = _seal(token, team)
+    return stored
+
+
+def _content(row: Draft, token: str) -> DraftContent:
+    stored = dict(row.content)
+    sealed = stored.pop(SEALED_TEAM, None)
+    if isinstance(sealed, str) and (team := _unseal(token, sealed)) is not None:
+        stored["team"] = team
+    return DraftContent.model_validate(stored)
 
 
 def create_draft(session: Session, content: DraftContent, retention_days: int) -> str:
@@ -121,7 +173,9 @@ def create_draft(session: Session, content: DraftContent, retention_days: int) -
     token = secrets.token_urlsafe(24)  # 192 random bits, 32 characters
     now = utcnow()
     session.add(
-        Draft(token_hash=_hash(token), content=_stored(content), created_at=now, updated_at=now)
+        Draft(
+            token_hash=_hash(token), content=_stored(content, token), created_at=now, updated_at=now
+        )
     )
     session.commit()
     return token
@@ -145,7 +199,7 @@ def _row(session: Session, token: str, retention_days: int) -> Draft:
 def load_draft(session: Session, token: str, retention_days: int) -> LoadedDraft:
     row = _row(session, token, retention_days)
     return LoadedDraft(
-        content=DraftContent.model_validate(row.content),
+        content=_content(row, token),
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
         response_id=row.response_id,
@@ -157,7 +211,7 @@ def save_draft(
 ) -> LoadedDraft:
     """Replace what a draft holds; its time to deletion starts again."""
     row = _row(session, token, retention_days)
-    row.content = _stored(content)
+    row.content = _stored(content, token)
     row.updated_at = utcnow()
     session.add(row)
     session.commit()

@@ -138,6 +138,64 @@ def test_the_token_is_kept_only_as_its_hash(tmp_path, quiz: Quiz) -> None:  # ty
     assert token.encode() not in (tmp_path / "quiz.db").read_bytes()
 
 
+def _draft_rows(url: str) -> dict[str, dict[str, Any]]:
+    engine = create_engine(url)
+    with Session(engine) as session:
+        rows = {d.token_hash: dict(d.content) for d in session.exec(select(Draft)).all()}
+    engine.dispose()
+    return rows
+
+
+def _set_content(url: str, token: str, content: dict[str, Any]) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            update(Draft)
+            .where(Draft.token_hash == hashlib.sha256(token.encode()).hexdigest())  # type: ignore[arg-type]
+            .values(content=content)
+        )
+    engine.dispose()
+
+
+def test_a_team_link_is_kept_sealed(tmp_path, quiz: Quiz) -> None:  # type: ignore[no-untyped-def]
+    """A team member's draft keeps the team's join token, which the teams table keeps only as
+    a hash: sealed under the draft's own token, so the database holds no usable secret; the
+    link's holder gets it back, a sealed link moved to another row does not open, and rows
+    saved before sealing are still read."""
+    url = migrated(f"sqlite:///{tmp_path / 'quiz.db'}")
+    with InProcessServer(app_settings(url)).client() as c:
+        join = c.post("/api/v1/teams", json={"name": "Ohio"}).json()["join_token"]
+        mine = c.post("/api/v1/drafts", json=partial_body(quiz, team=join)).json()["token"]
+        other = c.post("/api/v1/drafts", json=partial_body(quiz)).json()["token"]
+        assert join.encode() not in (tmp_path / "quiz.db").read_bytes()
+        rows = _draft_rows(url)
+        sealed = rows[hashlib.sha256(mine.encode()).hexdigest()]
+        assert "team" not in sealed and join not in str(rows)
+        assert c.get(f"/api/v1/drafts/{mine}").json()["draft"]["team"] == join
+        # Saved again: sealed again, with a fresh nonce.
+        c.put(f"/api/v1/drafts/{mine}", json=partial_body(quiz, team=join))
+        resealed = _draft_rows(url)[hashlib.sha256(mine.encode()).hexdigest()]
+        assert resealed["team_sealed"] != sealed["team_sealed"]
+        assert c.get(f"/api/v1/drafts/{mine}").json()["draft"]["team"] == join
+        # Copied into another draft's row, it does not open there: read without a team.
+        _set_content(
+            url,
+            other,
+            {
+                **_draft_rows(url)[hashlib.sha256(other.encode()).hexdigest()],
+                "team_sealed": resealed["team_sealed"],
+            },
+        )
+        moved = c.get(f"/api/v1/drafts/{other}")
+        assert moved.status_code == 200 and moved.json()["draft"].get("team") is None
+        # A row from before sealing (the token in plain) reads as it did, and its next save seals it.
+        _set_content(url, mine, {**partial_body(quiz), "team": join})
+        page = c.get(f"/drafts/{mine}").text
+        assert "member of the team “Ohio”" in page
+        c.put(f"/api/v1/drafts/{mine}", json=partial_body(quiz, team=join))
+        assert join not in str(_draft_rows(url))
+
+
 def _age(url: str, days: float) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
