@@ -37,7 +37,8 @@ TOP_STAGE = 3
 
 
 # Standing and Placed are built twelve times a ranking, so they are not frozen (a frozen
-# dataclass's __init__ costs four times as much; scoring/models.py): nothing changes one once built.
+# dataclass's __init__ costs four times as much; scoring/models.py). Nothing changes one once
+# it is built.
 @dataclass(slots=True)
 class Standing:
     """What a ranking needs of one condition: where it stands and how much it was chosen."""

@@ -94,8 +94,8 @@ class SubmissionInvalid(ValueError):
 # Evidence and StageEstimate are dataclasses, not pydantic models: they are built many times per
 # submission and never cross a process boundary, so they skip validation entirely. Evidence is
 # built once per option at start-up and frozen; a StageEstimate is built twelve times a scoring
-# and not frozen, since a frozen dataclass's __init__ costs four times as much (3.6 against
-# 0.9 µs for eight fields on this VM; docs/performance.md, "Scoring"). Nothing changes one once built.
+# and not frozen, since a frozen dataclass's __init__ costs four times as much (3.6 against 0.9
+# µs for eight fields; docs/performance.md, "Scoring"). Nothing changes one once it is built.
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """An answer that went into a stage estimate."""

@@ -1,11 +1,11 @@
 """Drafts: a quiz in progress kept at a private link, without accounts.
 
 The link carries a secret token (192 random bits); the table keeps only its sha256, as teams
-keep theirs (app/teams/service.py). A draft opened from a team's join link keeps that link's
-token too, since sending the draft joins the team with it; it is kept sealed (AES-GCM, from the
-`cryptography` package, under a key derived from the draft's own token), so the table holds no
-secret a reader of the database could use: only a holder of the draft's link can open it. Whoever holds the link can read and change the draft, and
-nobody else can find it. A draft may be incomplete but never invalid: it is checked by the
+keep theirs (app/teams/service.py). Whoever holds the link can read and change the draft, and
+nobody else can find it. A draft opened from a team's join link keeps that link's token too,
+since sending the draft joins the team with it: sealed (AES-GCM, from the `cryptography`
+package, under a key derived from the draft's own token), so the table holds no secret a reader
+of the database could use. A draft may be incomplete but never invalid: it is checked by the
 scorer's own rules (unknown questions, options, conditions, a state or role we do not list are
 refused), only not for being complete. Drafts are deleted DRAFT_RETENTION_DAYS after their last
 save: lazily, whenever a draft is created, read or saved, and by `python -m app.cli drafts purge`.

@@ -188,7 +188,7 @@ def test_a_team_link_is_kept_sealed(tmp_path, quiz: Quiz) -> None:  # type: igno
         )
         moved = c.get(f"/api/v1/drafts/{other}")
         assert moved.status_code == 200 and moved.json()["draft"].get("team") is None
-        # A row from before sealing (the token in plain) reads as it did, and its next save seals it.
+        # A row from before sealing (the token in plain) reads as it did; its next save seals it.
         _set_content(url, mine, {**partial_body(quiz), "team": join})
         page = c.get(f"/drafts/{mine}").text
         assert "member of the team “Ohio”" in page
