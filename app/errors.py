@@ -257,9 +257,19 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and message == "Not Found":
             message = f"Nothing at {request.url.path}."
         if exc.status_code == 400 and message == FASTAPI_UNREADABLE_BODY:
-            # FastAPI's words for a body it could not decode at all (bytes that are not UTF-8).
-            message = "The body could not be read: send JSON as UTF-8 text."
-            details = [{"field": "body", "code": "unreadable_body", "message": "not UTF-8 JSON"}]
+            # FastAPI's words for a body it could not decode at all: bytes that are not UTF-8,
+            # or JSON nested deeper than Python's parser goes (about a thousand levels).
+            message = (
+                "The body could not be read: send JSON as UTF-8 text, nested no more than a "
+                "few hundred levels deep."
+            )
+            details = [
+                {
+                    "field": "body",
+                    "code": "unreadable_body",
+                    "message": "not UTF-8 JSON, or nested too deep",
+                }
+            ]
         headers = getattr(exc, "headers", None)
         if exc.status_code == 405 and (documented := documented_methods(request)):
             headers = (headers or {}) | {"Allow": documented}

@@ -112,6 +112,10 @@ class TokenPage:
         return self.issue().encode().join(self.parts)
 
 
+# A page that carries a secret (a draft's, plan's or team's token, someone's answers): never
+# kept by a cache, and its address (which may hold the token) never sent as a referrer.
+PRIVATE = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"}
+
 HTML = (b"content-type", b"text/html; charset=utf-8")
 JSON = (b"content-type", b"application/json")
 

@@ -8,7 +8,8 @@ one, which lives with the kept answers it serves (app/http/kept.py).
    was answered (`served=route`, `served=cache`, `served=kept`, `served=layer`, `served=none`:
    app/http/answers.py). ACCESS_LOG_DETAIL=true adds the client address and the full path,
    for debugging on a machine where that is allowed.
-2. `SecurityHeaders`: on every answer, even the early 413 (app/http/answers.py `HEADERS`).
+2. `SecurityHeaders`: on every answer, even the early 413 (app/http/answers.py `HEADERS`);
+   and a redirect to the request's own Host made relative (`relative_location`).
 3. `HeadAsGet`: `HEAD` wherever `GET` works, answered as the GET would be without the body.
 4. `Draining`: after SIGTERM, every new request gets a 503 that closes its connection
    (app/server.py `Drain`).
@@ -112,6 +113,23 @@ DOCS_CSP = (
 DOCS_PATHS = ("/docs", "/redoc")
 
 
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def relative_location(location: bytes, host: bytes) -> bytes:
+    """A redirect to `http(s)://<the request's Host><path>` as `<path>` alone. FastAPI's
+    trailing-slash redirect (`/drafts/<token>/` to `/drafts/<token>`) builds an absolute URL
+    from the Host header, forged or not, so a forged Host pointed it, token and all, at another
+    site; a browser resolves a relative one against the address it asked. Our own redirects
+    are relative already. Leading slashes are collapsed to one: `//x` would name a host."""
+    for scheme in (b"http://", b"https://"):
+        prefix = scheme + host
+        rest = location[len(prefix) :]
+        if location.startswith(prefix) and rest[:1] in (b"/", b"?", b""):
+            return b"/" + rest.lstrip(b"/")
+    return location
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -127,8 +145,16 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                existing = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [
+                sent = list(message.get("headers", []))
+                if message["status"] in REDIRECTS:
+                    host = next((v for k, v in scope["headers"] if k == b"host"), b"")
+                    if host:
+                        sent = [
+                            (k, relative_location(v, host) if k.lower() == b"location" else v)
+                            for k, v in sent
+                        ]
+                existing = {name.lower() for name, _ in sent}
+                message["headers"] = sent + [
                     (name, value) for name, value in headers if name not in existing
                 ]
             await send(message)

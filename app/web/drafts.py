@@ -20,6 +20,7 @@ from app.deps import (
     client_address,
 )
 from app.errors import AppError, NotFound
+from app.http.answers import PRIVATE
 from app.plans.drafts import (
     DraftContent,
     LoadedDraft,
@@ -51,8 +52,6 @@ router = APIRouter(include_in_schema=False)
 
 # The form as sent, read on the event loop (an async dependency), so the route can be `def`.
 QuizFormDep = Annotated[QuizForm, Depends(read_form)]
-
-PRIVATE = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"}
 
 
 def _content(quiz: Quiz, form: QuizForm) -> DraftContent:

@@ -35,7 +35,7 @@ from app.deps import (
     in_session,
 )
 from app.errors import IdempotencyKeyReused, InvalidRequest, NotFound
-from app.http.answers import HTML, Built, Tagged, TokenPage, with_length
+from app.http.answers import HTML, PRIVATE, Built, Tagged, TokenPage, with_length
 from app.http.kept import Kept, keeps
 from app.models import ResponseRecord, Team
 from app.partners.ratelimit import all_of
@@ -212,7 +212,11 @@ async def read_quiz_form(
         return page.response()
     asked = FormQuery(from_id, state, role, team, plan, check_in)
     form = await in_session(engine, _form_for, quiz, results, asked)
-    return quiz_page(request, framework, quiz, form, {}, embed, tokens)
+    filled = quiz_page(request, framework, quiz, form, {}, embed, tokens)
+    if from_id or team or plan:
+        # Someone's answers filled in, or a team's or plan's token in a hidden field.
+        filled.headers.update(PRIVATE)
+    return filled
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 
 from app.deps import LimiterDep, ResultsDep, SessionDep, SettingsDep, client_address
 from app.errors import InvalidRequest
+from app.http.answers import PRIVATE
 from app.plans.documents import (
     DOCX,
     PDF,
@@ -47,7 +48,6 @@ from app.teams.service import get_team
 from app.web.templating import TEMPLATES, render, render_error
 
 router = APIRouter(include_in_schema=False)
-PRIVATE = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"}
 
 
 async def read_request_form(request: Request) -> FormData:

@@ -17,6 +17,7 @@ from app.deps import (
     WriterDep,
     client_address,
 )
+from app.http.answers import PRIVATE
 from app.responses.submissions import public_base
 from app.teams.service import (
     DEFAULT_DAYS,
@@ -75,7 +76,9 @@ def create_team_from_form(
     links = team_links(
         public_base(request, settings), team.id, created.join_token, created.lead_token
     )
-    return render(request, "team_created.html", {"team": team, "links": links}, 201)
+    page = render(request, "team_created.html", {"team": team, "links": links}, 201)
+    page.headers.update(PRIVATE)  # the join and lead links, shown this once
+    return page
 
 
 @router.get("/teams/{team_id}", response_class=HTMLResponse)
@@ -108,9 +111,10 @@ def read_team_page(
             "state_name": state.label if state else None,
             "stage_names": results.scorer.stage_names,
             "join_url": join_url,
+            "wrong_lead": bool(lead_token) and not lead,
         },
     )
-    page.headers["Cache-Control"] = "private, no-store"
+    page.headers.update(PRIVATE)  # the lead's view carries the lead link
     return page
 
 

@@ -25,6 +25,7 @@ ERROR_TITLES = {
     404: "Page not found",
     405: "That page does not accept this request",
     413: "That was too much to send",
+    409: "That is not possible any more",
     422: "Something in the request was not right",
     429: "Too many requests",
     503: "Temporarily unavailable",
@@ -92,7 +93,9 @@ def render_error(
         "status_code": status_code,
         "title": title,
         "message": message,
-        "details": [_readable(d) for d in details or []],
+        # Only a form's own fields are listed (a 422); other errors say it all in the message,
+        # and their details (`team: the team is closed`) are for the API's callers.
+        "details": [_readable(d) for d in details or []] if status_code == 422 else [],
         "back": request.url.path if status_code == 422 else None,
         "unavailable_in_frame": framable,
         "unavailable_reason": reason or "unknown_partner",

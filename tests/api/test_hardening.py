@@ -16,6 +16,7 @@ from starlette.requests import Request
 
 from app.cache import Caches
 from app.db import make_engine
+from app.http.middleware import relative_location
 from app.main import create_app
 from app.models import ResponseRecord
 from app.responses.results import Results
@@ -67,6 +68,27 @@ def test_links_never_come_from_a_forged_host(url: str, quiz: Quiz) -> None:
             "/api/v1/responses", json=submission(quiz), headers={"Host": "evil.example"}
         ).json()
         assert created["result_url"] == f"https://quiz.example.org/results/{created['id']}"
+
+
+def test_a_trailing_slash_redirect_never_names_a_forged_host(url: str, quiz: Quiz) -> None:
+    """FastAPI's redirect from `/drafts/<token>/` to `/drafts/<token>` was built from the Host
+    header: a forged Host sent the token to another site. It is relative now, for any Host."""
+    with TestClient(create_app(app_settings(url)), follow_redirects=False) as client:
+        token = client.post("/api/v1/drafts", json=submission(quiz)).json()["token"]
+        for path, to in (
+            (f"/drafts/{token}/", f"/drafts/{token}"),
+            ("/quiz/", "/quiz"),
+            ("/api/v1/quiz/?x=1", "/api/v1/quiz?x=1"),
+        ):
+            for host in ("evil.example", "testserver"):
+                r = client.get(path, headers={"Host": host})
+                assert (r.status_code, r.headers["location"]) == (307, to), (path, host)
+    assert relative_location(b"http://h.example//evil.example", b"h.example") == b"/evil.example"
+    assert relative_location(b"https://h.example", b"h.example") == b"/"
+    assert (
+        relative_location(b"https://h.example.evil/x", b"h.example") == b"https://h.example.evil/x"
+    )
+    assert relative_location(b"/already", b"h.example") == b"/already"
 
 
 @pytest.mark.parametrize(
@@ -296,9 +318,21 @@ def test_a_body_that_is_not_utf8_is_a_400_that_says_so(client: TestClient) -> No
         content=b'{"quiz_version": "\xff\xfe"}',
         headers={"Content-Type": "application/json"},
     )
-    assert r.status_code == 400, r.text
-    error = r.json()["error"]
-    assert error["message"] == "The body could not be read: send JSON as UTF-8 text."
-    assert error["details"] == [
-        {"field": "body", "code": "unreadable_body", "message": "not UTF-8 JSON"}
-    ]
+    deep = b'{"quiz_version": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    nested = client.post(
+        "/api/v1/responses", content=deep, headers={"Content-Type": "application/json"}
+    )
+    for answer in (r, nested):
+        assert answer.status_code == 400, answer.text
+        error = answer.json()["error"]
+        assert error["message"] == (
+            "The body could not be read: send JSON as UTF-8 text, nested no more than a few "
+            "hundred levels deep."
+        )
+        assert error["details"] == [
+            {
+                "field": "body",
+                "code": "unreadable_body",
+                "message": "not UTF-8 JSON, or nested too deep",
+            }
+        ]

@@ -60,6 +60,9 @@ def test_join_threshold_disagreement_and_close(client: httpx.Client, quiz: Quiz)
     assert "3 members have answered" in page
     assert "Talk about these first" in page
     assert "Close the team now" not in page  # only with the lead link
+    assert "lead link is not this team" not in page
+    wrong = client.get(f"{team_path}?lead=not-the-lead-token").text
+    assert "lead link is not this team" in wrong and "Close the team now" not in wrong
     lead_page = client.get(lead_path).text
     lead_token = re.search(r'name="lead" value="([^"]+)"', lead_page).group(1)  # type: ignore[union-attr]
     closed = client.post(f"{team_path}/close", data={"lead": lead_token})
@@ -67,4 +70,32 @@ def test_join_threshold_disagreement_and_close(client: httpx.Client, quiz: Quiz)
     assert "This team is closed" in client.get(team_path).text
     late = client.get(f"/quiz?team={token}")
     assert late.status_code == 409 and "is closed" in late.text and "<html" in late.text
+    # A person's page: a title that says what happened, not the API's field-by-field details.
+    assert "That is not possible any more" in late.text and "Something went wrong" not in late.text
+    assert "the team is closed" not in late.text
     assert client.post(f"{team_path}/close", data={"lead": "wrong"}).status_code == 401
+
+
+def test_pages_with_a_token_are_never_cached(client: httpx.Client, quiz: Quiz) -> None:
+    """The page that shows a new team's links once, the quiz opened from a join link and the
+    lead's view carry a secret: no cache keeps them, no referrer names them. The plain quiz
+    page may be kept."""
+    made = client.post("/teams/new", data={"name": "Ohio", "state": "", "closes_in_days": "30"})
+    token = re.search(r"team=([A-Za-z0-9_-]+)", made.text).group(1)  # type: ignore[union-attr]
+    lead = re.search(r"lead=([A-Za-z0-9_-]+)", made.text).group(1)  # type: ignore[union-attr]
+    team_id = re.search(r"/teams/([A-Za-z0-9_-]+)\?lead=", made.text).group(1)  # type: ignore[union-attr]
+    for page in (
+        made,
+        client.get(f"/quiz?team={token}"),
+        client.get(f"/teams/{team_id}?lead={lead}"),
+    ):
+        assert page.status_code in (200, 201), page.url
+        assert page.headers["cache-control"] == "private, no-store", page.url
+        assert page.headers["referrer-policy"] == "no-referrer", page.url
+    answers = [{"question_id": "funding", "option_id": option_for("funding", 1)}]
+    created = client.post(
+        "/api/v1/responses", json={"quiz_version": quiz.version, "answers": answers}
+    ).json()
+    prefilled = client.get(f"/quiz?from={created['id']}")  # someone's answers filled in
+    assert prefilled.headers["cache-control"] == "private, no-store"
+    assert "no-store" not in client.get("/quiz").headers.get("cache-control", "")
