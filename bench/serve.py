@@ -317,11 +317,13 @@ def sqlite_part(binary: str, submission: str) -> None:
         )
         db = folder / "quiz.db"
         env = {"DATABASE_URL": f"sqlite:///{db}", "RATE_LIMIT_PER_MINUTE": "0"}
-        migrate(env)
-        service, _ = start("app.asgi:app", app_port, env, "/healthz", folder / "app.log")
+        service = None
         # Both served at once, and each figure of the service measured right after the baseline
-        # figure it is divided by: the VM's speed drifts within a run.
+        # figure it is divided by: the VM's speed drifts within a run. The baseline is stopped
+        # whatever fails (a migration that fails left it serving, unseen, after the bench).
         try:
+            migrate(env)
+            service, _ = start("app.asgi:app", app_port, env, "/healthz", folder / "app.log")
             base_cpu, cpu = app_cpu(baseline.pid), app_cpu(service.pid)
             root = f"http://127.0.0.1:{app_port}"
             created = create_one(root, submission)
@@ -334,7 +336,8 @@ def sqlite_part(binary: str, submission: str) -> None:
             bare = f"http://127.0.0.1:{base_port}"
             rows += paired(binary, folder, submission, (bare, base_cpu), (root, cpu), reads)
         finally:
-            stop(service)
+            if service is not None:
+                stop(service)
             stop(baseline)
         count, per_response, row_json = stored_bytes(db)
         bare_post = rows[-1][2]  # the bare insert the submissions were divided by
