@@ -48,7 +48,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import RETRY_AFTER_SECONDS, error_body
-from app.http.answers import HEADERS, SERVED, route_pattern, served, served_as
+from app.http.answers import HEADERS, SERVED, header, route_pattern, served, served_as
 from app.http.mounts import DeclaredRoute
 
 # --- 1. the access log -------------------------------------------------------------------------
@@ -147,7 +147,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 sent = list(message.get("headers", []))
                 if message["status"] in REDIRECTS:
-                    host = next((v for k, v in scope["headers"] if k == b"host"), b"")
+                    host = header(scope, b"host")
                     if host:
                         sent = [
                             (k, relative_location(v, host) if k.lower() == b"location" else v)
